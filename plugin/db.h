@@ -122,6 +122,9 @@ int vd_db_extents_assign(struct vd_db *db, uint32_t id, uint64_t first_index,
 int vd_db_extents_of(struct vd_db *db, uint32_t id, struct vd_extent **ret, size_t *ret_n);
 /* Frees the VD's extents with vd_index >= from_index, marking them dirty. */
 int vd_db_extents_release(struct vd_db *db, uint32_t id, uint64_t from_index);
+/* Owner (0 = free) and dirty mark of one extent. */
+int vd_db_extent_state(struct vd_db *db, int64_t device_id, uint64_t ext_no, uint32_t *ret_owner,
+		       bool *ret_dirty);
 /* Clears the dirty mark of one extent (after it was zeroed). */
 int vd_db_extent_set_clean(struct vd_db *db, int64_t device_id, uint64_t ext_no);
 /* Dirty free extents, at most max of them (for gc's scrub-ahead). */

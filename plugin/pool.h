@@ -27,6 +27,10 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force);
 int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
 			int *ret_fd);
 
+/* Opens every pool device read-only and checks its label; one report line per device that
+ * fails (appended to *report, malloc'd), counted in *problems. */
+int vd_pool_check_labels(struct vd_db *db, char **report, unsigned *problems);
+
 /* Size of a regular file or block device, in bytes. */
 int vd_device_size(int fd, uint64_t *ret_size);
 

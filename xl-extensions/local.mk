@@ -1,1 +1,8 @@
-# (filled in below)
+# xl-vd, the administrator's command: one source file per group of subcommands.
+sbin_PROGRAMS += xl-extensions/xl-vd
+xl_extensions_xl_vd_SOURCES = \
+	xl-extensions/xl-vd.c xl-extensions/xl-vd.h \
+	xl-extensions/vd_pool.c \
+	xl-extensions/vd_disk.c \
+	xl-extensions/vd_maint.c
+xl_extensions_xl_vd_LDADD = $(XENVD_LIBS)

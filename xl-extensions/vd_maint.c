@@ -1,0 +1,69 @@
+/* xl-vd gc, check. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "pool.h"
+#include "xl-vd.h"
+
+int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
+	struct vd_gc_result res = { 0 };
+	struct vd_db *db;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = xlvd_common_opt(ctx, "gc", c)) != 0)
+			return r > 0 ? 0 : 1;
+	if (optind != argc)
+		return xlvd_usage_error("gc", "takes no arguments");
+	if (xlvd_open_db(ctx, false, &db) < 0)
+		return 1;
+	r = vd_gc(db, xlvd_progress, "zeroing free extents", &res);
+	xlvd_progress_end();
+	if (r < 0)
+		return xlvd_fail(r);
+	if (ctx->json)
+		printf("{\"reclaimed_vdisks\":%u,\"reclaimed_extents\":%" PRIu64
+		       ",\"scrubbed_extents\":%" PRIu64 "}\n", res.reclaimed_vdisks,
+		       res.reclaimed_extents, res.scrubbed_extents);
+	else
+		printf("Reclaimed %u expired VD(s) (%" PRIu64 " extents); zeroed %" PRIu64
+		       " free extent(s)\n", res.reclaimed_vdisks, res.reclaimed_extents,
+		       res.scrubbed_extents);
+	return 0;
+}
+
+int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
+	_cleanup_free_ char *report = NULL;
+	unsigned problems = 0;
+	struct vd_db *db;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = xlvd_common_opt(ctx, "check", c)) != 0)
+			return r > 0 ? 0 : 1;
+	if (optind != argc)
+		return xlvd_usage_error("check", "takes no arguments");
+	if (xlvd_open_db(ctx, false, &db) < 0)
+		return 1;
+	r = vd_db_check(db, &report, &problems);
+	if (r == 0)
+		r = vd_pool_check_labels(db, &report, &problems);
+	if (r < 0)
+		return xlvd_fail(r);
+	if (ctx->json) {
+		printf("{\"problems\":%u,\"report\":", problems);
+		json_string(report ? report : "");
+		puts("}");
+	} else if (problems) {
+		fputs(report, stdout);
+		printf("%u problem(s) found in %s\n", problems, vd_db_path(db));
+	} else {
+		printf("%s: consistent (every extent has one owner or is free; labels match)\n",
+		       vd_db_path(db));
+	}
+	return problems ? 2 : 0;
+}

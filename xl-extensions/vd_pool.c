@@ -1,0 +1,143 @@
+/* xl-vd format, pool-list, pool-remove. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "pool.h"
+#include "xl-vd.h"
+
+int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "extent-size", required_argument, NULL, 'e' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "no-scrub", no_argument, NULL, 'n' },
+		XLVD_COMMON_LONGOPTS,
+		{}
+	};
+	struct vd_format_opts fo = { 0 };
+	struct vd_pool_device dev = { 0 };
+	struct vd_db *db;
+	char uuid[37], a[32], b[32];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "e:f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			if (vd_parse_size(optarg, &fo.extent_size) < 0)
+				return xlvd_usage_error("format", "invalid extent size '%s' "
+						       "(e.g. 64M)", optarg);
+			break;
+		case 'f':
+			fo.force = true;
+			break;
+		case 'n':
+			fo.no_scrub = true;
+			break;
+		default:
+			if ((r = xlvd_common_opt(ctx, "format", c)) != 0)
+				return r > 0 ? 0 : 1;
+		}
+	}
+	if (optind + 1 != argc)
+		return xlvd_usage_error("format", "expected one DEVICE");
+	if (!fo.no_scrub && !ctx->cfg.scrub)
+		fo.no_scrub = true;
+	if (xlvd_open_db(ctx, true, &db) < 0)
+		return 1;
+	r = vd_pool_format(db, argv[optind], &fo, &dev);
+	if (r < 0)
+		return xlvd_fail(r);
+	vd_uuid_unparse(dev.uuid, uuid);
+	if (ctx->json) {
+		printf("{\"uuid\":\"%s\",\"path\":", uuid);
+		json_string(dev.path);
+		printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64 ",\"extents\":%" PRIu64
+		       ",\"scrub\":%s}\n", dev.size, dev.extent_size, dev.extent_count,
+		       dev.scrub ? "true" : "false");
+	} else {
+		printf("Formatted %s as pool device %s: %" PRIu64 " extents of %s (%s)%s\n",
+		       dev.path, uuid, dev.extent_count, vd_format_size(dev.extent_size, a, sizeof(a)),
+		       vd_format_size(dev.extent_count * dev.extent_size, b, sizeof(b)),
+		       dev.scrub ? "" : ", reused extents NOT zeroed (--no-scrub)");
+	}
+	vd_pool_device_dispose(&dev);
+	return 0;
+}
+
+int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
+	struct vd_pool_device *list = NULL;
+	struct vd_db *db;
+	size_t n = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = xlvd_common_opt(ctx, "pool-list", c)) != 0)
+			return r > 0 ? 0 : 1;
+	if (optind != argc)
+		return xlvd_usage_error("pool-list", "takes no arguments");
+	if (xlvd_open_db(ctx, false, &db) < 0)
+		return 1;
+	r = vd_db_device_list(db, &list, &n);
+	if (r < 0)
+		return xlvd_fail(r);
+	if (ctx->json)
+		putchar('[');
+	else
+		printf("%-36s %8s %8s %8s %9s %5s  %s\n", "UUID", "Size", "Extent", "Free",
+		       "Extents", "Scrub", "Path");
+	for (size_t i = 0; i < n; i++) {
+		char uuid[37], a[32], b[32], f[32];
+
+		vd_uuid_unparse(list[i].uuid, uuid);
+		if (ctx->json) {
+			printf("%s{\"uuid\":\"%s\",\"path\":", i ? "," : "", uuid);
+			json_string(list[i].path);
+			printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64
+			       ",\"extents\":%" PRIu64 ",\"free_extents\":%" PRIu64
+			       ",\"scrub\":%s}", list[i].size, list[i].extent_size,
+			       list[i].extent_count, list[i].free_extents,
+			       list[i].scrub ? "true" : "false");
+			continue;
+		}
+		printf("%-36s %8s %8s %8s %9" PRIu64 " %5s  %s\n", uuid,
+		       vd_format_size(list[i].extent_count * list[i].extent_size, a, sizeof(a)),
+		       vd_format_size(list[i].extent_size, b, sizeof(b)),
+		       vd_format_size(list[i].free_extents * list[i].extent_size, f, sizeof(f)),
+		       list[i].extent_count, list[i].scrub ? "yes" : "no", list[i].path);
+	}
+	if (ctx->json)
+		puts("]");
+	vd_db_device_list_free(list, n);
+	return 0;
+}
+
+int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		XLVD_COMMON_LONGOPTS,
+		{}
+	};
+	bool force = false;
+	struct vd_db *db;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if ((r = xlvd_common_opt(ctx, "pool-remove", c)) != 0)
+			return r > 0 ? 0 : 1;
+	}
+	if (optind + 1 != argc)
+		return xlvd_usage_error("pool-remove", "expected one DEVICE or UUID");
+	if (xlvd_open_db(ctx, false, &db) < 0)
+		return 1;
+	r = vd_pool_remove(db, argv[optind], force);
+	if (r < 0)
+		return xlvd_fail(r);
+	if (!ctx->json)
+		printf("Removed %s from the pool\n", argv[optind]);
+	return 0;
+}

@@ -1,0 +1,72 @@
+/* xl-vd: shared pieces of the command's subcommand files (context, output helpers). Programs
+ * stay thin: argument parsing and output here, all logic in libxenvd.
+ */
+#ifndef XLVD_H
+#define XLVD_H
+
+#include <getopt.h>
+
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "util.h"
+#include "vdisk.h"
+
+struct xlvd_ctx {
+	struct vd_config cfg;
+	const char *db_path; /* --db, else $XENVD_DB, else the configuration */
+	bool json;
+	int verbose;
+	struct vd_db *db;    /* opened on demand by xlvd_open_db */
+};
+
+struct xlvd_command {
+	const char *name;
+	int (*run)(struct xlvd_ctx *ctx, int argc, char **argv);
+	const char *usage; /* "create SIZE [--expire SECONDS] [--name NAME]" */
+	const char *summary;
+};
+
+/* Options every subcommand takes besides its own: --db PATH, --json, -v, -h/--help. Put
+ * XLVD_COMMON_LONGOPTS in the subcommand's option table and XLVD_COMMON_SHORTOPTS in its
+ * optstring, and pass every unknown option character to xlvd_common_opt. */
+#define XLVD_COMMON_LONGOPTS                                                                       \
+	{ "db", required_argument, NULL, 'D' }, { "json", no_argument, NULL, 'J' },                 \
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }
+#define XLVD_COMMON_SHORTOPTS "vh"
+/* 0: handled, go on; 1: help printed, exit 0; -1: a usage error was printed, exit 1. */
+int xlvd_common_opt(struct xlvd_ctx *ctx, const char *cmd, int c);
+
+/* Opens the database (creating it only when create). Prints the error and returns -errno. */
+int xlvd_open_db(struct xlvd_ctx *ctx, bool create, struct vd_db **ret);
+
+/* "xl-vd: <message>" on stderr; returns 1 (the exit status). */
+int xlvd_fail(int r);
+int xlvd_usage_error(const char *cmd, const char *fmt, ...) _printf_(2, 3);
+const struct xlvd_command *xlvd_find_command(const char *name);
+void xlvd_print_usage(FILE *f, const struct xlvd_command *cmd);
+
+/* A progress bar on stderr when it is a terminal, nothing otherwise. */
+void xlvd_progress(uint64_t done, uint64_t total, void *label);
+void xlvd_progress_end(void);
+
+/* JSON output helpers (stdout). */
+void json_string(const char *s);
+void json_key(const char *key, bool *first);
+
+const char *xlvd_format_time(int64_t t, char *buf, size_t len);
+
+/* Subcommands, one file per group. */
+int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_refresh(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_delete(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv);
+
+#endif
