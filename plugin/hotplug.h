@@ -1,0 +1,69 @@
+/* Attaching a VD (block-vd add, xl-vd map) and detaching it (block-vd remove, xl-vd unmap), as
+ * library functions: under the VD's lock, segments → backing devices → dm device (shared by all
+ * attachments of a VD, removed with the last) → attachment row → xenstore results. A failure
+ * undoes exactly what the run did. Also the runtime consistency check behind `xl-vd check`.
+ * Talks to device-mapper and xenstore only through the ops tables of dm.h and xs.h.
+ */
+#ifndef XENVD_HOTPLUG_H
+#define XENVD_HOTPLUG_H
+
+#include <sys/types.h>
+
+#include "db.h"
+#include "dm.h"
+#include "xs.h"
+
+/* Attachments made by `xl-vd map` have this backend_path prefix ("dom0-map:7"); they have no
+ * xenstore backend. */
+#define VD_MAP_BACKEND_PREFIX "dom0-map:"
+
+struct vd_hotplug_ops {
+	const struct vd_dm_ops *dm;
+	/* The block device to put in the dm table for an open, label-checked pool device: the
+	 * device itself, or a loop device bound to a pool file. *ret_hold_fd (or -1) keeps a new
+	 * loop device alive until the dm table holds it. */
+	int (*backing_device)(int fd, const char *path, dev_t *ret_dev, int *ret_hold_fd);
+};
+/* libdevmapper + loop devices. */
+extern const struct vd_hotplug_ops vd_hotplug_real_ops;
+
+struct vd_hotplug {
+	struct vd_db *db;
+	struct vd_xs *xs; /* NULL: no xenstore (map/unmap on a host without xenstored) */
+	const struct vd_hotplug_ops *ops;
+	int sharing_level;   /* 0, 1, 2 */
+	int lock_timeout_ms; /* waiting for the VD's lock; well inside libxl's 40 s */
+
+	/* What the current run is about, for log lines (set as it is learnt). */
+	uint32_t vd_id;	  /* 0 until known */
+	int64_t domid;	  /* -1 until known */
+	int64_t devid;	  /* -1 until known */
+};
+
+/* Sets the defaults above (level 0 unless told, 20 s lock timeout, real ops). */
+void vd_hotplug_init(struct vd_hotplug *h, struct vd_db *db, struct vd_xs *xs);
+
+/* block-vd add: xenbus_path as libxl passes it (relative or absolute). On failure writes
+ * hotplug-error and hotplug-status=error and returns -errno (message in vd_errmsg()). */
+int vd_hotplug_add(struct vd_hotplug *h, const char *xenbus_path);
+
+/* block-vd remove: idempotent; copes with a half-done add. */
+int vd_hotplug_remove(struct vd_hotplug *h, const char *xenbus_path);
+
+/* The VD's dm device in dom0 for `xl-vd map` ("dom0-map:<id>" attachment, domid 0). mode is
+ * "r" or "w". ret_path: "/dev/mapper/vd-<id>" (at least 64 bytes). Idempotent. */
+int vd_hotplug_map(struct vd_hotplug *h, uint32_t vd_id, const char *mode, char *ret_path,
+		   size_t len);
+/* Undoes vd_hotplug_map; the dm device goes when nothing else is attached. */
+int vd_hotplug_unmap(struct vd_hotplug *h, uint32_t vd_id);
+
+/* For `xl-vd check`: compares dm devices carrying our UUID prefix, attachments and xenstore
+ * backends; one report line per problem (leaked dm device, attachment without dm device or
+ * without backend, vd: backend without attachment). repair removes leaked dm devices nothing
+ * has open and attachments whose xenstore backend is gone. *ret_report NULL when clean. */
+int vd_check_runtime(struct vd_db *db, bool repair, char **ret_report, unsigned *ret_problems);
+/* The same with explicit ops and xenstore (NULL: skip the xenstore comparisons). */
+int vd_check_runtime_with(struct vd_db *db, const struct vd_hotplug_ops *ops, struct vd_xs *xs,
+			  bool repair, char **ret_report, unsigned *ret_problems);
+
+#endif
