@@ -1,1 +1,4 @@
-# (empty: filled in by its owner)
+# block-vd, the hotplug backend libxl runs for script=block-vd disks (issue 3).
+xenscript_PROGRAMS += hotplug/block-vd
+hotplug_block_vd_SOURCES = hotplug/block-vd.c
+hotplug_block_vd_LDADD = $(XENVD_LIBS)

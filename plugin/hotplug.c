@@ -438,11 +438,22 @@ static int parse_devid(const char *be, int64_t *ret)
 	return 0;
 }
 
-static int parse_params(const char *params, uint32_t *ret_id)
+int vd_hotplug_parse_target(const char *params, uint32_t *ret_id)
 {
+	_cleanup_free_ char *copy = NULL;
+	char *p, *end;
+
 	if (!params)
 		return vd_err(-EINVAL, "the backend has no 'params' node: libxl did not pass a target");
-	if (strncmp(params, "vd:", 3) != 0 || vd_parse_id(params + 3, false, ret_id) < 0)
+	copy = strdup(params);
+	if (!copy)
+		return -ENOMEM;
+	/* libxl keeps trailing whitespace of target= (it eats the rest of the spec) */
+	for (p = copy; *p == ' ' || *p == '\t' || *p == '\n'; p++)
+		;
+	for (end = p + strlen(p); end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n');)
+		*--end = '\0';
+	if (strncmp(p, "vd:", 3) != 0 || vd_parse_id(p + 3, false, ret_id) < 0)
 		return vd_err(-EINVAL,
 			      "target '%s' is not vd:<id>; write the disk as "
 			      "'vdev=xvda,access=rw,script=block-vd,target=vd:<id>' (target= last)",
@@ -488,7 +499,7 @@ int vd_hotplug_add(struct vd_hotplug *h, const char *xenbus_path)
 	if (r < 0)
 		return fail_add(h, be, r);
 	h->domid = b.frontend_id;
-	r = parse_params(b.params, &run.vd_id);
+	r = vd_hotplug_parse_target(b.params, &run.vd_id);
 	if (r < 0)
 		goto fail;
 	h->vd_id = run.vd_id;
@@ -567,8 +578,8 @@ int vd_hotplug_remove(struct vd_hotplug *h, const char *xenbus_path)
 	} else if (r == -ENOENT) {
 		/* No attachment: an add that failed or was killed before recording one. Its dm
 		 * device (if it got that far) goes unless another attachment uses it. */
-		if (!b.params || strncmp(b.params, "vd:", 3) != 0 ||
-		    vd_parse_id(b.params + 3, false, &id) < 0) {
+		if (vd_hotplug_parse_target(b.params, &id) < 0) {
+			vd_err_clear();
 			vd_info("nothing to remove: no attachment and no vd: target");
 			vd_xs_backend_dispose(&b);
 			return 0;

@@ -43,6 +43,10 @@ struct vd_hotplug {
 /* Sets the defaults above (level 0 unless told, 20 s lock timeout, real ops). */
 void vd_hotplug_init(struct vd_hotplug *h, struct vd_db *db, struct vd_xs *xs);
 
+/* The VD id of a backend's params: "vd:<id>" exactly, surrounding whitespace ignored (libxl
+ * keeps whatever followed target=). -EINVAL with a message showing the right disk line. */
+int vd_hotplug_parse_target(const char *params, uint32_t *ret_id);
+
 /* block-vd add: xenbus_path as libxl passes it (relative or absolute). On failure writes
  * hotplug-error and hotplug-status=error and returns -errno (message in vd_errmsg()). */
 int vd_hotplug_add(struct vd_hotplug *h, const char *xenbus_path);

@@ -1,1 +1,8 @@
-# (empty: filled in by its owner)
+# Tests of the device-mapper / hotplug side (issue 3).
+UNIT_DM = tests/unit/test_dmtable tests/unit/test_diskspec
+check_PROGRAMS += $(UNIT_DM)
+TESTS += $(UNIT_DM)
+tests_unit_test_dmtable_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_dmtable_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_diskspec_LDADD = $(XENVD_LIBS) $(XLUTIL_LIBS) $(XENLIGHT_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_diskspec_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
