@@ -1,0 +1,61 @@
+# Shared by the integration tests: a work directory with its own database, and assertions.
+# Sourced; expects xl-vd on PATH (make check puts the build tree first).
+set -u
+WORK=$(mktemp -d /tmp/xenvd-it.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export XENVD_DB="$WORK/db/xenvd.db"
+export XENVD_CONF="$WORK/xenvd.conf" # absent: defaults, never the host's /etc
+FAILS=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	FAILS=$((FAILS + 1))
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+# expect_fail PATTERN CMD...: CMD must exit non-zero and print PATTERN on stderr.
+expect_fail() {
+	pattern=$1
+	shift
+	if "$@" >"$WORK/out" 2>"$WORK/err"; then
+		fail "'$*' succeeded; expected an error matching '$pattern'"
+	elif ! cat "$WORK/err" "$WORK/out" | grep -q -- "$pattern"; then
+		fail "'$*' error did not match '$pattern': $(cat "$WORK/err" "$WORK/out")"
+	else
+		pass "'$*' refused: $(cat "$WORK/err" "$WORK/out" | head -n1)"
+	fi
+}
+
+# expect_ok CMD...: CMD must succeed; its stdout is left in $WORK/out.
+expect_ok() {
+	if ! "$@" >"$WORK/out" 2>"$WORK/err"; then
+		fail "'$*' failed: $(cat "$WORK/err")"
+		return 1
+	fi
+	return 0
+}
+
+# A file-backed pool device of SIZE (sparse).
+make_device() {
+	truncate -s "$2" "$1"
+}
+
+# A text dump of the whole database, to show that a refused command changed nothing.
+db_dump() {
+	sqlite3 "$XENVD_DB" .dump
+}
+
+finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "$FAILS check(s) failed"
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}
+
+command -v xl-vd >/dev/null || { echo "SKIP: xl-vd is not built"; exit 77; }
+command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 CLI missing: run tests/install-deps"; exit 1; }

@@ -1,0 +1,83 @@
+#!/bin/sh
+# Bad input: each a clear error naming the object and what to do, exit non-zero, and the
+# database exactly as it was.
+. "$(dirname "$0")/lib.sh"
+
+expect_fail "create a pool first" xl-vd list
+make_device "$WORK/pool0.img" 256M
+expect_ok xl-vd format "$WORK/pool0.img" --extent-size 4M
+expect_ok xl-vd create 8M --expire 60
+before=$(db_dump)
+
+expect_fail "invalid size '20Q'" xl-vd create 20Q
+expect_fail "invalid size '-1G'" xl-vd create -- -1G
+expect_fail "invalid size '0'" xl-vd create 0
+expect_fail "invalid --expire" xl-vd create 1G --expire soon
+expect_fail "not enough space in the pool: 1.0T needed, 244.0M free" xl-vd create 1T
+expect_fail "VD 42 does not exist" xl-vd show 42
+expect_fail "neither a VD id" xl-vd show 'x;drop table vdisks'
+expect_fail "VD 42 does not exist" xl-vd delete vd:42
+expect_fail "neither a VD id" xl-vd refresh 007 --expire 10
+expect_fail "no VD is named 'nosuch'" xl-vd resize nosuch 1G
+expect_fail "VD name 'a b' is invalid" xl-vd create 1M --name 'a b'
+expect_fail "unknown command" xl-vd frobnicate
+expect_fail "expected one SIZE" xl-vd create
+expect_fail "already in this pool" xl-vd format "$WORK/pool0.img"
+[ "$before" = "$(db_dump)" ] && pass "refused commands changed nothing" || fail "the database changed"
+
+# An expired VD.
+XENVD_NOW=$(($(date +%s) + 3600)) expect_fail "has expired; renew it with 'xl-vd refresh 1'" xl-vd resize 1 16M
+[ "$before" = "$(db_dump)" ] && pass "nothing changed" || fail "the database changed"
+
+# Devices that are not what they seem.
+make_device "$WORK/small.img" 1M
+expect_fail "too small" xl-vd format "$WORK/small.img" --extent-size 4M
+make_device "$WORK/fs.img" 16M
+mke2fs -q -F -t ext4 -L guestroot "$WORK/fs.img" >/dev/null 2>&1
+expect_fail "existing ext4 signature labelled 'guestroot'; pass --force" xl-vd format "$WORK/fs.img"
+make_device "$WORK/part.img" 16M
+printf 'label: gpt\n,8M\n' | sfdisk -q "$WORK/part.img" >/dev/null 2>&1
+expect_fail "gpt partition table" xl-vd format "$WORK/part.img"
+expect_fail "extent size" xl-vd format "$WORK/fs.img" --force --extent-size 1000
+expect_fail "pool's extent size is 4.0M" xl-vd format "$WORK/fs.img" --force --extent-size 8M
+[ "$before" = "$(db_dump)" ] && pass "refused formats changed nothing" || fail "the database changed"
+
+# A truncated device and a foreign label: the VD on it is refused, with the device named.
+cp "$WORK/pool0.img" "$WORK/pool0.bak"
+dd if=/dev/zero of="$WORK/pool0.img" bs=512 count=8 conv=notrunc status=none
+expect_fail "carries no xenvd label" xl-vd check
+cp "$WORK/pool0.bak" "$WORK/pool0.img"
+printf 'X' | dd of="$WORK/pool0.img" bs=1 seek=40 conv=notrunc status=none
+expect_fail "damaged" xl-vd check
+cp "$WORK/pool0.bak" "$WORK/pool0.img"
+truncate -s 1000 "$WORK/pool0.img"
+expect_fail "carries no xenvd label" xl-vd check
+cp "$WORK/pool0.bak" "$WORK/pool0.img"
+# A label from another pool on the same path.
+other="$WORK/other/xenvd.db"
+make_device "$WORK/pool0.img" 256M
+: >"$WORK/pool0.img"; make_device "$WORK/pool0.img" 256M
+XENVD_DB="$other" xl-vd format "$WORK/pool0.img" --extent-size 4M >/dev/null
+expect_fail "another pool" xl-vd check
+expect_fail "belongs to another xenvd pool" xl-vd format "$WORK/pool0.img"
+cp "$WORK/pool0.bak" "$WORK/pool0.img"
+expect_ok xl-vd check && pass "the right disk back: consistent"
+
+# A database of a newer schema.
+sqlite3 "$XENVD_DB" 'PRAGMA user_version = 7'
+expect_fail "schema version 7, newer than this xenvd understands" xl-vd list
+expect_fail "schema version 7" xl-vd create 1M
+sqlite3 "$XENVD_DB" 'PRAGMA user_version = 1'
+[ "$before" = "$(db_dump)" ] && pass "nothing changed" || fail "the database changed"
+
+# A future label version is never overwritten, even with --force.
+make_device "$WORK/future.img" 64M
+python3 - "$WORK/future.img" <<'PY'
+import struct, sys, zlib
+# magic, version 99, header_len 88: enough for the version check to refuse it.
+hdr = b"XENVD\0LB" + struct.pack(">II", 99, 88)
+with open(sys.argv[1], "r+b") as f:
+    f.write(hdr)
+PY
+expect_fail "newer version" xl-vd format --force "$WORK/future.img"
+finish

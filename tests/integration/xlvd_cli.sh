@@ -1,0 +1,60 @@
+#!/bin/sh
+# xl-vd's whole lifecycle on a file-backed pool: format, create, list, show, refresh, resize,
+# delete, gc, check, pool-list, pool-remove, with table and JSON output.
+. "$(dirname "$0")/lib.sh"
+
+make_device "$WORK/pool0.img" 1G
+make_device "$WORK/pool1.img" 256M
+expect_ok xl-vd format "$WORK/pool0.img" --extent-size 16M &&
+	grep -q "63 extents of 16.0M" "$WORK/out" && pass "format reports 63 extents" ||
+	fail "format output: $(cat "$WORK/out")"
+expect_ok xl-vd format "$WORK/pool1.img" --extent-size 16M --no-scrub
+
+expect_ok xl-vd create 100M --name web1 && [ "$(cat "$WORK/out")" = 1 ] &&
+	grep -q "rounded up to 112.0M" "$WORK/err" && pass "create prints id 1 and says it rounded" ||
+	fail "create: $(cat "$WORK/out" "$WORK/err")"
+expect_ok xl-vd create 1G --expire 1h && id2=$(cat "$WORK/out")
+expect_ok xl-vd list
+grep -Eq '^1 +web1 +112.0M live +never' "$WORK/out" && pass "list shows web1" ||
+	fail "list: $(cat "$WORK/out")"
+grep -Eq "^$id2 +- +1.0G +live +(59m|1h)" "$WORK/out" && pass "list shows time left" ||
+	fail "list: $(cat "$WORK/out")"
+
+expect_ok xl-vd show web1
+grep -q "^extent map:" "$WORK/out" && grep -q "pool0.img" "$WORK/out" &&
+	pass "show prints the extent map" || fail "show: $(cat "$WORK/out")"
+expect_ok xl-vd --json show "$id2"
+python3 -c 'import json,sys; d=json.load(sys.stdin); m=d["map"]; assert sum(s["length"] for s in m)==d["vd"]["size"]==1<<30, d' <"$WORK/out" &&
+	pass "show --json: the map covers the VD" || fail "show --json: $(cat "$WORK/out")"
+
+expect_ok xl-vd refresh "$id2" --expire 0 && expect_ok xl-vd --json list &&
+	python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin) if x["id"]=='"$id2"'][0]; assert v["expires"] is None' <"$WORK/out" &&
+	pass "refresh --expire 0: never expires" || fail "refresh"
+
+expect_ok xl-vd resize web1 200M && grep -q "now 208.0M" "$WORK/out" && pass "resize grows" ||
+	fail "resize: $(cat "$WORK/out")"
+expect_fail "pass --force" xl-vd resize web1 16M
+expect_ok xl-vd resize --force web1 16M
+
+expect_ok xl-vd delete "$id2"
+expect_ok xl-vd list && grep -Eq "^$id2 .* expired" "$WORK/out" && pass "deleted VD shows expired" ||
+	fail "list after delete: $(cat "$WORK/out")"
+expect_ok xl-vd gc && grep -q "Reclaimed 1 expired" "$WORK/out" && pass "gc reclaims it" ||
+	fail "gc: $(cat "$WORK/out")"
+expect_ok xl-vd list && ! grep -Eq "^$id2 " "$WORK/out" && pass "reclaimed VD leaves the list" ||
+	fail "list after gc"
+expect_ok xl-vd list --all && grep -Eq "^$id2 .* deleted" "$WORK/out" && pass "list --all keeps history" ||
+	fail "list --all"
+
+expect_ok xl-vd check && pass "check: consistent"
+expect_ok xl-vd pool-list && [ "$(wc -l <"$WORK/out")" = 3 ] && pass "pool-list shows 2 devices" ||
+	fail "pool-list: $(cat "$WORK/out")"
+expect_ok xl-vd pool-remove "$WORK/pool1.img"
+expect_ok xl-vd format "$WORK/pool1.img" --extent-size 16M && pass "a removed device can be formatted again"
+
+for cmd in format pool-list pool-remove create list show refresh resize delete gc check; do
+	xl-vd "$cmd" --help >"$WORK/out" 2>&1 && grep -q "^Usage: xl-vd" "$WORK/out" ||
+		fail "$cmd --help"
+done
+pass "--help on every subcommand"
+finish

@@ -1,0 +1,98 @@
+/* Parsing of sizes, ids and durations: what users type on the command line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_size_accepts_suffixes_as_powers_of_1024(void **state)
+{
+	uint64_t v;
+
+	assert_int_equal(vd_parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(vd_parse_size("20G", &v), 0);
+	assert_int_equal(v, 20ULL << 30);
+	assert_int_equal(vd_parse_size("512MiB", &v), 0);
+	assert_int_equal(v, 512ULL << 20);
+	assert_int_equal(vd_parse_size("1.5T", &v), 0);
+	assert_int_equal(v, 3ULL << 39);
+	assert_int_equal(vd_parse_size("64k", &v), 0);
+	assert_int_equal(v, 64ULL << 10);
+}
+
+static void test_size_rejects_malformed_input(void **state)
+{
+	const char *bad[] = { "", "G", "-1G", "0", "0M", "1.5", "12X", "1GG", " 1G", "1G ",
+			      "1.G", "99999999999999999999", "20000000P" };
+	uint64_t v = 7;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_true(vd_parse_size(bad[i], &v) < 0);
+	assert_int_equal(v, 7); /* untouched on error */
+}
+
+static void test_id_is_strict_and_takes_vd_prefix_only_when_allowed(void **state)
+{
+	uint32_t id;
+
+	assert_int_equal(vd_parse_id("7", false, &id), 0);
+	assert_int_equal(id, 7);
+	assert_int_equal(vd_parse_id("vd:42", true, &id), 0);
+	assert_int_equal(id, 42);
+	assert_true(vd_parse_id("vd:42", false, &id) < 0);
+	assert_true(vd_parse_id("vd:42 ", true, &id) < 0);
+	assert_true(vd_parse_id("vd:", true, &id) < 0);
+	assert_true(vd_parse_id("0", false, &id) < 0);
+	assert_true(vd_parse_id("007", false, &id) < 0);
+	assert_true(vd_parse_id("-3", false, &id) < 0);
+	assert_true(vd_parse_id("4294967296", false, &id) < 0);
+	assert_int_equal(vd_parse_id("4294967295", false, &id), 0);
+	assert_true(vd_parse_id("vd:7,ro", true, &id) < 0);
+}
+
+static void test_seconds_take_units_and_are_bounded(void **state)
+{
+	int64_t s;
+
+	assert_int_equal(vd_parse_seconds("0", &s), 0);
+	assert_int_equal(s, 0);
+	assert_int_equal(vd_parse_seconds("3600", &s), 0);
+	assert_int_equal(s, 3600);
+	assert_int_equal(vd_parse_seconds("30m", &s), 0);
+	assert_int_equal(s, 1800);
+	assert_int_equal(vd_parse_seconds("7d", &s), 0);
+	assert_int_equal(s, 7 * 86400);
+	assert_true(vd_parse_seconds("-5", &s) < 0);
+	assert_true(vd_parse_seconds("5x", &s) < 0);
+	assert_true(vd_parse_seconds("5mm", &s) < 0);
+	assert_true(vd_parse_seconds("99999999999", &s) < 0);
+}
+
+static void test_uuid_round_trips(void **state)
+{
+	uint8_t u[16], back[16];
+	char text[37];
+
+	for (int i = 0; i < 16; i++)
+		u[i] = (uint8_t)(i * 17);
+	vd_uuid_unparse(u, text);
+	assert_string_equal(text, "00112233-4455-6677-8899-aabbccddeeff");
+	assert_int_equal(vd_uuid_parse(text, back), 0);
+	assert_memory_equal(u, back, 16);
+	assert_true(vd_uuid_parse("00112233-4455-6677-8899-aabbccddeef", back) < 0);
+	assert_true(vd_uuid_parse("0011223344556677-8899-aabbccddeeff-", back) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_size_accepts_suffixes_as_powers_of_1024),
+		cmocka_unit_test(test_size_rejects_malformed_input),
+		cmocka_unit_test(test_id_is_strict_and_takes_vd_prefix_only_when_allowed),
+		cmocka_unit_test(test_seconds_take_units_and_are_bounded),
+		cmocka_unit_test(test_uuid_round_trips),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
