@@ -1,0 +1,1011 @@
+/* block-vd add/remove logic against a real SQLite database and real file-backed pool devices,
+ * with device-mapper and xenstore replaced by in-memory fakes that fail on demand. The same code
+ * runs against libdevmapper and xenstored in tests/e2e/. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "db.h"
+#include "dm.h"
+#include "error.h"
+#include "hotplug.h"
+#include "label.h"
+#include "pool.h"
+#include "vdisk.h"
+#include "xs.h"
+
+#define ES (64 * 1024)
+#define POOL_MAJOR 7 /* the fake backing devices look like loop devices */
+#define DM_MAJOR 253
+
+/* ---- fault injection: every fallible fake operation counts; the fail_at-th one fails ---- */
+
+static int op_count;
+static int fail_at;
+static const char *failed_op;
+
+static bool inject(const char *what)
+{
+	op_count++;
+	if (fail_at && op_count == fail_at) {
+		failed_op = what;
+		return true;
+	}
+	return false;
+}
+
+/* ---- fake device-mapper ---- */
+
+struct fake_dev {
+	char name[64];
+	char uuid[130];
+	struct vd_dm_table table;
+	uint32_t minor;
+	int open_count;
+};
+static struct fake_dev devs[16];
+static size_t ndevs;
+static uint32_t next_minor;
+
+static struct fake_dev *find_dev(const char *name)
+{
+	for (size_t i = 0; i < ndevs; i++)
+		if (!strcmp(devs[i].name, name))
+			return &devs[i];
+	return NULL;
+}
+
+static int copy_table(const struct vd_dm_table *from, struct vd_dm_table *to)
+{
+	*to = (struct vd_dm_table){ 0 };
+	for (size_t i = 0; i < from->n; i++)
+		if (vd_dmtable_append(to, &from->targets[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static void fill_info(const struct fake_dev *d, struct vd_dm_info *ret)
+{
+	*ret = (struct vd_dm_info){ .exists = true, .major = DM_MAJOR, .minor = d->minor,
+				    .open_count = d->open_count };
+	snprintf(ret->name, sizeof(ret->name), "%s", d->name);
+	snprintf(ret->uuid, sizeof(ret->uuid), "%s", d->uuid);
+}
+
+static int fake_create(const char *name, const char *uuid, const struct vd_dm_table *t,
+		       struct vd_dm_info *ret)
+{
+	struct fake_dev *d;
+
+	if (inject("dm create"))
+		return vd_err(-EIO, "injected: dm create %s", name);
+	if (find_dev(name))
+		return vd_err(-EEXIST, "dm device %s already exists", name);
+	assert_true(ndevs < ARRAY_SIZE(devs));
+	d = &devs[ndevs++];
+	*d = (struct fake_dev){ .minor = next_minor++ };
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid ? uuid : "");
+	assert_int_equal(copy_table(t, &d->table), 0);
+	fill_info(d, ret);
+	return 0;
+}
+
+static int fake_reload(const char *name, const struct vd_dm_table *t)
+{
+	struct fake_dev *d;
+
+	if (inject("dm reload"))
+		return vd_err(-EIO, "injected: dm reload %s", name);
+	d = find_dev(name);
+	if (!d)
+		return vd_err(-ENODEV, "no %s", name);
+	vd_dmtable_dispose(&d->table);
+	return copy_table(t, &d->table);
+}
+
+static int fake_remove(const char *name, unsigned flags)
+{
+	struct fake_dev *d;
+
+	if (inject("dm remove"))
+		return vd_err(-EIO, "injected: dm remove %s", name);
+	d = find_dev(name);
+	if (!d)
+		return vd_err(-ENODEV, "dm device %s does not exist", name);
+	if (d->open_count > 0)
+		return vd_err(-EBUSY, "dm device %s is still open", name);
+	vd_dmtable_dispose(&d->table);
+	*d = devs[--ndevs];
+	return 0;
+}
+
+static int fake_info(const char *name, struct vd_dm_info *ret)
+{
+	const struct fake_dev *d;
+
+	if (inject("dm info"))
+		return vd_err(-EIO, "injected: dm info %s", name);
+	d = find_dev(name);
+	if (!d) {
+		*ret = (struct vd_dm_info){ 0 };
+		return 0;
+	}
+	fill_info(d, ret);
+	return 0;
+}
+
+static int fake_table(const char *name, struct vd_dm_table *ret)
+{
+	const struct fake_dev *d;
+
+	if (inject("dm table"))
+		return vd_err(-EIO, "injected: dm table %s", name);
+	d = find_dev(name);
+	if (!d)
+		return vd_err(-ENODEV, "no %s", name);
+	return copy_table(&d->table, ret);
+}
+
+static int fake_list(const char *prefix, struct vd_dm_info **ret, size_t *ret_n)
+{
+	struct vd_dm_info *list = calloc(ndevs + 1, sizeof(*list));
+	size_t n = 0;
+
+	if (inject("dm list")) {
+		free(list);
+		return vd_err(-EIO, "injected: dm list");
+	}
+	for (size_t i = 0; i < ndevs; i++)
+		if (!prefix || !strncmp(devs[i].uuid, prefix, strlen(prefix)))
+			fill_info(&devs[i], &list[n++]);
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+static const struct vd_dm_ops fake_dm = {
+	.create = fake_create,
+	.reload = fake_reload,
+	.remove = fake_remove,
+	.info = fake_info,
+	.table = fake_table,
+	.list = fake_list,
+};
+
+static void fake_dm_reset(void)
+{
+	for (size_t i = 0; i < ndevs; i++)
+		vd_dmtable_dispose(&devs[i].table);
+	ndevs = 0;
+	next_minor = 0;
+}
+
+/* Pool files look like block devices 7:<n>, n by inode. */
+static ino_t pool_inodes[4];
+
+static int fake_backing_device(int fd, const char *path, dev_t *ret_dev, int *ret_hold_fd)
+{
+	struct stat st;
+
+	if (inject("backing device"))
+		return vd_err(-EIO, "injected: backing device for %s", path);
+	assert_int_equal(fstat(fd, &st), 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(pool_inodes); i++) {
+		if (!pool_inodes[i])
+			pool_inodes[i] = st.st_ino;
+		if (pool_inodes[i] == st.st_ino) {
+			*ret_dev = makedev(POOL_MAJOR, i);
+			*ret_hold_fd = -1;
+			return 0;
+		}
+	}
+	fail_msg("too many pool files");
+	return -1;
+}
+
+static const struct vd_hotplug_ops fake_ops = {
+	.dm = &fake_dm,
+	.backing_device = fake_backing_device,
+};
+
+/* ---- fake xenstore: a flat key/value list; transactions stage writes until commit ---- */
+
+struct node {
+	char *path, *value;
+};
+static struct node store[512];
+static size_t nstore;
+static struct node staged[32];
+static size_t nstaged;
+static bool staged_rm[32];
+static int eagain_left; /* txn_end answers EAGAIN this many times */
+
+static char *abs_path(const char *p)
+{
+	char *s;
+
+	if (p[0] == '/')
+		return strdup(p);
+	assert_true(asprintf(&s, "/local/domain/0/%s", p) > 0);
+	return s;
+}
+
+static struct node *find_node(const char *path)
+{
+	for (size_t i = 0; i < nstore; i++)
+		if (!strcmp(store[i].path, path))
+			return &store[i];
+	return NULL;
+}
+
+static void set_node(const char *path, const char *value)
+{
+	_cleanup_free_ char *p = abs_path(path);
+	struct node *n = find_node(p);
+
+	if (n) {
+		free(n->value);
+		n->value = strdup(value);
+		return;
+	}
+	assert_true(nstore < ARRAY_SIZE(store));
+	store[nstore++] = (struct node){ strdup(p), strdup(value) };
+}
+
+static void rm_tree(const char *path)
+{
+	_cleanup_free_ char *p = abs_path(path);
+	size_t len = strlen(p);
+
+	for (size_t i = 0; i < nstore;) {
+		if (!strncmp(store[i].path, p, len) &&
+		    (store[i].path[len] == '\0' || store[i].path[len] == '/')) {
+			free(store[i].path);
+			free(store[i].value);
+			store[i] = store[--nstore];
+		} else {
+			i++;
+		}
+	}
+}
+
+static const char *get_node(const char *path)
+{
+	_cleanup_free_ char *p = abs_path(path);
+	const struct node *n = find_node(p);
+
+	return n ? n->value : NULL;
+}
+
+static void fake_xs_reset(void)
+{
+	rm_tree("/");
+	nstore = 0;
+	eagain_left = 0;
+}
+
+static int fx_open(void **ret)
+{
+	*ret = (void *)1;
+	return 0;
+}
+
+static void fx_close(void *h)
+{
+}
+
+static int fx_read(void *h, vd_xs_txn t, const char *path, char **ret)
+{
+	_cleanup_free_ char *p = abs_path(path);
+	const struct node *n;
+
+	if (inject("xs read"))
+		return -EIO;
+	n = find_node(p);
+	if (!n)
+		return -ENOENT;
+	*ret = strdup(n->value);
+	return 0;
+}
+
+static int fx_write(void *h, vd_xs_txn t, const char *path, const char *value)
+{
+	if (inject("xs write"))
+		return -EIO;
+	if (!t) {
+		set_node(path, value);
+		return 0;
+	}
+	assert_true(nstaged < ARRAY_SIZE(staged));
+	staged_rm[nstaged] = false;
+	staged[nstaged++] = (struct node){ abs_path(path), strdup(value) };
+	return 0;
+}
+
+static int fx_rm(void *h, vd_xs_txn t, const char *path)
+{
+	if (inject("xs rm"))
+		return -EIO;
+	if (!t) {
+		rm_tree(path);
+		return 0;
+	}
+	staged_rm[nstaged] = true;
+	staged[nstaged++] = (struct node){ abs_path(path), NULL };
+	return 0;
+}
+
+static int fx_directory(void *h, vd_xs_txn t, const char *path, char ***ret, unsigned *ret_n)
+{
+	_cleanup_free_ char *p = abs_path(path);
+	size_t len = strlen(p), total = 0;
+	char *names[512];
+	unsigned n = 0;
+	char **block, *strings;
+
+	if (inject("xs directory"))
+		return -EIO;
+	for (size_t i = 0; i < nstore; i++) {
+		const char *rest = store[i].path + len;
+		size_t l;
+		bool dup = false;
+
+		if (strncmp(store[i].path, p, len) || rest[0] != '/')
+			continue;
+		rest++;
+		l = strcspn(rest, "/");
+		for (unsigned j = 0; j < n; j++)
+			if (strlen(names[j]) == l && !strncmp(names[j], rest, l))
+				dup = true;
+		if (!dup) {
+			names[n++] = strndup(rest, l);
+			total += l + 1;
+		}
+	}
+	if (n == 0 && !find_node(p))
+		return -ENOENT;
+	block = malloc(n * sizeof(char *) + total + 1);
+	strings = (char *)(block + n);
+	for (unsigned j = 0; j < n; j++) {
+		strcpy(strings, names[j]);
+		block[j] = strings;
+		strings += strlen(names[j]) + 1;
+		free(names[j]);
+	}
+	*ret = block;
+	*ret_n = n;
+	return 0;
+}
+
+static int fx_txn_start(void *h, vd_xs_txn *ret)
+{
+	if (inject("xs txn start"))
+		return -EIO;
+	nstaged = 0;
+	*ret = 42;
+	return 0;
+}
+
+static void drop_staged(void)
+{
+	for (size_t i = 0; i < nstaged; i++) {
+		free(staged[i].path);
+		free(staged[i].value);
+	}
+	nstaged = 0;
+}
+
+static int fx_txn_end(void *h, vd_xs_txn t, bool abort)
+{
+	if (abort) {
+		drop_staged();
+		return 0;
+	}
+	if (inject("xs txn end")) {
+		drop_staged();
+		return -EIO;
+	}
+	if (eagain_left > 0) {
+		eagain_left--;
+		drop_staged();
+		return -EAGAIN;
+	}
+	for (size_t i = 0; i < nstaged; i++) {
+		if (staged_rm[i])
+			rm_tree(staged[i].path);
+		else
+			set_node(staged[i].path, staged[i].value);
+	}
+	drop_staged();
+	return 0;
+}
+
+static const struct vd_xs_ops fake_xs = {
+	.open = fx_open,
+	.close = fx_close,
+	.read = fx_read,
+	.write = fx_write,
+	.rm = fx_rm,
+	.directory = fx_directory,
+	.txn_start = fx_txn_start,
+	.txn_end = fx_txn_end,
+};
+
+/* ---- fixture: a pool file with 16 extents, VD 1 of 2 extents, VD 2 of 3 ---- */
+
+struct fixture {
+	char dir[64];
+	char db_path[128];
+	char dev_path[128];
+	struct vd_db *db;
+	struct vd_xs *xs;
+	struct vd_hotplug h;
+	uint32_t vd1, vd2;
+};
+
+static uint32_t create_vd(struct fixture *f, uint64_t extents, int64_t expire)
+{
+	struct vd_create_opts co = { .size = extents * ES, .expire_seconds = expire };
+	struct vd_vdisk v = { 0 };
+
+	if (vd_vdisk_create(f->db, &co, NULL, NULL, &v) < 0)
+		fail_msg("create failed: %s", vd_errmsg());
+	vd_vdisk_dispose(&v);
+	return v.id;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct vd_format_opts fo = { .extent_size = ES };
+	int fd;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/xenvd-hotplug-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db_path, sizeof(f->db_path), "%s/db/xenvd.db", f->dir);
+	snprintf(f->dev_path, sizeof(f->dev_path), "%s/pool0.img", f->dir);
+	fd = open(f->dev_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, VD_DATA_OFFSET + 16 * ES), 0);
+	close(fd);
+	unsetenv("XENVD_NOW");
+	assert_int_equal(vd_db_open(f->db_path, VD_DB_CREATE, &f->db), 0);
+	assert_int_equal(vd_pool_format(f->db, f->dev_path, &fo, NULL), 0);
+	f->vd1 = create_vd(f, 2, 0);
+	f->vd2 = create_vd(f, 3, 0);
+
+	fake_dm_reset();
+	fake_xs_reset();
+	memset(pool_inodes, 0, sizeof(pool_inodes));
+	set_node("domid", "0");
+	assert_int_equal(vd_xs_open(&fake_xs, &f->xs), 0);
+	vd_hotplug_init(&f->h, f->db, f->xs);
+	f->h.ops = &fake_ops;
+	f->h.lock_timeout_ms = 1000;
+	op_count = 0;
+	fail_at = 0;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	vd_xs_close(f->xs);
+	vd_db_close(f->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	fake_dm_reset();
+	fake_xs_reset();
+	unsetenv("XENVD_NOW");
+	free(f);
+	return 0;
+}
+
+/* A vbd backend as libxl writes it before running the script; returns XENBUS_PATH. */
+static const char *backend(int domid, int devid, const char *params, const char *mode)
+{
+	static char be[64];
+	char path[128], v[16];
+
+	snprintf(be, sizeof(be), "backend/vbd/%d/%d", domid, devid);
+	rm_tree(be);
+	snprintf(path, sizeof(path), "%s/params", be);
+	if (params)
+		set_node(path, params);
+	snprintf(path, sizeof(path), "%s/mode", be);
+	set_node(path, mode);
+	snprintf(path, sizeof(path), "%s/frontend-id", be);
+	snprintf(v, sizeof(v), "%d", domid);
+	set_node(path, v);
+	snprintf(path, sizeof(path), "%s/dev", be);
+	set_node(path, "xvda");
+	snprintf(path, sizeof(path), "%s/state", be);
+	set_node(path, "2");
+	return be;
+}
+
+static const char *node(const char *be, const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", be, name);
+	return get_node(path);
+}
+
+static size_t attachments(struct fixture *f, uint32_t vd)
+{
+	struct vd_attachment *list = NULL;
+	size_t n = 0;
+
+	assert_int_equal(vd_db_attachment_list(f->db, vd, &list, &n), 0);
+	vd_db_attachment_list_free(list, n);
+	return n;
+}
+
+static int add(struct fixture *f, const char *be)
+{
+	char copy[64];
+
+	snprintf(copy, sizeof(copy), "%s", be);
+	vd_err_clear();
+	return vd_hotplug_add(&f->h, copy);
+}
+
+static int remove_be(struct fixture *f, const char *be)
+{
+	char copy[64];
+
+	snprintf(copy, sizeof(copy), "%s", be);
+	return vd_hotplug_remove(&f->h, copy);
+}
+
+/* ---- behaviour ---- */
+
+static void test_add_maps_vd_and_writes_results(void **state)
+{
+	struct fixture *f = *state;
+	const char *be = backend(5, 51712, "vd:1", "w");
+	struct vd_attachment a = { 0 };
+	char key[96];
+
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(ndevs, 1);
+	assert_string_equal(devs[0].name, "vd-1");
+	assert_int_equal(strncmp(devs[0].uuid, "XENVD-", 6), 0);
+	assert_int_equal(vd_dmtable_sectors(&devs[0].table), 2 * ES / 512);
+	assert_int_equal(devs[0].table.targets[0].dev, makedev(POOL_MAJOR, 0));
+	assert_int_equal(devs[0].table.targets[0].offset % (ES / 512), VD_DATA_OFFSET / 512 % (ES / 512));
+	assert_string_equal(node(be, "physical-device"), "fd:0");
+	assert_string_equal(node(be, "physical-device-path"), "/dev/mapper/vd-1");
+	assert_string_equal(node(be, "hotplug-status"), "connected");
+	assert_null(node(be, "hotplug-error"));
+	snprintf(key, sizeof(key), "/local/domain/0/%s", be);
+	assert_int_equal(vd_db_attachment_get(f->db, key, &a), 0);
+	assert_int_equal(a.vd_id, 1);
+	assert_int_equal(a.domid, 5);
+	assert_int_equal(a.devid, 51712);
+	assert_string_equal(a.mode, "w");
+	assert_string_equal(a.dm_name, "vd-1");
+	assert_non_null(a.vdev);
+	assert_string_equal(a.vdev, "xvda");
+	vd_attachment_dispose(&a);
+}
+
+static void test_add_twice_is_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	const char *be = backend(5, 51712, "vd:1", "w");
+
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(ndevs, 1);
+	assert_int_equal(attachments(f, 1), 1);
+}
+
+static void test_params_are_trimmed(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(add(f, backend(5, 51712, "  vd:2 \n", "w")), 0);
+	assert_int_equal(attachments(f, 2), 1);
+}
+
+static void test_bad_targets_fail_with_hotplug_error_and_leave_nothing(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = { "vd:", "vd:x", "vd:1,ro", "1", "phy:/dev/sdb",
+					   "vd:99" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *be = backend(5, 51712, bad[i], "w");
+
+		assert_true(add(f, be) < 0);
+		assert_non_null(node(be, "hotplug-error"));
+		assert_string_equal(node(be, "hotplug-status"), "error");
+		assert_null(node(be, "physical-device"));
+	}
+	assert_non_null(strstr(node("backend/vbd/5/51712", "hotplug-error"), "VD 99"));
+	/* no params at all */
+	assert_true(add(f, backend(5, 51713, NULL, "w")) < 0);
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(attachments(f, 0), 0);
+}
+
+static void test_missing_mode_or_frontend_fails(void **state)
+{
+	struct fixture *f = *state;
+	const char *be = backend(5, 51712, "vd:1", "w");
+
+	rm_tree("backend/vbd/5/51712/frontend-id");
+	assert_true(add(f, be) < 0);
+	assert_non_null(strstr(node(be, "hotplug-error"), "frontend-id"));
+	be = backend(5, 51712, "vd:1", "w");
+	rm_tree("backend/vbd/5/51712/mode");
+	assert_true(add(f, be) < 0);
+	assert_int_equal(ndevs, 0);
+}
+
+static void test_failure_at_every_step_of_add_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+	int total, failures = 0;
+
+	/* How many fallible operations a clean add makes. */
+	be = backend(5, 51712, "vd:1", "w");
+	op_count = 0;
+	assert_int_equal(add(f, be), 0);
+	total = op_count;
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(ndevs, 0);
+	assert_true(total > 5);
+
+	for (int k = 1; k <= total; k++) {
+		int r;
+
+		be = backend(5, 51712, "vd:1", "w");
+		op_count = 0;
+		fail_at = k;
+		failed_op = NULL;
+		r = add(f, be);
+		fail_at = 0;
+		if (r < 0) {
+			failures++;
+			if (ndevs != 0 || attachments(f, 0) != 0)
+				fail_msg("failure of op %d (%s) left %zu dm device(s) and %zu "
+					 "attachment(s)",
+					 k, failed_op, ndevs, attachments(f, 0));
+			if (!node(be, "hotplug-error"))
+				fail_msg("failure of op %d (%s) wrote no hotplug-error", k, failed_op);
+			assert_string_equal(node(be, "hotplug-status"), "error");
+			assert_null(node(be, "physical-device"));
+		} else {
+			/* a tolerated failure (e.g. an optional node) must still be complete */
+			assert_int_equal(ndevs, 1);
+			assert_int_equal(attachments(f, 0), 1);
+			assert_non_null(node(be, "physical-device"));
+		}
+		/* remove copes with whatever state the add left */
+		assert_int_equal(remove_be(f, be), 0);
+		assert_int_equal(ndevs, 0);
+		assert_int_equal(attachments(f, 0), 0);
+	}
+	/* Most steps are fatal: a fake that never failed would not get here. */
+	assert_true(failures >= total / 2);
+}
+
+static void test_remove_copes_with_partial_states(void **state)
+{
+	struct fixture *f = *state;
+	const char *be = backend(5, 51712, "vd:1", "w");
+	struct vd_dm_info info;
+	struct vd_dm_table t = { 0 };
+	struct vd_dm_target whole = { 0, 8, makedev(POOL_MAJOR, 0), 0 };
+	uint8_t pool[16];
+	char uuid[VD_DM_UUID_MAX];
+
+	/* 1. nothing happened at all */
+	assert_int_equal(remove_be(f, be), 0);
+	/* 2. the add was killed after creating the dm device, before recording the attachment */
+	vd_db_pool_uuid(f->db, pool);
+	assert_int_equal(vd_dmtable_append(&t, &whole), 0);
+	assert_int_equal(fake_create("vd-1", vd_dm_uuid(pool, 1, uuid), &t, &info), 0);
+	vd_dmtable_dispose(&t);
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(ndevs, 0);
+	/* 3. attachment recorded, dm device gone (removed by hand) */
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(fake_remove("vd-1", 0), 0);
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(attachments(f, 0), 0);
+	/* 4. twice */
+	assert_int_equal(remove_be(f, be), 0);
+	/* 5. the backend directory is already gone */
+	assert_int_equal(add(f, be), 0);
+	rm_tree(be);
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(attachments(f, 0), 0);
+}
+
+static void test_dm_device_is_shared_and_removed_with_the_last_attachment(void **state)
+{
+	struct fixture *f = *state;
+	char be1[64], be2[64];
+
+	f->h.sharing_level = 1;
+	snprintf(be1, sizeof(be1), "%s", backend(5, 51712, "vd:1", "w"));
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "r"));
+	assert_int_equal(add(f, be1), 0);
+	assert_int_equal(add(f, be2), 0);
+	assert_int_equal(ndevs, 1);
+	assert_string_equal(node(be1, "physical-device"), node(be2, "physical-device"));
+	assert_int_equal(remove_be(f, be1), 0);
+	assert_int_equal(ndevs, 1);
+	assert_int_equal(remove_be(f, be2), 0);
+	assert_int_equal(ndevs, 0);
+}
+
+static void test_bootloader_dom0_attach_then_guest_attach(void **state)
+{
+	struct fixture *f = *state;
+	char dom0[64], guest[64];
+
+	snprintf(dom0, sizeof(dom0), "%s", backend(0, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, dom0), 0);
+	assert_int_equal(ndevs, 1);
+	assert_int_equal(remove_be(f, dom0), 0);
+	assert_int_equal(ndevs, 0);
+	snprintf(guest, sizeof(guest), "%s", backend(7, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, guest), 0);
+	assert_int_equal(ndevs, 1);
+}
+
+static void expect_share(struct fixture *f, int level, const char *m1, const char *m2, int d2,
+			 bool allowed)
+{
+	char be1[64], be2[64];
+	int r;
+
+	f->h.sharing_level = level;
+	snprintf(be1, sizeof(be1), "%s", backend(5, 51712, "vd:1", m1));
+	snprintf(be2, sizeof(be2), "%s", backend(d2, 51728, "vd:1", m2));
+	assert_int_equal(add(f, be1), 0);
+	r = add(f, be2);
+	if (allowed != (r == 0))
+		fail_msg("level %d, %s then %s (domain %d): got %d (%s)", level, m1, m2, d2, r,
+			 vd_errmsg());
+	if (!allowed) {
+		assert_int_equal(r, -EBUSY);
+		assert_non_null(strstr(node(be2, "hotplug-error"), "domain 5"));
+		assert_int_equal(attachments(f, 1), 1);
+	}
+	assert_int_equal(remove_be(f, be2), 0);
+	assert_int_equal(remove_be(f, be1), 0);
+	assert_int_equal(ndevs, 0);
+}
+
+static void test_sharing_levels(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_share(f, 0, "r", "r", 6, true);
+	expect_share(f, 0, "w", "r", 6, false);
+	expect_share(f, 0, "r", "w", 6, false);
+	expect_share(f, 0, "w", "w", 6, false);
+	expect_share(f, 1, "w", "r", 6, true);
+	expect_share(f, 1, "r", "w", 6, true);
+	expect_share(f, 1, "w", "w", 6, false);
+	expect_share(f, 2, "w", "w", 6, true);
+	/* w! skips the check; the same domain may use a VD twice (as the stock script allows) */
+	expect_share(f, 0, "w", "w!", 6, true);
+	expect_share(f, 0, "w", "w", 5, true);
+}
+
+static void test_foreign_backend_on_a_pool_device_conflicts(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	/* Someone attached the pool device itself to domain 9 with the stock block script. */
+	set_node("backend/vbd/9/768/physical-device", "7:0");
+	set_node("backend/vbd/9/768/mode", "w");
+	set_node("backend/vbd/9/768/frontend-id", "9");
+	/* and something unrelated */
+	set_node("backend/vbd/10/768/physical-device", "8:10");
+	set_node("backend/vbd/10/768/mode", "w");
+	set_node("backend/vbd/10/768/frontend-id", "10");
+	be = backend(5, 51712, "vd:1", "r");
+	assert_int_equal(add(f, be), -EBUSY);
+	assert_non_null(strstr(node(be, "hotplug-error"), "domain 9"));
+	assert_int_equal(ndevs, 0);
+	rm_tree("backend/vbd/9");
+	assert_int_equal(add(f, be), 0);
+}
+
+static void test_expired_vd_refused_unless_already_attached(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t vd = create_vd(f, 1, 60);
+	char now[32], params[16], be1[64], be2[64];
+
+	snprintf(params, sizeof(params), "vd:%" PRIu32, vd);
+	snprintf(now, sizeof(now), "%lld", (long long)vd_now() + 3600);
+	/* attached while live, then the lease runs out: the attachment keeps working and a
+	 * second attachment (the guest after the bootloader's dom0 attach) is allowed */
+	snprintf(be1, sizeof(be1), "%s", backend(0, 51712, params, "w"));
+	assert_int_equal(add(f, be1), 0);
+	setenv("XENVD_NOW", now, 1);
+	snprintf(be2, sizeof(be2), "%s", backend(0, 51728, params, "w"));
+	assert_int_equal(add(f, be2), 0);
+	assert_int_equal(remove_be(f, be1), 0);
+	assert_int_equal(remove_be(f, be2), 0);
+	/* not attached and expired: refused */
+	assert_int_equal(add(f, be1), -EKEYEXPIRED);
+	assert_non_null(strstr(node(be1, "hotplug-error"), "refresh"));
+	assert_int_equal(ndevs, 0);
+}
+
+static void test_xenstore_conflicts_are_retried(void **state)
+{
+	struct fixture *f = *state;
+	const char *be = backend(5, 51712, "vd:1", "w");
+
+	eagain_left = 3;
+	assert_int_equal(add(f, be), 0);
+	assert_string_equal(node(be, "hotplug-status"), "connected");
+}
+
+static void test_stale_dm_device_without_attachments_is_reloaded(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_dm_table t = { 0 };
+	struct vd_dm_target wrong = { 0, 8, makedev(POOL_MAJOR, 3), 0 };
+	struct vd_dm_info info;
+	uint8_t pool[16];
+	char uuid[VD_DM_UUID_MAX];
+
+	vd_db_pool_uuid(f->db, pool);
+	assert_int_equal(vd_dmtable_append(&t, &wrong), 0);
+	assert_int_equal(fake_create("vd-1", vd_dm_uuid(pool, 1, uuid), &t, &info), 0);
+	vd_dmtable_dispose(&t);
+	assert_int_equal(add(f, backend(5, 51712, "vd:1", "w")), 0);
+	assert_int_equal(ndevs, 1);
+	assert_int_equal(devs[0].table.targets[0].dev, makedev(POOL_MAJOR, 0));
+}
+
+static void test_foreign_dm_device_with_our_name_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_dm_table t = { 0 };
+	struct vd_dm_target x = { 0, 8, makedev(8, 0), 0 };
+	struct vd_dm_info info;
+	const char *be = backend(5, 51712, "vd:1", "w");
+
+	assert_int_equal(vd_dmtable_append(&t, &x), 0);
+	assert_int_equal(fake_create("vd-1", "CRYPT-LUKS2-xyz-vd-1", &t, &info), 0);
+	vd_dmtable_dispose(&t);
+	assert_int_equal(add(f, be), -EEXIST);
+	assert_int_equal(ndevs, 1); /* left alone */
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(ndevs, 1); /* still left alone */
+}
+
+static void test_map_and_unmap(void **state)
+{
+	struct fixture *f = *state;
+	char path[64];
+
+	assert_int_equal(vd_hotplug_map(&f->h, 2, "w", path, sizeof(path)), 0);
+	assert_string_equal(path, "/dev/mapper/vd-2");
+	assert_int_equal(ndevs, 1);
+	/* a guest cannot take it writable meanwhile */
+	assert_int_equal(add(f, backend(5, 51712, "vd:2", "w")), -EBUSY);
+	assert_int_equal(vd_hotplug_unmap(&f->h, 2), 0);
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(vd_hotplug_unmap(&f->h, 2), 0);
+}
+
+static void test_check_runtime_finds_and_repairs_leaks(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_dm_table t = { 0 };
+	struct vd_dm_target x = { 0, 8, makedev(POOL_MAJOR, 0), 0 };
+	struct vd_dm_info info;
+	uint8_t pool[16];
+	char uuid[VD_DM_UUID_MAX], *report = NULL;
+	unsigned problems = 0;
+	const char *be = backend(5, 51712, "vd:1", "w");
+
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_ops, f->xs, false, &report, &problems),
+			 0);
+	assert_int_equal(problems, 0);
+	assert_null(report);
+
+	/* a leaked dm device of VD 2, and the backend of VD 1 vanished (domain destroyed
+	 * without remove) */
+	vd_db_pool_uuid(f->db, pool);
+	assert_int_equal(vd_dmtable_append(&t, &x), 0);
+	assert_int_equal(fake_create("vd-2", vd_dm_uuid(pool, 2, uuid), &t, &info), 0);
+	vd_dmtable_dispose(&t);
+	rm_tree(be);
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_ops, f->xs, false, &report, &problems),
+			 0);
+	assert_int_equal(problems, 2);
+	assert_non_null(strstr(report, "vd-2"));
+	assert_non_null(strstr(report, "stale"));
+	free(report);
+	assert_int_equal(ndevs, 2);
+
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_ops, f->xs, true, &report, &problems),
+			 0);
+	free(report);
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(attachments(f, 0), 0);
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_ops, f->xs, false, &report, &problems),
+			 0);
+	assert_int_equal(problems, 0);
+}
+
+static void test_check_runtime_keeps_open_leaks(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_dm_table t = { 0 };
+	struct vd_dm_target x = { 0, 8, makedev(POOL_MAJOR, 0), 0 };
+	struct vd_dm_info info;
+	uint8_t pool[16];
+	char uuid[VD_DM_UUID_MAX], *report = NULL;
+	unsigned problems = 0;
+
+	vd_db_pool_uuid(f->db, pool);
+	assert_int_equal(vd_dmtable_append(&t, &x), 0);
+	assert_int_equal(fake_create("vd-2", vd_dm_uuid(pool, 2, uuid), &t, &info), 0);
+	vd_dmtable_dispose(&t);
+	devs[0].open_count = 1;
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_ops, NULL, true, &report, &problems),
+			 0);
+	assert_int_equal(problems, 1);
+	assert_non_null(strstr(report, "is open"));
+	free(report);
+	assert_int_equal(ndevs, 1);
+	devs[0].open_count = 0;
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_add_maps_vd_and_writes_results),
+		T(test_add_twice_is_idempotent),
+		T(test_params_are_trimmed),
+		T(test_bad_targets_fail_with_hotplug_error_and_leave_nothing),
+		T(test_missing_mode_or_frontend_fails),
+		T(test_failure_at_every_step_of_add_leaves_nothing),
+		T(test_remove_copes_with_partial_states),
+		T(test_dm_device_is_shared_and_removed_with_the_last_attachment),
+		T(test_bootloader_dom0_attach_then_guest_attach),
+		T(test_sharing_levels),
+		T(test_foreign_backend_on_a_pool_device_conflicts),
+		T(test_expired_vd_refused_unless_already_attached),
+		T(test_xenstore_conflicts_are_retried),
+		T(test_stale_dm_device_without_attachments_is_reloaded),
+		T(test_foreign_dm_device_with_our_name_is_refused),
+		T(test_map_and_unmap),
+		T(test_check_runtime_finds_and_repairs_leaks),
+		T(test_check_runtime_keeps_open_leaks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
