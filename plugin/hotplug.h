@@ -61,6 +61,13 @@ int vd_hotplug_map(struct vd_hotplug *h, uint32_t vd_id, const char *mode, char 
 /* Undoes vd_hotplug_map; the dm device goes when nothing else is attached. */
 int vd_hotplug_unmap(struct vd_hotplug *h, uint32_t vd_id);
 
+/* `xl-vd import`: copies a raw image (regular file or block device) into the VD's extents
+ * straight on the pool devices (no dm needed), under the VD's lock. Refused with -EBUSY while
+ * the VD is attached writable anywhere, -EFBIG when the image is larger than the VD. progress
+ * (may be NULL) gets bytes done / total. */
+int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
+		    void (*progress)(uint64_t done, uint64_t total, void *userdata), void *userdata);
+
 /* For `xl-vd check`: compares dm devices carrying our UUID prefix, attachments and xenstore
  * backends; one report line per problem (leaked dm device, attachment without dm device or
  * without backend, vd: backend without attachment). repair removes leaked dm devices nothing

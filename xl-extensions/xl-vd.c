@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "xl-vd.h"
+#include "vd_dm.h"
 
 static const struct xlvd_command commands[] = {
 	{ "format", cmd_format, "format DEVICE [--extent-size SIZE] [--force] [--no-scrub]",
@@ -23,6 +24,11 @@ static const struct xlvd_command commands[] = {
 	{ "delete", cmd_delete, "delete ID|NAME [--force]",
 	  "expire a VD now; gc reclaims its extents" },
 	{ "gc", cmd_gc, "gc", "reclaim expired VDs and zero free extents ahead of time" },
+	{ "map", cmd_map, "map ID|NAME [--read-only]", "the VD as /dev/mapper/vd-<id> in dom0" },
+	{ "unmap", cmd_unmap, "unmap ID|NAME", "undo map (the dm device goes with the last user)" },
+	{ "import", cmd_import, "import ID|NAME IMAGE", "copy a raw image into a VD, with progress" },
+	{ "attach", cmd_attach, "attach DOMAIN ID|NAME VDEV [r|rw]", "attach a VD to a running domain" },
+	{ "detach", cmd_detach, "detach [--force] DOMAIN VDEV", "detach a VD from a domain" },
 	{ "check", cmd_check, "check", "verify the database invariants and every device label" },
 };
 

@@ -983,6 +983,47 @@ static void test_check_runtime_keeps_open_leaks(void **state)
 	devs[0].open_count = 0;
 }
 
+static void test_import_copies_image_into_the_vds_extents(void **state)
+{
+	struct fixture *f = *state;
+	char img[160];
+	uint8_t data[2 * ES - 100], back[2 * ES - 100];
+	struct vd_segment *segs = NULL;
+	size_t n = 0, done = 0;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	snprintf(img, sizeof(img), "%s/image.raw", f->dir);
+	fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(vd_pwrite_all(fd, data, sizeof(data), 0), 0);
+	assert_int_equal(vd_import_image(f->db, 1, fd, NULL, NULL), 0);
+	assert_int_equal(vd_vdisk_segments(f->db, 1, O_RDONLY, &segs, &n), 0);
+	for (size_t i = 0; i < n && done < sizeof(back); i++) {
+		size_t len = segs[i].length;
+
+		if (len > sizeof(back) - done)
+			len = sizeof(back) - done;
+		assert_int_equal(vd_pread_all(segs[i].fd, back + done, len, segs[i].dev_offset), 0);
+		done += len;
+	}
+	vd_segments_free(segs, n);
+	assert_int_equal(done, sizeof(back));
+	assert_memory_equal(back, data, sizeof(data));
+
+	/* attached writable: refused, naming the domain */
+	assert_int_equal(add(f, backend(5, 51712, "vd:1", "w")), 0);
+	assert_int_equal(vd_import_image(f->db, 1, fd, NULL, NULL), -EBUSY);
+	assert_non_null(strstr(vd_errmsg(), "domain 5"));
+	/* larger than the VD: refused */
+	assert_int_equal(ftruncate(fd, 3 * ES), 0);
+	assert_int_equal(vd_import_image(f->db, 2, fd, NULL, NULL), 0);
+	assert_int_equal(ftruncate(fd, 4 * ES), 0);
+	assert_int_equal(vd_import_image(f->db, 2, fd, NULL, NULL), -EFBIG);
+	close(fd);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1005,6 +1046,7 @@ int main(void)
 		T(test_map_and_unmap),
 		T(test_check_runtime_finds_and_repairs_leaks),
 		T(test_check_runtime_keeps_open_leaks),
+		T(test_import_copies_image_into_the_vds_extents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
