@@ -1,0 +1,141 @@
+#!/bin/sh
+# block-vd add+remove against Xen's stock `block` script (add+remove on a phy: loop device), with
+# 0, 64 and 256 other vbd backends present in xenstore. Runs in a Xen dom0 (the QEMU test bed) as
+# root, with xenstored running; POSIX sh (busybox is enough). Prints one line per figure and the
+# ratios. Self-contained: makes its own pool (a file, its own database) unless E2E_POOL_DEV names a
+# pool device, and removes every backend, loop device and VD it made.
+#
+# Environment:
+#   E2E_POOL_DEV=/dev/vda   use this block device as the pool (formatted if not in the pool yet)
+#   BENCH_RUNS=20           add+remove cycles per figure (timed together: /proc/uptime is coarse)
+#   BENCH_COUNTS="0 64 256" numbers of other vbds
+#   BLOCK_VD, XL_VD, STOCK_BLOCK  paths of the programs
+# Exit: 0 when every figure was measured; 1 on a failed add/remove; 77 when not in a Xen dom0.
+set -u
+
+BLOCK_VD=${BLOCK_VD:-/etc/xen/scripts/block-vd}
+XL_VD=${XL_VD:-$(command -v xl-vd || echo /usr/sbin/xl-vd)}
+STOCK_BLOCK=${STOCK_BLOCK:-/etc/xen/scripts/block}
+RUNS=${BENCH_RUNS:-20}
+COUNTS=${BENCH_COUNTS:-0 64 256}
+BASE=/local/domain/0/backend/vbd
+OTHER_DOM0=3000 # fake frontend domains of the "other" vbds: 3000..
+VD_DOM=2998     # fake frontend of the measured block-vd backend
+STOCK_DOM=2999  # fake frontend of the measured stock backend
+
+say() { echo "bench_hotplug: $*"; }
+die() { echo "bench_hotplug: FAIL: $*" >&2; cleanup; exit 1; }
+
+if ! command -v xenstore-write >/dev/null 2>&1 || ! xenstore-read /local/domain/0/name >/dev/null 2>&1; then
+	say "SKIP: no xenstore here (run inside a Xen dom0, e.g. the QEMU test bed)"
+	exit 77
+fi
+[ "$(id -u)" = 0 ] || { say "SKIP: needs root"; exit 77; }
+[ -x "$BLOCK_VD" ] || { say "SKIP: $BLOCK_VD not installed"; exit 77; }
+[ -x "$XL_VD" ] || { say "SKIP: $XL_VD not installed"; exit 77; }
+
+tmp=$(mktemp -d /tmp/bench-hotplug.XXXXXX)
+loop=""
+vd=""
+others=0
+
+cleanup() {
+	i=0
+	while [ $i -lt "$others" ]; do
+		xenstore-rm "$BASE/$((OTHER_DOM0 + i))" 2>/dev/null
+		i=$((i + 1))
+	done
+	xenstore-rm "$BASE/$VD_DOM" 2>/dev/null
+	xenstore-rm "$BASE/$STOCK_DOM" 2>/dev/null
+	[ -n "$vd" ] && "$XL_VD" delete "$vd" --force >/dev/null 2>&1
+	[ -n "$loop" ] && losetup -d "$loop" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap 'cleanup; exit 1' INT TERM
+
+# ---- the pool and one VD
+if [ -n "${E2E_POOL_DEV:-}" ]; then
+	"$XL_VD" pool-list 2>/dev/null | grep -q "$E2E_POOL_DEV" ||
+		"$XL_VD" format "$E2E_POOL_DEV" --extent-size 4M --force >/dev/null ||
+		die "xl-vd format $E2E_POOL_DEV failed"
+else
+	export XENVD_DB="$tmp/xenvd.db"
+	dd if=/dev/zero of="$tmp/pool.img" bs=1M count=0 seek=128 2>/dev/null
+	"$XL_VD" format "$tmp/pool.img" --extent-size 4M >/dev/null || die "xl-vd format failed"
+fi
+vd=$("$XL_VD" create 16M --name bench-hotplug-$$) || die "xl-vd create failed"
+vd=$(echo "$vd" | tr -cd '0-9')
+[ -n "$vd" ] || die "xl-vd create printed no id"
+
+# ---- a phy: device for the stock script
+dd if=/dev/zero of="$tmp/phy.img" bs=1M count=0 seek=16 2>/dev/null
+loop=$(losetup -f) || die "no free loop device"
+losetup "$loop" "$tmp/phy.img" || die "losetup $loop failed"
+
+# A backend directory as libxl writes it before running the script; no "frontend" node, so
+# blkback never binds these fake devices.
+backend() { # dom devid params
+	xenstore-write "$BASE/$1/$2/params" "$3" "$BASE/$1/$2/mode" w \
+		"$BASE/$1/$2/frontend-id" "$1" "$BASE/$1/$2/type" phy \
+		"$BASE/$1/$2/dev" xvda "$BASE/$1/$2/state" 2 "$BASE/$1/$2/online" 1 ||
+		die "xenstore-write failed"
+}
+
+add_others() { # up to n other (connected, unrelated) vbds
+	while [ "$others" -lt "$1" ]; do
+		d=$((OTHER_DOM0 + others))
+		backend $d 51712 "/dev/fake$others"
+		xenstore-write "$BASE/$d/51712/physical-device" "fe:$others" \
+			"$BASE/$d/51712/hotplug-status" connected || die "xenstore-write failed"
+		others=$((others + 1))
+	done
+}
+
+uptime_cs() { # centiseconds since boot
+	awk '{ split($1, a, "."); print a[1] * 100 + substr(a[2] "00", 1, 2) }' /proc/uptime
+}
+
+# one figure: mean milliseconds of an add+remove cycle; $1 = block-vd|stock
+cycle_ms() {
+	if [ "$1" = block-vd ]; then
+		dom=$VD_DOM prog=$BLOCK_VD params="vd:$vd"
+	else
+		dom=$STOCK_DOM prog=$STOCK_BLOCK params=$loop
+	fi
+	start=$(uptime_cs)
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		backend $dom 51712 "$params"
+		XENBUS_PATH=backend/vbd/$dom/51712 "$prog" add >/dev/null 2>"$tmp/err" ||
+			die "$1 add failed (run $i): $(xenstore-read $BASE/$dom/51712/hotplug-error 2>/dev/null) $(cat "$tmp/err")"
+		xenstore-read "$BASE/$dom/51712/physical-device" >/dev/null ||
+			die "$1 add wrote no physical-device"
+		XENBUS_PATH=backend/vbd/$dom/51712 "$prog" remove >/dev/null 2>"$tmp/err" ||
+			die "$1 remove failed (run $i): $(cat "$tmp/err")"
+		xenstore-rm "$BASE/$dom/51712"
+		i=$((i + 1))
+	done
+	end=$(uptime_cs)
+	# (the xenstore-write/rm around each cycle is the same for both and included)
+	awk -v cs=$((end - start)) -v n="$RUNS" 'BEGIN { printf "%.1f", cs * 10 / n }'
+}
+
+[ -x "$STOCK_BLOCK" ] || say "note: $STOCK_BLOCK not present; measuring block-vd only"
+say "VD $vd, stock phy device $loop, $RUNS cycles per figure"
+first_vd=""
+for n in $COUNTS; do
+	add_others "$n"
+	ms_vd=$(cycle_ms block-vd) || exit 1
+	[ -n "$first_vd" ] || first_vd=$ms_vd
+	if [ -x "$STOCK_BLOCK" ]; then
+		ms_stock=$(cycle_ms stock) || exit 1
+		ratio=$(awk -v a="$ms_stock" -v b="$ms_vd" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }')
+		say "vbds=$n block-vd add+remove ${ms_vd} ms, stock block add+remove ${ms_stock} ms, stock/block-vd ${ratio}x"
+	else
+		say "vbds=$n block-vd add+remove ${ms_vd} ms"
+	fi
+	growth=$(awk -v a="$ms_vd" -v b="$first_vd" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	say "vbds=$n block-vd growth vs first count ${growth}x"
+done
+cleanup
+exit 0
