@@ -435,8 +435,7 @@ void vd_pool_device_dispose(struct vd_pool_device *d)
 
 #define DEVICE_COLUMNS                                                                             \
 	"d.id, d.uuid, d.path, d.size, d.extent_size, d.data_offset, d.extent_count, d.added, "   \
-	"d.scrub, d.state, "                                                                       \
-	"(SELECT count(*) FROM extents e WHERE e.device_id = d.id AND e.vd_id IS NULL)"
+	"d.scrub, d.state"
 
 static int device_from_row(sqlite3_stmt *s, struct vd_pool_device *d)
 {
@@ -456,7 +455,6 @@ static int device_from_row(sqlite3_stmt *s, struct vd_pool_device *d)
 	d->added = sqlite3_column_int64(s, 7);
 	d->scrub = sqlite3_column_int(s, 8) != 0;
 	d->state = (enum vd_device_state)sqlite3_column_int(s, 9);
-	d->free_extents = (uint64_t)sqlite3_column_int64(s, 10);
 	return 0;
 }
 
@@ -572,6 +570,24 @@ int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret
 	}
 	*ret = list;
 	*ret_n = n;
+	return 0;
+}
+
+int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT count(*) FROM extents WHERE vd_id IS NULL AND device_id = ?",
+			&s);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, list[i].id);
+		if (sqlite3_step(s) != SQLITE_ROW)
+			return sql_err(db, sqlite3_errcode(db->sql), "counting free extents");
+		list[i].free_extents = (uint64_t)sqlite3_column_int64(s, 0);
+	}
 	return 0;
 }
 

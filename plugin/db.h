@@ -57,7 +57,7 @@ struct vd_pool_device {
 	int64_t added;
 	bool scrub; /* zero extents reused from another VD */
 	enum vd_device_state state;
-	uint64_t free_extents; /* filled by list/get */
+	uint64_t free_extents; /* filled by vd_db_device_count_free() only: O(free extents) */
 };
 void vd_pool_device_dispose(struct vd_pool_device *d);
 
@@ -68,6 +68,7 @@ int vd_db_device_find(struct vd_db *db, const uint8_t uuid[16], const char *path
 		      struct vd_pool_device *ret);
 int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret_n);
 void vd_db_device_list_free(struct vd_pool_device *list, size_t n);
+int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n);
 int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path);
 /* Removes a device none of whose extents is owned; -EBUSY with the owners otherwise. */
 int vd_db_device_remove(struct vd_db *db, int64_t id);

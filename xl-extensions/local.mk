@@ -8,3 +8,9 @@ xl_extensions_xl_vd_SOURCES = \
 xl_extensions_xl_vd_LDADD = $(XENVD_LIBS)
 xl_extensions_xl_vd_SOURCES += xl-extensions/vd_dm.c xl-extensions/vd_dm.h
 xl_extensions_xl_vd_LDADD += $(XENLIGHT_LIBS) $(XLUTIL_LIBS)
+
+dist_bashcompletion_DATA += xl-extensions/completion/xl-vd
+
+# The database directory: root only (the database maps every tenant's data).
+install-data-local:
+	$(MKDIR_P) -m 0700 $(DESTDIR)$(xenvdstatedir)

@@ -80,6 +80,8 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_db_device_list(db, &list, &n);
+	if (r == 0)
+		r = vd_db_device_count_free(db, list, n);
 	if (r < 0)
 		return xlvd_fail(r);
 	if (ctx->json)
