@@ -11,3 +11,9 @@ check_PROGRAMS += $(UNIT_DM_HOTPLUG)
 TESTS += $(UNIT_DM_HOTPLUG)
 tests_unit_test_hotplug_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_hotplug_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+# Real device-mapper and loop devices: skips (77) without root or dm, runs in the test bed.
+UNIT_DM_LIVE = tests/unit/test_dm_live
+check_PROGRAMS += $(UNIT_DM_LIVE)
+TESTS += $(UNIT_DM_LIVE)
+tests_unit_test_dm_live_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_dm_live_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
