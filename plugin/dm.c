@@ -175,6 +175,23 @@ int vd_dm_describe_users(uint32_t maj, uint32_t min, char **ret)
 /* ---- libdevmapper ---- */
 
 static int udev_state = -1; /* -1 unknown, 0 no udev, 1 udev */
+static bool driver_present;
+
+/* The kernel's device-mapper registers a misc device; without it every ioctl would fail with
+ * a bare ENODEV from /dev/mapper/control. */
+static bool dm_driver_registered(void)
+{
+	char line[128];
+	bool found = false;
+	FILE *f = fopen("/proc/misc", "re");
+
+	if (!f)
+		return access("/dev/mapper/control", F_OK) == 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "device-mapper") != NULL;
+	fclose(f);
+	return found;
+}
 
 bool vd_dm_udev_running(void)
 {
@@ -201,6 +218,7 @@ static void dm_setup(void)
 	if (udev_state >= 0)
 		return;
 	dm_log_with_errno_init(dm_log_to_vd);
+	driver_present = dm_driver_registered();
 	udev_state = vd_dm_udev_running();
 	if (!udev_state) {
 		/* Nothing would ever complete a cookie: let libdevmapper make /dev/mapper nodes
@@ -208,6 +226,18 @@ static void dm_setup(void)
 		dm_udev_set_sync_support(0);
 		vd_debug("dm: udev is not running, libdevmapper creates device nodes itself");
 	}
+}
+
+/* Every operation starts here: -ENOTSUP with a message when the kernel has no device-mapper. */
+static int dm_ready(const char *what, const char *name)
+{
+	dm_setup();
+	if (!driver_present)
+		return vd_err(-ENOTSUP,
+			      "cannot %s dm device %s: this kernel has no device-mapper (load it: "
+			      "modprobe dm_mod)",
+			      what, name ? name : "");
+	return 0;
 }
 
 static uint16_t udev_flags(void)
@@ -299,7 +329,9 @@ static int real_info(const char *name, struct vd_dm_info *ret)
 	_cleanup_task_ struct dm_task *dmt = NULL;
 	int r;
 
-	dm_setup();
+	r = dm_ready("query", name);
+	if (r < 0)
+		return r;
 	dmt = task_new(DM_DEVICE_INFO, name);
 	if (!dmt)
 		return -ENOMEM;
@@ -349,7 +381,9 @@ static int real_create(const char *name, const char *uuid, const struct vd_dm_ta
 	struct vd_dm_info info;
 	int r;
 
-	dm_setup();
+	r = dm_ready("create", name);
+	if (r < 0)
+		return r;
 	dmt = task_new(DM_DEVICE_CREATE, name);
 	if (!dmt)
 		return -ENOMEM;
@@ -422,7 +456,9 @@ static int real_reload(const char *name, const struct vd_dm_table *t)
 {
 	int r;
 
-	dm_setup();
+	r = dm_ready("reload", name);
+	if (r < 0)
+		return r;
 	r = load_table(name, t, false);
 	if (r < 0)
 		return vd_err(r == -ENXIO ? -ENODEV : r, "cannot load a new table into dm device %s: %s",
@@ -474,7 +510,9 @@ static int real_remove(const char *name, unsigned flags)
 	struct vd_dm_info info;
 	int r;
 
-	dm_setup();
+	r = dm_ready("remove", name);
+	if (r < 0)
+		return r;
 	r = real_info(name, &info);
 	if (r < 0)
 		return r;
@@ -517,7 +555,9 @@ static int real_table(const char *name, struct vd_dm_table *ret)
 	void *next = NULL;
 	int r;
 
-	dm_setup();
+	r = dm_ready("read the table of", name);
+	if (r < 0)
+		return r;
 	dmt = task_new(DM_DEVICE_TABLE, name);
 	if (!dmt)
 		return -ENOMEM;
@@ -567,7 +607,9 @@ static int real_list(const char *uuid_prefix, struct vd_dm_info **ret, size_t *r
 	unsigned next = 0;
 	int r;
 
-	dm_setup();
+	r = dm_ready("list", NULL);
+	if (r < 0)
+		return r;
 	dmt = task_new(DM_DEVICE_LIST, NULL);
 	if (!dmt)
 		return -ENOMEM;
