@@ -198,6 +198,22 @@ bool vd_dm_udev_running(void)
 	return access("/run/udev/control", F_OK) == 0;
 }
 
+/* Only dm's udev rule completes a cookie: with udev running but the rule missing (no dmsetup
+ * package), dm_udev_wait() would block forever (lvm2 issues #70, #170). */
+static bool dm_udev_rules_present(void)
+{
+	static const char *const paths[] = {
+		"/etc/udev/rules.d/95-dm-notify.rules",
+		"/lib/udev/rules.d/95-dm-notify.rules",
+		"/usr/lib/udev/rules.d/95-dm-notify.rules",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+		if (access(paths[i], F_OK) == 0)
+			return true;
+	return false;
+}
+
 /* libdevmapper logs through this: its messages become our debug log, never stderr. */
 static void dm_log_to_vd(int level, const char *file, int line, int dm_errno_or_class,
 			 const char *f, ...)
@@ -220,6 +236,11 @@ static void dm_setup(void)
 	dm_log_with_errno_init(dm_log_to_vd);
 	driver_present = dm_driver_registered();
 	udev_state = vd_dm_udev_running();
+	if (udev_state && !dm_udev_rules_present()) {
+		vd_warn("udev runs but has no device-mapper rules (95-dm-notify.rules, package "
+			"dmsetup): xenvd creates its /dev/mapper nodes itself");
+		udev_state = 0;
+	}
 	if (!udev_state) {
 		/* Nothing would ever complete a cookie: let libdevmapper make /dev/mapper nodes
 		 * itself (the library fallback) and skip the semaphores entirely. */

@@ -99,36 +99,84 @@ static int loop_backing(dev_t dev, struct stat *ret)
 	return stat(file, ret) < 0 ? -errno : 0;
 }
 
-bool vd_sharing_device_overlaps(const struct vd_sharing_request *req, dev_t dev)
+/* What /sys says about the block devices the VD's table uses, read once per check. */
+struct our_device {
+	dev_t dev;
+	bool is_partition;
+	dev_t disk;
+	uint64_t start, len;
+	bool is_loop;
+	struct stat file;
+};
+
+struct topology {
+	const struct vd_sharing_request *req;
+	struct our_device devs[16];
+	size_t n;
+};
+
+static void topology_init(struct topology *topo, const struct vd_sharing_request *req)
 {
-	const struct vd_dm_table *t = req->table;
+	topo->req = req;
+	topo->n = 0;
+	for (size_t i = 0; i < req->table->n && topo->n < ARRAY_SIZE(topo->devs); i++) {
+		dev_t dev = req->table->targets[i].dev;
+		struct our_device *d;
+		bool seen = false;
+
+		for (size_t j = 0; j < topo->n; j++)
+			seen = seen || topo->devs[j].dev == dev;
+		if (seen)
+			continue;
+		d = &topo->devs[topo->n++];
+		*d = (struct our_device){ .dev = dev };
+		d->is_partition = partition_of(dev, &d->disk, &d->start, &d->len) == 0;
+		d->is_loop = loop_backing(dev, &d->file) == 0;
+	}
+}
+
+static bool overlaps(const struct topology *topo, dev_t dev)
+{
+	const struct vd_sharing_request *req = topo->req;
 	dev_t disk;
 	uint64_t start, len;
 	struct stat file;
+	bool checked_loop = false, is_loop = false;
 
 	if (dev == 0)
 		return false;
 	if (req->dm_dev && dev == req->dm_dev)
 		return true;
-	if (vd_dmtable_uses(t, dev, 0, UINT64_MAX / 2))
+	if (vd_dmtable_uses(req->table, dev, 0, UINT64_MAX / 2))
 		return true;
 	/* dev is a partition of a disk the VD lives on, covering some of its sectors */
-	if (partition_of(dev, &disk, &start, &len) == 0 && vd_dmtable_uses(t, disk, start, len))
+	if (partition_of(dev, &disk, &start, &len) == 0 && vd_dmtable_uses(req->table, disk, start, len))
 		return true;
-	/* dev is the whole disk of a partition the VD lives on; or another loop device over
-	 * the same file as one of ours */
-	bool is_loop = loop_backing(dev, &file) == 0;
+	for (size_t i = 0; i < topo->n; i++) {
+		const struct our_device *d = &topo->devs[i];
 
-	for (size_t i = 0; i < t->n; i++) {
-		struct stat ours;
-
-		if (partition_of(t->targets[i].dev, &disk, &start, &len) == 0 && disk == dev)
+		/* dev is the whole disk of a partition the VD lives on */
+		if (d->is_partition && d->disk == dev)
 			return true;
-		if (is_loop && loop_backing(t->targets[i].dev, &ours) == 0 &&
-		    ours.st_dev == file.st_dev && ours.st_ino == file.st_ino)
-			return true;
+		/* dev is another loop device over the same file as one of ours */
+		if (d->is_loop) {
+			if (!checked_loop) {
+				is_loop = loop_backing(dev, &file) == 0;
+				checked_loop = true;
+			}
+			if (is_loop && file.st_dev == d->file.st_dev && file.st_ino == d->file.st_ino)
+				return true;
+		}
 	}
 	return false;
+}
+
+bool vd_sharing_device_overlaps(const struct vd_sharing_request *req, dev_t dev)
+{
+	struct topology topo;
+
+	topology_init(&topo, req);
+	return overlaps(&topo, dev);
 }
 
 /* ---- the three kinds of other users ---- */
@@ -165,8 +213,9 @@ static int check_attachments(struct vd_db *db, const struct vd_sharing_request *
 	return r;
 }
 
-static int check_mounts(const struct vd_sharing_request *req)
+static int check_mounts(const struct topology *topo)
 {
+	const struct vd_sharing_request *req = topo->req;
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
 	size_t cap = 0;
@@ -181,7 +230,7 @@ static int check_mounts(const struct vd_sharing_request *req)
 		/* 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue */
 		if (sscanf(line, "%*u %*u %u:%u %*s %1023s %511s", &maj, &min, mnt, opts) != 4)
 			continue;
-		if (maj == 0 || !vd_sharing_device_overlaps(req, makedev(maj, min)))
+		if (maj == 0 || !overlaps(topo, makedev(maj, min)))
 			continue;
 		char have = (strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' || opts[2] == '\0'))
 				    ? 'r'
@@ -204,8 +253,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing_request *req)
+static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct topology *topo)
 {
+	const struct vd_sharing_request *req = topo->req;
 	struct vd_attachment *ours = NULL;
 	size_t nours = 0, nbe = 0;
 	char **be = NULL;
@@ -246,7 +296,7 @@ static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct vd_sh
 		if (vd_xs_read(xs, physdev_path, &pd) < 0 ||
 		    vd_xs_parse_physical_device(pd, &dev) < 0)
 			continue; /* not (yet) connected to a device */
-		if (!vd_sharing_device_overlaps(req, dev))
+		if (!overlaps(topo, dev))
 			continue;
 
 		free(physdev_path);
@@ -276,14 +326,17 @@ out:
 
 int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing_request *req)
 {
+	struct topology topo;
 	int r;
 
 	if (req->mode == '!' || req->level >= 2)
 		return 0;
 	r = check_attachments(db, req);
-	if (r == 0)
-		r = check_mounts(req);
+	if (r < 0)
+		return r;
+	topology_init(&topo, req);
+	r = check_mounts(&topo);
 	if (r == 0 && xs)
-		r = check_backends(db, xs, req);
+		r = check_backends(db, xs, &topo);
 	return r;
 }
