@@ -14,11 +14,11 @@ run() {
 }
 
 echo "xenvd demo in $WORK (database $XENVD_DB)"
-truncate -s 4G "$WORK/pool0.img"
-truncate -s 1G "$WORK/pool1.img"
+truncate -s 32G "$WORK/pool0.img"
+truncate -s 8G "$WORK/pool1.img"
 run format "$WORK/pool0.img" --extent-size 64M
 run format "$WORK/pool1.img" --extent-size 64M
-run create 20G --name web1 >/dev/null
+run create 20G --name web1
 run create 1G --expire 3600 --name scratch
 run create 500M 2>&1
 run list
