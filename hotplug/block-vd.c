@@ -65,6 +65,18 @@ static void redirect_stdio(FILE *log)
 		dup2(fileno(log), STDERR_FILENO);
 }
 
+/* ".../vbd/<frontend domid>/<devid>": known before xenstore answers, for the first log lines. */
+static void ids_from_path(const char *path, struct vd_hotplug *h)
+{
+	unsigned long dom, dev;
+	const char *p = path ? strstr(path, "vbd/") : NULL;
+
+	if (p && sscanf(p, "vbd/%lu/%lu", &dom, &dev) == 2) {
+		h->domid = (int64_t)dom;
+		h->devid = (int64_t)dev;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct vd_config cfg = { 0 };
@@ -96,6 +108,7 @@ int main(int argc, char **argv)
 	redirect_stdio(log.file);
 
 	vd_hotplug_init(&h, NULL, NULL);
+	ids_from_path(path, &h);
 	log.h = &h;
 	if (r < 0) {
 		/* A broken configuration file must not attach with unintended settings. */
