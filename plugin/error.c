@@ -73,7 +73,7 @@ void vd_log(enum vd_log_level level, const char *fmt, ...)
 	va_list ap;
 	int saved = errno;
 
-	if (level > log_level && !log_sink)
+	if (level > log_level)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
