@@ -18,6 +18,7 @@
 #include "hotplug.h"
 #include "label.h"
 #include "pool.h"
+#include "sharing.h"
 #include "vdisk.h"
 #include "xs.h"
 
@@ -1027,6 +1028,27 @@ static void test_import_copies_image_into_the_vds_extents(void **state)
 	close(fd);
 }
 
+static void test_modes_canonicalise_like_block_common(void **state)
+{
+	static const struct {
+		const char *in;
+		char out;
+	} cases[] = { { "r", 'r' }, { "ro", 'r' }, { "w", 'w' }, { "rw", 'w' },
+		      { "w!", '!' }, { "rw!", '!' }, { "!", 'r' } };
+	char m;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(vd_sharing_mode(cases[i].in, &m), 0);
+		if (m != cases[i].out)
+			fail_msg("mode '%s' gave '%c', expected '%c'", cases[i].in, m, cases[i].out);
+	}
+	assert_int_equal(vd_sharing_mode("", &m), -EINVAL);
+	assert_int_equal(vd_sharing_mode(NULL, &m), -EINVAL);
+	/* a forced writer counts as a writer for those who come later */
+	assert_false(vd_sharing_compatible(1, 'w', '!', false));
+	assert_true(vd_sharing_compatible(1, 'r', '!', false));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1050,6 +1072,7 @@ int main(void)
 		T(test_check_runtime_finds_and_repairs_leaks),
 		T(test_check_runtime_keeps_open_leaks),
 		T(test_import_copies_image_into_the_vds_extents),
+		cmocka_unit_test(test_modes_canonicalise_like_block_common),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
