@@ -64,7 +64,7 @@ else
 	"$XL_VD" format "$tmp/pool.img" --extent-size 4M >/dev/null || die "xl-vd format failed"
 fi
 vd=$("$XL_VD" create 16M --name bench-hotplug-$$) || die "xl-vd create failed"
-vd=$(echo "$vd" | tr -cd '0-9')
+vd=$(echo "$vd" | head -n 1 | tr -cd "0-9")
 [ -n "$vd" ] || die "xl-vd create printed no id"
 
 # ---- a phy: device for the stock script
