@@ -411,6 +411,7 @@ static int find_root(struct finder *f)
 	}
 	if (!f->root)
 		return 0;
+	vd_debug("root filesystem: partition %d", partno_of(f->root));
 	vd_boot_ns_init(&f->root_ns, f->root);
 	if (!exists_file(&f->root_ns, "/etc/fstab"))
 		return 0;
@@ -427,8 +428,11 @@ static int find_root(struct finder *f)
 		if (l->mountpoint[0] != '/' || !strcmp(l->mountpoint, "/"))
 			continue;
 		i = match_volume(f, l->spec);
-		if (i < 0 || !f->fs[i] || f->fs[i] == f->root)
+		if (i < 0 || !f->fs[i] || f->fs[i] == f->root) {
+			vd_debug("fstab: %s on %s: no other ext2/3/4 partition of this disk", l->spec,
+				 l->mountpoint);
 			continue;
+		}
 		if (vd_boot_ns_add_mount(&f->root_ns, l->mountpoint, f->fs[i]) < 0)
 			break;
 		vd_debug("fstab: %s on %s is partition %d", l->spec, l->mountpoint,
@@ -724,6 +728,21 @@ static int fill_from_entry(struct finder *f, const struct found_config *cfg, siz
 	return t->args ? 0 : -ENOMEM;
 }
 
+/* --entry=/boot/vmlinuz or --entry=xvda1:/vmlinuz,... rather than a menu title (which may well
+ * contain a '/', as in "Debian GNU/Linux"). */
+static bool is_path_entry(const char *entry)
+{
+	const char *colon;
+
+	if (!entry)
+		return false;
+	if (entry[0] == '/')
+		return true;
+	colon = strchr(entry, ':');
+	return colon && colon[1] == '/' && !memchr(entry, ' ', (size_t)(colon - entry)) &&
+	       !memchr(entry, '>', (size_t)(colon - entry));
+}
+
 static int explicit_target(struct finder *f, struct target *t)
 {
 	const struct vd_boot_request *req = f->req;
@@ -731,7 +750,7 @@ static int explicit_target(struct finder *f, struct target *t)
 	const char *kernel = req->kernel, *initrd = req->ramdisk;
 	int r;
 
-	if (req->entry && strchr(req->entry, '/')) {
+	if (is_path_entry(req->entry)) {
 		r = vd_boot_entry_spec_parse(req->entry, &spec);
 		if (r < 0)
 			return vd_err(r, "--entry=%s: expected [dev:]/kernel[,/initrd]", req->entry);
@@ -868,7 +887,7 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 	if (r < 0)
 		goto out;
 
-	if (req->kernel || (req->entry && strchr(req->entry, '/'))) {
+	if (req->kernel || is_path_entry(req->entry)) {
 		r = explicit_target(&f, &t);
 		if (r < 0)
 			goto out;

@@ -171,6 +171,36 @@ static int next_command(struct lexer *lx, struct command *cmd)
 
 enum ctx_kind { CTX_TOP, CTX_SUBMENU, CTX_ENTRY, CTX_SKIP };
 
+/* We do not evaluate conditions. To pick the branch grub would take in the usual generated
+ * configs, a variable given a non-empty value in an if's first branch keeps it through the
+ * else branch: `if [ x"${feature_menuentry_id}" = xy ]; then menuentry_id_option="--id"; else
+ * menuentry_id_option=""; fi` keeps "--id", while `if [ "${next_entry}" ]; then
+ * set default="${next_entry}"; else set default="${saved_entry}"; fi` takes saved_entry. */
+#define MAX_IF_DEPTH 16
+#define MAX_IF_NAMES 8
+struct if_frame {
+	bool in_else;
+	char names[MAX_IF_NAMES][64];
+	size_t n;
+};
+
+static bool if_blocks(struct if_frame *fr, const char *assign)
+{
+	const char *eq = strchr(assign, '=');
+	size_t klen = eq ? (size_t)(eq - assign) : 0;
+
+	if (!fr || !eq || klen >= sizeof(fr->names[0]))
+		return false;
+	for (size_t i = 0; i < fr->n; i++)
+		if (strlen(fr->names[i]) == klen && !strncmp(fr->names[i], assign, klen))
+			return fr->in_else;
+	if (!fr->in_else && eq[1] && fr->n < MAX_IF_NAMES) {
+		memcpy(fr->names[fr->n], assign, klen);
+		fr->names[fr->n++][klen] = '\0';
+	}
+	return false;
+}
+
 struct ctx {
 	enum ctx_kind kind;
 	char *title_path;
@@ -337,6 +367,8 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 	struct vd_boot_menu menu = {};
 	struct ctx stack[MAX_DEPTH] = {};
 	struct command cmd = {};
+	struct if_frame ifs[MAX_IF_DEPTH];
+	size_t if_depth = 0;
 	struct lexer lx = { .p = text, .end = text + len, .vars = &vars };
 	size_t depth = 0;
 	int r;
@@ -386,11 +418,28 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 		if (!cmd.w[0].brace && (!strcmp(w0, "then") || !strcmp(w0, "else") ||
 					!strcmp(w0, "do")))
 			shift = 1;
+		if (!strcmp(w0, "else") && if_depth > 0)
+			ifs[if_depth - 1].in_else = true;
 		if (shift >= cmd.n)
 			continue;
 		w0 = cmd.w[shift].s;
-		if (!strcmp(w0, "if") || !strcmp(w0, "elif") || !strcmp(w0, "while") ||
-		    !strcmp(w0, "until") || !strcmp(w0, "fi") || !strcmp(w0, "done"))
+		if (!strcmp(w0, "if")) {
+			if (if_depth < MAX_IF_DEPTH)
+				memset(&ifs[if_depth], 0, sizeof(ifs[0]));
+			if_depth++;
+			continue;
+		}
+		if (!strcmp(w0, "elif")) {
+			if (if_depth > 0 && if_depth <= MAX_IF_DEPTH)
+				ifs[if_depth - 1].in_else = true;
+			continue;
+		}
+		if (!strcmp(w0, "fi")) {
+			if (if_depth > 0)
+				if_depth--;
+			continue;
+		}
+		if (!strcmp(w0, "while") || !strcmp(w0, "until") || !strcmp(w0, "done"))
 			continue;
 
 		if ((!strcmp(w0, "menuentry") || !strcmp(w0, "submenu")) && shift == 0) {
@@ -462,10 +511,17 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 			char *ignored = NULL; /* a submenu's own default is not the menu's */
 			char **dflt = c->kind == CTX_TOP ? &menu.default_spec : &ignored;
 
-			if (!strcmp(w0, "set") && shift + 1 < cmd.n)
-				r = do_set(&vars, dflt, cmd.w[shift + 1].s);
-			else if (strchr(w0, '=') && shift + 1 == cmd.n)
-				r = do_set(&vars, dflt, w0);
+			struct if_frame *fr = if_depth > 0 && if_depth <= MAX_IF_DEPTH
+						      ? &ifs[if_depth - 1]
+						      : NULL;
+
+			if (!strcmp(w0, "set") && shift + 1 < cmd.n) {
+				if (!if_blocks(fr, cmd.w[shift + 1].s))
+					r = do_set(&vars, dflt, cmd.w[shift + 1].s);
+			} else if (strchr(w0, '=') && shift + 1 == cmd.n) {
+				if (!if_blocks(fr, w0))
+					r = do_set(&vars, dflt, w0);
+			}
 			free(ignored);
 			if (r < 0)
 				goto out;

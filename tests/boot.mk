@@ -1,1 +1,15 @@
-# (empty: filled in by its owner)
+# vdloader tests (issue 4): libxl-style runs on images built with mke2fs -d and sfdisk,
+# hostile images, pygrub side by side, parser unit tests, libFuzzer runs.
+check_PROGRAMS += tests/integration/boot/libxl_parse
+tests_integration_boot_libxl_parse_SOURCES = tests/integration/boot/libxl_parse.c
+
+VDLOADER_INTEGRATION = \
+	tests/integration/vdloader.sh \
+	tests/integration/vdloader-hostile.sh \
+	tests/integration/vdloader-pygrub.sh
+TESTS += $(VDLOADER_INTEGRATION)
+dist_check_SCRIPTS += $(VDLOADER_INTEGRATION)
+EXTRA_DIST += \
+	tests/integration/boot/common.sh \
+	tests/integration/boot/mkimages.sh \
+	tests/integration/boot/get-pygrub.sh

@@ -23,10 +23,10 @@ payload ucode 40
 
 # mkfs TYPE DIR IMAGE SIZE-MIB [extra mke2fs args]
 mkfs() {
-	t=$1 d=$2 img=$3 size=$4
+	_type=$1 _src=$2 _img=$3 _size=$4
 	shift 4
-	rm -f "$img"
-	mke2fs -q -F -t "$t" -d "$d" "$@" "$img" "${size}M" >/dev/null
+	rm -f "$_img"
+	mke2fs -q -F -t "$_type" -d "$_src" "$@" "$_img" "${_size}M" >/dev/null
 }
 
 # A root tree with /etc/fstab; $1 = dir, $2 = fstab content
@@ -131,7 +131,7 @@ mkfs ext2 "$b" mbr-p1.fs 8 -U aaaaaaaa-0000-0000-0000-000000000001 -L boot
 mkfs ext4 "$d" mbr-p2.fs 8 -U aaaaaaaa-0000-0000-0000-000000000002 -L root
 truncate -s 20M mbr-sepboot.img
 printf 'label: dos\nstart=2048, size=16384, type=83, bootable\nstart=18432, size=16384, type=83\n' |
-	sfdisk -q mbr-sepboot.img >/dev/null
+	sfdisk -q mbr-sepboot.img >/dev/null 2>&1
 dd if=mbr-p1.fs of=mbr-sepboot.img bs=512 seek=2048 conv=notrunc status=none
 dd if=mbr-p2.fs of=mbr-sepboot.img bs=512 seek=18432 conv=notrunc status=none
 rm -f mbr-p1.fs mbr-p2.fs
@@ -167,10 +167,28 @@ CFG
 mkfs ext4 "$d" gpt-p2.fs 10 -L gptroot
 truncate -s 16M gpt.img
 printf 'label: gpt\nstart=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649\nstart=4096, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
-	sfdisk -q gpt.img >/dev/null
+	sfdisk -q gpt.img >/dev/null 2>&1
 dd if=gpt-p2.fs of=gpt.img bs=512 seek=4096 conv=notrunc status=none
 rm -f gpt-p2.fs
 printf 'kernel=/boot/vmlinuz-virt\nramdisk=/boot/initramfs-virt\nargs=root=LABEL=gptroot modules=sd-mod,ext4 console=hvc0 rootfstype=ext4\nkernel_src=kernel-b\nramdisk_src=initrd-b\n' > gpt.expect
+
+# the same layout in the classic syslinux dialect pygrub's ExtLinuxConf understands
+# (KERNEL, APPEND initrd=), for the side-by-side comparison
+cat > "$d/boot/extlinux/extlinux.conf" <<'CFG'
+DEFAULT virt
+TIMEOUT 10
+LABEL lts
+  KERNEL /boot/vmlinuz-lts
+  APPEND initrd=/boot/initramfs-lts root=LABEL=gptroot console=hvc0 quiet
+LABEL virt
+  KERNEL /boot/vmlinuz-virt
+  APPEND initrd=/boot/initramfs-virt root=LABEL=gptroot modules=sd-mod,ext4 console=hvc0
+CFG
+mkfs ext4 "$d" gpt-p2.fs 10 -L gptroot
+cp gpt.img gpt-classic.img
+dd if=gpt-p2.fs of=gpt-classic.img bs=512 seek=4096 conv=notrunc status=none
+rm -f gpt-p2.fs
+printf 'kernel=/boot/vmlinuz-virt\nramdisk=/boot/initramfs-virt\nargs=root=LABEL=gptroot modules=sd-mod,ext4 console=hvc0\nkernel_src=kernel-b\nramdisk_src=initrd-b\n' > gpt-classic.expect
 
 # ---- Fedora-style BLS (grub.cfg only says blscfg), newest version first ----
 d=$work/bls
