@@ -215,7 +215,7 @@ static bool dm_udev_rules_present(void)
 }
 
 /* libdevmapper logs through this: its messages become our debug log, never stderr. */
-static void dm_log_to_vd(int level, const char *file, int line, int dm_errno_or_class,
+_printf_(5, 6) static void dm_log_to_vd(int level, const char *file, int line, int dm_errno_or_class,
 			 const char *f, ...)
 {
 	char msg[512];
