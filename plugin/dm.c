@@ -162,8 +162,9 @@ int vd_dm_describe_users(uint32_t maj, uint32_t min, char **ret)
 	describe_holders(out, maj, min, &found);
 	describe_openers(out, makedev(maj, min), &found);
 	if (!found)
-		fputs("no holder or opening process found (a kernel user such as Xen's blkback or a "
-		      "mount)", out);
+		fputs("no holder or opening process found (a kernel user such as Xen's blkback "
+		      "or a mount)",
+		      out);
 	if (fclose(out) != 0) {
 		free(buf);
 		return -ENOMEM;
@@ -215,8 +216,8 @@ static bool dm_udev_rules_present(void)
 }
 
 /* libdevmapper logs through this: its messages become our debug log, never stderr. */
-_printf_(5, 6) static void dm_log_to_vd(int level, const char *file, int line, int dm_errno_or_class,
-			 const char *f, ...)
+_printf_(5, 6) static void dm_log_to_vd(int level, const char *file, int line,
+					int dm_errno_or_class, const char *f, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -418,8 +419,9 @@ static int real_create(const char *name, const char *uuid, const struct vd_dm_ta
 		if (r == -EEXIST || r == -EBUSY) {
 			/* EBUSY from create: the name or the UUID is taken. */
 			if (real_info(name, &info) == 0 && info.exists)
-				return vd_err(-EEXIST, "dm device %s already exists (%u:%u, UUID %s)",
-					      name, info.major, info.minor, info.uuid);
+				return vd_err(-EEXIST,
+					      "dm device %s already exists (%u:%u, UUID %s)", name,
+					      info.major, info.minor, info.uuid);
 			return vd_err(-EEXIST, "cannot create dm device %s: DM UUID %s is taken by "
 					       "another device (run 'dmsetup info -u %s')",
 				      name, uuid ? uuid : "-", uuid ? uuid : "-");
@@ -482,8 +484,8 @@ static int real_reload(const char *name, const struct vd_dm_table *t)
 		return r;
 	r = load_table(name, t, false);
 	if (r < 0)
-		return vd_err(r == -ENXIO ? -ENODEV : r, "cannot load a new table into dm device %s: %s",
-			      name, strerror(-r));
+		return vd_err(r == -ENXIO ? -ENODEV : r,
+			      "cannot load a new table into dm device %s: %s", name, strerror(-r));
 	r = resume(name);
 	if (r < 0)
 		return vd_err(r, "cannot resume dm device %s with its new table: %s", name,
@@ -584,8 +586,8 @@ static int real_table(const char *name, struct vd_dm_table *ret)
 		return -ENOMEM;
 	if (!dm_task_run(dmt)) {
 		r = task_errno(dmt);
-		return vd_err(r == -ENXIO ? -ENODEV : r, "cannot read the table of dm device %s: %s",
-			      name, strerror(-r));
+		return vd_err(r == -ENXIO ? -ENODEV : r,
+			      "cannot read the table of dm device %s: %s", name, strerror(-r));
 	}
 	if (!dm_task_get_info(dmt, &di) || !di.exists)
 		return vd_err(-ENODEV, "dm device %s does not exist", name);
@@ -648,7 +650,8 @@ static int real_list(const char *uuid_prefix, struct vd_dm_info **ret, size_t *r
 			next = names->next;
 			if (real_info(names->name, &info) < 0 || !info.exists)
 				continue;
-			if (uuid_prefix && strncmp(info.uuid, uuid_prefix, strlen(uuid_prefix)) != 0)
+			if (uuid_prefix &&
+			    strncmp(info.uuid, uuid_prefix, strlen(uuid_prefix)) != 0)
 				continue;
 			grown = realloc(list, (n + 1) * sizeof(*list));
 			if (!grown) {

@@ -24,7 +24,8 @@ struct vd_dm_info {
 };
 
 enum vd_dm_remove_flags {
-	VD_DM_REMOVE_RETRY = 1 << 0, /* retry EBUSY for a few seconds (udev probes, lingering I/O) */
+	VD_DM_REMOVE_RETRY =
+		1 << 0, /* retry EBUSY for a few seconds (udev probes, lingering I/O) */
 	VD_DM_REMOVE_FORCE = 1 << 1, /* then swap in an error target so openers let go, and retry */
 };
 

@@ -53,7 +53,8 @@ int vd_dmtable_build(const struct vd_dm_run *runs, size_t n, struct vd_dm_table 
 		const struct vd_dm_run *run = &runs[i];
 		struct vd_dm_target target;
 
-		if (!aligned(run->vd_offset) || !aligned(run->length) || !aligned(run->dev_offset)) {
+		if (!aligned(run->vd_offset) || !aligned(run->length) ||
+		    !aligned(run->dev_offset)) {
 			r = vd_err(-EINVAL,
 				   "run %zu of the VD is not sector-aligned (offset %" PRIu64
 				   ", length %" PRIu64 ", device offset %" PRIu64 ")",
@@ -68,12 +69,14 @@ int vd_dmtable_build(const struct vd_dm_run *runs, size_t n, struct vd_dm_table 
 			r = vd_err(-EINVAL,
 				   "run %zu of the VD starts at byte %" PRIu64 " but the previous "
 				   "ended at %" PRIu64 " (%s)",
-				   i, run->vd_offset, expect, run->vd_offset < expect ? "overlap" : "gap");
+				   i, run->vd_offset, expect,
+				   run->vd_offset < expect ? "overlap" : "gap");
 			goto fail;
 		}
 		if (run->vd_offset > UINT64_MAX - run->length ||
 		    run->dev_offset > UINT64_MAX - run->length) {
-			r = vd_err(-EOVERFLOW, "run %zu of the VD overflows 64-bit byte offsets", i);
+			r = vd_err(-EOVERFLOW, "run %zu of the VD overflows 64-bit byte offsets",
+				   i);
 			goto fail;
 		}
 		expect = run->vd_offset + run->length;
@@ -211,7 +214,8 @@ int vd_dmtable_format(const struct vd_dm_table *t, char **ret)
 		char params[48];
 
 		fprintf(f, "%" PRIu64 " %" PRIu64 " linear %s\n", t->targets[i].start,
-			t->targets[i].length, vd_dmtable_params(&t->targets[i], params, sizeof(params)));
+			t->targets[i].length,
+			vd_dmtable_params(&t->targets[i], params, sizeof(params)));
 	}
 	if (fclose(f) != 0) {
 		free(buf);

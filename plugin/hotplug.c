@@ -286,8 +286,9 @@ static int attach(struct attach_run *run)
 	if (r < 0)
 		goto out;
 	if (info.exists && strcmp(info.uuid, uuid) != 0) {
-		r = vd_err(-EEXIST, "a dm device named %s exists but is not this pool's VD %" PRIu32
-				    " (its UUID is '%s'); remove or rename it ('dmsetup remove %s')",
+		r = vd_err(-EEXIST,
+			   "a dm device named %s exists but is not this pool's VD %" PRIu32
+			   " (its UUID is '%s'); remove or rename it ('dmsetup remove %s')",
 			   run->name, run->vd_id, info.uuid, run->name);
 		goto out;
 	}
@@ -398,8 +399,8 @@ static int detach(struct vd_hotplug *h, uint32_t id, const char *backend_path)
 		return r;
 	r = db_remove_attachment(h->db, backend_path);
 	if (r < 0)
-		return vd_err(r, "cannot drop the attachment %s of VD %" PRIu32 ": %s", backend_path,
-			      id, strerror(-r));
+		return vd_err(r, "cannot drop the attachment %s of VD %" PRIu32 ": %s",
+			      backend_path, id, strerror(-r));
 	r = count_other_attachments(h->db, id, NULL, &others);
 	if (r < 0)
 		return r;
@@ -445,14 +446,16 @@ int vd_hotplug_parse_target(const char *params, uint32_t *ret_id)
 	char *p, *end;
 
 	if (!params)
-		return vd_err(-EINVAL, "the backend has no 'params' node: libxl did not pass a target");
+		return vd_err(-EINVAL,
+			      "the backend has no 'params' node: libxl did not pass a target");
 	copy = strdup(params);
 	if (!copy)
 		return -ENOMEM;
 	/* libxl keeps trailing whitespace of target= (it eats the rest of the spec) */
 	for (p = copy; *p == ' ' || *p == '\t' || *p == '\n'; p++)
 		;
-	for (end = p + strlen(p); end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n');)
+	for (end = p + strlen(p);
+	     end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n');)
 		*--end = '\0';
 	if (strncmp(p, "vd:", 3) != 0 || vd_parse_id(p + 3, false, ret_id) < 0)
 		return vd_err(-EINVAL,
@@ -471,7 +474,8 @@ static int fail_add(struct vd_hotplug *h, const char *be, int r)
 	if (h->xs && be) {
 		w = vd_xs_write_error(h->xs, be, msg);
 		if (w < 0)
-			vd_log(VD_LOG_ERR, "cannot write hotplug-error to %s: %s", be, strerror(-w));
+			vd_log(VD_LOG_ERR, "cannot write hotplug-error to %s: %s", be,
+			       strerror(-w));
 	}
 	return r;
 }
@@ -715,8 +719,9 @@ static void check_dm_devices(struct vd_db *db, const struct vd_hotplug_ops *ops,
 		}
 		r = ops->dm->remove(d->name, VD_DM_REMOVE_RETRY);
 		if (r < 0)
-			problem(rep, "dm device %s of VD %" PRIu32 " has no attachment; removing it "
-				     "failed: %s",
+			problem(rep,
+				"dm device %s of VD %" PRIu32 " has no attachment; removing it "
+				"failed: %s",
 				d->name, id, vd_errmsg());
 		else
 			fprintf(rep->f, "repaired: removed leaked dm device %s of VD %" PRIu32 "\n",
@@ -737,8 +742,9 @@ static void check_attachments_live(struct vd_db *db, const struct vd_hotplug_ops
 
 		vd_dm_name(a->vd_id, name);
 		if (ops->dm->info(name, &info) == 0 && !info.exists)
-			problem(rep, "attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") has no dm "
-				     "device %s (orphan)",
+			problem(rep,
+				"attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") has no dm "
+				"device %s (orphan)",
 				a->backend_path, a->vd_id, a->domid, name);
 		if (!xs || a->backend_path[0] != '/')
 			continue;
@@ -796,8 +802,9 @@ static void check_backends_recorded(struct vd_xs *xs, const struct vd_attachment
 		if (vd_xs_read_backend(xs, be[i], &b) < 0)
 			continue;
 		if (b.params && strncmp(b.params, "vd:", 3) == 0 && b.physical_device)
-			problem(rep, "backend %s (domain %" PRId64 ") uses %s through %s but has no "
-				     "attachment record",
+			problem(rep,
+				"backend %s (domain %" PRId64 ") uses %s through %s but has no "
+				"attachment record",
 				be[i], b.frontend_id, b.params, b.physical_device);
 		vd_xs_backend_dispose(&b);
 	}
@@ -917,8 +924,9 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	if (image_size > v.size) {
 		char a[32], b[32];
 
-		r = vd_err(-EFBIG, "the image (%s) is larger than VD %" PRIu32 " (%s); grow it first "
-				   "('xl-vd resize %" PRIu32 " SIZE')",
+		r = vd_err(-EFBIG,
+			   "the image (%s) is larger than VD %" PRIu32 " (%s); grow it first "
+			   "('xl-vd resize %" PRIu32 " SIZE')",
 			   vd_format_size(image_size, a, sizeof(a)), id,
 			   vd_format_size(v.size, b, sizeof(b)), id);
 		vd_vdisk_dispose(&v);

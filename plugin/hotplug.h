@@ -66,7 +66,8 @@ int vd_hotplug_unmap(struct vd_hotplug *h, uint32_t vd_id);
  * the VD is attached writable anywhere, -EFBIG when the image is larger than the VD. progress
  * (may be NULL) gets bytes done / total. */
 int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
-		    void (*progress)(uint64_t done, uint64_t total, void *userdata), void *userdata);
+		    void (*progress)(uint64_t done, uint64_t total, void *userdata),
+		    void *userdata);
 
 /* For `xl-vd check`: compares dm devices carrying our UUID prefix, attachments and xenstore
  * backends; one report line per problem (leaked dm device, attachment without dm device or

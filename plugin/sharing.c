@@ -150,7 +150,8 @@ static bool overlaps(const struct topology *topo, dev_t dev)
 	if (vd_dmtable_uses(req->table, dev, 0, UINT64_MAX / 2))
 		return true;
 	/* dev is a partition of a disk the VD lives on, covering some of its sectors */
-	if (partition_of(dev, &disk, &start, &len) == 0 && vd_dmtable_uses(req->table, disk, start, len))
+	if (partition_of(dev, &disk, &start, &len) == 0 &&
+	    vd_dmtable_uses(req->table, disk, start, len))
 		return true;
 	for (size_t i = 0; i < topo->n; i++) {
 		const struct our_device *d = &topo->devs[i];
@@ -164,7 +165,8 @@ static bool overlaps(const struct topology *topo, dev_t dev)
 				is_loop = loop_backing(dev, &file) == 0;
 				checked_loop = true;
 			}
-			if (is_loop && file.st_dev == d->file.st_dev && file.st_ino == d->file.st_ino)
+			if (is_loop && file.st_dev == d->file.st_dev &&
+			    file.st_ino == d->file.st_ino)
 				return true;
 		}
 	}

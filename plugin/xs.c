@@ -313,8 +313,8 @@ int vd_xs_write_connected(struct vd_xs *xs, const char *be, dev_t dev, const cha
 	snprintf(physdev, sizeof(physdev), "%x:%x", major(dev), minor(dev));
 	r = in_transaction(xs, be, do_connected, &arg);
 	if (r < 0)
-		return vd_err(r, "cannot write physical-device %s to %s in xenstore: %s", physdev, be,
-			      strerror(-r));
+		return vd_err(r, "cannot write physical-device %s to %s in xenstore: %s", physdev,
+			      be, strerror(-r));
 	return 0;
 }
 

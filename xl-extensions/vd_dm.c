@@ -227,7 +227,8 @@ int cmd_attach(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		return xlvd_fail(r);
 	if (ctx->json)
-		printf("{\"vd\":%" PRIu32 ",\"domid\":%" PRIu32 ",\"vdev\":\"%s\",\"mode\":\"%s\"}\n",
+		printf("{\"vd\":%" PRIu32 ",\"domid\":%" PRIu32
+		       ",\"vdev\":\"%s\",\"mode\":\"%s\"}\n",
 		       id, domid, argv[optind + 2], rw ? "w" : "r");
 	return 0;
 }
@@ -276,8 +277,9 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 				continue;
 			found = true;
 			if (!d->pdev_path || strncmp(d->pdev_path, "vd:", 3) != 0) {
-				r = vd_err(-EINVAL, "%s of domain %s is not a VD (target '%s'); use "
-						    "'xl block-detach'",
+				r = vd_err(-EINVAL,
+					   "%s of domain %s is not a VD (target '%s'); use "
+					   "'xl block-detach'",
 					   d->vdev, argv[optind], d->pdev_path ? d->pdev_path : "");
 				break;
 			}
@@ -286,7 +288,8 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 			if (r != 0)
 				r = vd_err(-EIO, "detaching %s from domain %s failed%s", d->vdev,
 					   argv[optind],
-					   force ? "" : "; the guest may hold it (retry with --force)");
+					   force ? ""
+						 : "; the guest may hold it (retry with --force)");
 			break;
 		}
 		if (!found)

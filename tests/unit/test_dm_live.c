@@ -42,7 +42,8 @@ static const char *why_skip(void)
 		fclose(f);
 	}
 	if (!dm)
-		return "this kernel has no device-mapper (nothing in /proc/misc); the QEMU test bed has";
+		return "this kernel has no device-mapper (nothing in /proc/misc); the QEMU test "
+		       "bed has";
 	if (access("/dev/loop-control", F_OK) < 0)
 		return "no /dev/loop-control";
 	return NULL;

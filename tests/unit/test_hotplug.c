@@ -589,7 +589,8 @@ static void test_add_maps_vd_and_writes_results(void **state)
 	assert_int_equal(strncmp(devs[0].uuid, "XENVD-", 6), 0);
 	assert_int_equal(vd_dmtable_sectors(&devs[0].table), 2 * ES / 512);
 	assert_int_equal(devs[0].table.targets[0].dev, makedev(POOL_MAJOR, 0));
-	assert_int_equal(devs[0].table.targets[0].offset % (ES / 512), VD_DATA_OFFSET / 512 % (ES / 512));
+	assert_int_equal(devs[0].table.targets[0].offset % (ES / 512),
+			 VD_DATA_OFFSET / 512 % (ES / 512));
 	assert_string_equal(node(be, "physical-device"), "fd:0");
 	assert_string_equal(node(be, "physical-device-path"), "/dev/mapper/vd-1");
 	assert_string_equal(node(be, "hotplug-status"), "connected");
@@ -691,7 +692,8 @@ static void test_failure_at_every_step_of_add_leaves_nothing(void **state)
 					 "attachment(s)",
 					 k, failed_op, ndevs, attachments(f, 0));
 			if (!node(be, "hotplug-error"))
-				fail_msg("failure of op %d (%s) wrote no hotplug-error", k, failed_op);
+				fail_msg("failure of op %d (%s) wrote no hotplug-error", k,
+					 failed_op);
 			assert_string_equal(node(be, "hotplug-status"), "error");
 			assert_null(node(be, "physical-device"));
 		} else {
@@ -1040,7 +1042,8 @@ static void test_modes_canonicalise_like_block_common(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		assert_int_equal(vd_sharing_mode(cases[i].in, &m), 0);
 		if (m != cases[i].out)
-			fail_msg("mode '%s' gave '%c', expected '%c'", cases[i].in, m, cases[i].out);
+			fail_msg("mode '%s' gave '%c', expected '%c'", cases[i].in, m,
+				 cases[i].out);
 	}
 	assert_int_equal(vd_sharing_mode("", &m), -EINVAL);
 	assert_int_equal(vd_sharing_mode(NULL, &m), -EINVAL);
