@@ -13,3 +13,10 @@ EXTRA_DIST += \
 	tests/integration/boot/common.sh \
 	tests/integration/boot/mkimages.sh \
 	tests/integration/boot/get-pygrub.sh
+
+# vdloader vs pygrub vs dd (not part of make check).
+bench-vdloader: plugin/vdloader
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(SHELL) $(top_srcdir)/bench/bench_vdloader.sh
+.PHONY: bench-vdloader
+EXTRA_DIST += bench/bench_vdloader.sh
