@@ -99,14 +99,20 @@ static int next_command(struct lexer *lx, struct command *cmd)
 			return -E2BIG;
 		if ((*lx->p == '{' || *lx->p == '}') &&
 		    (lx->p + 1 == lx->end || strchr(" \t\r\n;", lx->p[1]))) {
-			cmd->w[cmd->n].s = strdup(*lx->p == '{' ? "{" : "}");
+			/* "{" ends the command that opens a block; "}" is a command of its own,
+			 * so "menuentry a { linux /k }" reads as three commands. */
+			bool open = *lx->p == '{';
+
+			if (!open && cmd->n > 0)
+				return 1;
+			cmd->w[cmd->n].s = strdup(open ? "{" : "}");
 			if (!cmd->w[cmd->n].s)
 				return -ENOMEM;
 			cmd->w[cmd->n].len = 1;
 			cmd->w[cmd->n].brace = true;
 			cmd->n++;
 			lx->p++;
-			continue;
+			return 1;
 		}
 		while (lx->p < lx->end && !strchr(" \t\r\n;", *lx->p)) {
 			char c = *lx->p++;

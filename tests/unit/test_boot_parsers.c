@@ -1,0 +1,301 @@
+/* vdloader's config parsers, output formats and path rules: pure functions of guest text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "boot_menu.h"
+#include "boot_output.h"
+#include "boot_path.h"
+
+static struct vd_boot_menu grub(const char *text, const struct vd_boot_vars *env)
+{
+	struct vd_boot_menu m = {};
+
+	assert_int_equal(vd_boot_grub_parse(text, strlen(text), env, &m), 0);
+	return m;
+}
+
+static const struct vd_boot_entry *chosen(const struct vd_boot_menu *m)
+{
+	size_t i;
+
+	assert_int_equal(vd_boot_menu_default(m, &i), 0);
+	return &m->entries[i];
+}
+
+static void test_grub_default_index_picks_that_entry(void **state)
+{
+	struct vd_boot_menu m = grub("set default=1\n"
+				     "menuentry 'a' { linux /a x=1\n}\n"
+				     "menuentry \"b\" {\n linux16 /b y=2\n initrd16 /ib\n}\n",
+				     NULL);
+
+	assert_int_equal(m.n, 2);
+	assert_string_equal(chosen(&m)->kernel, "/b");
+	assert_string_equal(chosen(&m)->args, "y=2");
+	assert_string_equal(chosen(&m)->initrds[0], "/ib");
+	vd_boot_menu_dispose(&m);
+}
+
+static void test_grub_saved_entry_comes_from_grubenv(void **state)
+{
+	static const char env_text[] = "# GRUB Environment Block\nsaved_entry=second\n#####";
+	struct vd_boot_vars env = {};
+	struct vd_boot_menu m;
+
+	assert_int_equal(vd_boot_grubenv_parse(env_text, strlen(env_text), &env), 0);
+	m = grub("if [ \"${next_entry}\" ] ; then\n set default=\"${next_entry}\"\nelse\n"
+		 " set default=\"${saved_entry}\"\nfi\n"
+		 "menuentry first { linux /1\n}\nmenuentry second { linuxefi /2\n}\n",
+		 &env);
+	assert_string_equal(chosen(&m)->kernel, "/2");
+	vd_boot_menu_dispose(&m);
+	vd_boot_vars_dispose(&env);
+}
+
+static void test_grub_submenus_have_index_title_and_id_paths(void **state)
+{
+	struct vd_boot_menu m = grub(
+		"if [ x\"${feature_menuentry_id}\" = xy ]; then\n menuentry_id_option=\"--id\"\n"
+		"else\n menuentry_id_option=\"\"\nfi\n"
+		"menuentry 'Top' $menuentry_id_option 'top-id' { linux /t\n}\n"
+		"submenu 'Adv' $menuentry_id_option 'adv-id' {\n"
+		" menuentry 'Old' $menuentry_id_option 'old-id' { linux /old\n }\n"
+		" menuentry 'Older' --id older-id { linux /older\n }\n}\n",
+		NULL);
+	size_t i;
+
+	assert_int_equal(m.n, 3);
+	assert_string_equal(m.entries[2].index_path, "1>1");
+	assert_string_equal(m.entries[2].title, "Adv>Older");
+	assert_string_equal(m.entries[2].id, "adv-id>older-id");
+	assert_int_equal(vd_boot_menu_find(&m, "1>0", &i), 0);
+	assert_string_equal(m.entries[i].kernel, "/old");
+	assert_int_equal(vd_boot_menu_find(&m, "adv-id>old-id", &i), 0);
+	assert_int_equal(i, 1);
+	assert_int_equal(vd_boot_menu_find(&m, "1", &i), 0); /* a submenu: its first entry */
+	assert_int_equal(i, 1);
+	assert_int_equal(vd_boot_menu_find(&m, "Older", &i), 0);
+	assert_int_equal(i, 2);
+	assert_int_equal(vd_boot_menu_find(&m, "nonesuch", &i), -ENOENT);
+	vd_boot_menu_dispose(&m);
+}
+
+static void test_grub_quoting_escapes_and_several_initrds(void **state)
+{
+	struct vd_boot_menu m = grub("set opts='a b'\n"
+				     "menuentry 'q' {\n linux /k root=/dev/x\\ 1 \"$opts\" z=\\\"\n"
+				     " initrd /u.img /i.img\n}\n",
+				     NULL);
+
+	assert_string_equal(m.entries[0].args, "\"root=/dev/x 1\" \"a b\" z=\"");
+	assert_int_equal(m.entries[0].n_initrds, 2);
+	assert_string_equal(m.entries[0].initrds[1], "/i.img");
+	vd_boot_menu_dispose(&m);
+}
+
+static void test_grub_rejects_broken_input(void **state)
+{
+	static const char nul[] = "menuentry a { linux /k\0 x\n}\n";
+	const char *bad[] = { "menuentry a { linux /k\n", "}\n", "menuentry 'a\n{ linux /k }\n",
+			      "menuentry { linux /k\n}\n" };
+	struct vd_boot_menu m = {};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_true(vd_boot_grub_parse(bad[i], strlen(bad[i]), NULL, &m) < 0);
+	assert_int_equal(vd_boot_grub_parse(nul, sizeof(nul) - 1, NULL, &m), -EILSEQ);
+}
+
+static void test_grub_function_bodies_are_not_entries(void **state)
+{
+	struct vd_boot_menu m = grub("function f {\n menuentry x { linux /no\n }\n}\n"
+				     "menuentry y { linux /yes\n}\n",
+				     NULL);
+
+	assert_int_equal(m.n, 1);
+	assert_string_equal(m.entries[0].kernel, "/yes");
+	vd_boot_menu_dispose(&m);
+}
+
+static struct vd_boot_entry bls(const char *text, const char *stem, const struct vd_boot_vars *env)
+{
+	struct vd_boot_entry e = {};
+
+	assert_int_equal(vd_boot_bls_parse(text, strlen(text), stem, env, &e), 0);
+	return e;
+}
+
+static void test_bls_newest_version_first_and_saved_entry_wins(void **state)
+{
+	struct vd_boot_vars env = {};
+	struct vd_boot_entry e[3];
+	struct vd_boot_menu m;
+
+	vd_boot_vars_set(&env, "kernelopts", "root=/dev/xvda1 ro");
+	e[0] = bls("title A\nversion 6.5.6-300\nlinux /v6\noptions $kernelopts quiet\n", "m-6.5.6", &env);
+	e[1] = bls("title B\nversion 6.5.12-300\nlinux /v12\ninitrd /i1\ninitrd /i2\n", "m-6.5.12",
+		   &env);
+	e[2] = bls("title C\nversion 6.4.9-100\nlinux /v4\n", "m-6.4.9", &env);
+	assert_string_equal(e[0].args, "root=/dev/xvda1 ro quiet");
+	assert_int_equal(vd_boot_bls_build_menu(e, 3, &env, &m), 0);
+	assert_string_equal(m.entries[0].kernel, "/v12");
+	assert_string_equal(m.entries[1].kernel, "/v6");
+	assert_string_equal(m.entries[2].kernel, "/v4");
+	assert_int_equal(m.entries[0].n_initrds, 2);
+	assert_string_equal(chosen(&m)->kernel, "/v12");
+	vd_boot_menu_dispose(&m);
+
+	vd_boot_vars_set(&env, "saved_entry", "m-6.4.9");
+	e[0] = bls("linux /a\nversion 2\n", "m-2", &env);
+	e[1] = bls("linux /b\nversion 1\n", "m-1", &env);
+	e[2] = bls("linux /c\nversion 3\n", "m-6.4.9", &env);
+	assert_int_equal(vd_boot_bls_build_menu(e, 3, &env, &m), 0);
+	assert_string_equal(chosen(&m)->kernel, "/c");
+	vd_boot_menu_dispose(&m);
+	vd_boot_vars_dispose(&env);
+}
+
+static void test_extlinux_labels_append_initrd_and_menu_default(void **state)
+{
+	static const char text[] = "DEFAULT one\nlabel one\n kernel /k1\n append root=/dev/a\n"
+				   "LABEL two\n MENU LABEL Second\n MENU DEFAULT\n LINUX ../k2\n"
+				   " APPEND initrd=/i1,/i2 console=hvc0\n";
+	struct vd_boot_menu m = {};
+
+	assert_int_equal(vd_boot_extlinux_parse(text, strlen(text), &m), 0);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(chosen(&m)->title, "Second");
+	assert_string_equal(chosen(&m)->args, "console=hvc0");
+	assert_int_equal(chosen(&m)->n_initrds, 2);
+	assert_string_equal(chosen(&m)->kernel, "../k2");
+	vd_boot_menu_dispose(&m);
+}
+
+static void test_menulst_default_and_grub_device_prefixes(void **state)
+{
+	static const char text[] = "default=1\ntimeout 5\ntitle One\nroot (hd0,0)\nkernel /k1 a\n"
+				   "title Two\nkernel --type=linux (hd0,0)/boot/k2 b c\n"
+				   "initrd (hd0,0)/boot/i2\n";
+	struct vd_boot_menu m = {};
+
+	assert_int_equal(vd_boot_menulst_parse(text, strlen(text), &m), 0);
+	assert_string_equal(chosen(&m)->kernel, "/boot/k2");
+	assert_string_equal(chosen(&m)->args, "b c");
+	assert_string_equal(chosen(&m)->initrds[0], "/boot/i2");
+	vd_boot_menu_dispose(&m);
+}
+
+static void test_fstab_lines_escapes_and_device_names(void **state)
+{
+	static const char text[] = "# comment\n\nUUID=ab / ext4 defaults 0 1\n"
+				   "LABEL=boot\\040disk /boot ext2 defaults 0 2\nbroken\n";
+	struct vd_boot_fstab f = {};
+	int p;
+
+	assert_int_equal(vd_boot_fstab_parse(text, strlen(text), &f), 0);
+	assert_int_equal(f.n, 2);
+	assert_string_equal(f.lines[1].spec, "LABEL=boot disk");
+	assert_string_equal(f.lines[1].mountpoint, "/boot");
+	vd_boot_fstab_dispose(&f);
+
+	assert_int_equal(vd_boot_devname_partno("/dev/xvda2", &p), 0);
+	assert_int_equal(p, 2);
+	assert_int_equal(vd_boot_devname_partno("nvme0n1p3", &p), 0);
+	assert_int_equal(p, 3);
+	assert_int_equal(vd_boot_devname_partno("/dev/xvda", &p), 0);
+	assert_int_equal(p, 0);
+	assert_int_equal(vd_boot_devname_partno("mmcblk0", &p), 0);
+	assert_int_equal(p, 0);
+	assert_true(vd_boot_devname_partno("UUID=x", &p) < 0);
+}
+
+static void test_entry_spec_forms(void **state)
+{
+	struct vd_boot_entry_spec s = {};
+
+	assert_int_equal(vd_boot_entry_spec_parse("xvda1:/boot/vmlinuz,/boot/initrd.img", &s), 0);
+	assert_string_equal(s.dev, "xvda1");
+	assert_string_equal(s.kernel, "/boot/vmlinuz");
+	assert_string_equal(s.initrd, "/boot/initrd.img");
+	vd_boot_entry_spec_dispose(&s);
+	assert_int_equal(vd_boot_entry_spec_parse("/vmlinuz", &s), 0);
+	assert_null(s.dev);
+	assert_null(s.initrd);
+	vd_boot_entry_spec_dispose(&s);
+	assert_true(vd_boot_entry_spec_parse("vmlinuz", &s) < 0);
+	assert_true(vd_boot_entry_spec_parse(":/k", &s) < 0);
+	assert_true(vd_boot_entry_spec_parse("/k\n", &s) < 0);
+}
+
+static void test_output_simple0_is_what_libxl_parses(void **state)
+{
+	char *out;
+	size_t len;
+	static const char want[] = "kernel /d/k\0ramdisk /d/r\0args ro quiet\0";
+
+	assert_int_equal(vd_boot_output_render(VD_BOOT_SIMPLE0, "/d/k", "/d/r", "ro quiet", &out,
+					       &len),
+			 0);
+	assert_int_equal(len, sizeof(want) - 1);
+	assert_memory_equal(out, want, len);
+	free(out);
+	assert_int_equal(vd_boot_output_render(VD_BOOT_SIMPLE0, "/d/k", NULL, "", &out, &len), 0);
+	assert_int_equal(len, strlen("kernel /d/k") + 1);
+	free(out);
+}
+
+static void test_output_refuses_separators_and_quotes_sxp(void **state)
+{
+	char *out;
+	size_t len;
+
+	assert_int_equal(vd_boot_output_render(VD_BOOT_SIMPLE, "/k", NULL, "a\nkernel /etc/x", &out,
+					       &len),
+			 -EILSEQ);
+	assert_int_equal(vd_boot_output_render(VD_BOOT_SIMPLE0, "/k", "/r\x01", "a", &out, &len),
+			 -EILSEQ);
+	assert_int_equal(vd_boot_output_render(VD_BOOT_SXP, "/k", "/r", "a=\"b c\" d\\e", &out,
+					       &len),
+			 0);
+	assert_string_equal(out, "linux (kernel /k)(ramdisk /r)(args \"a=\\\"b c\\\" d\\\\e\")\n");
+	free(out);
+	assert_int_equal(vd_boot_output_render(VD_BOOT_SXP, "/k)(ramdisk /etc/x", NULL, "", &out,
+					       &len),
+			 -EILSEQ);
+}
+
+static void test_canonical_paths_never_rise_above_root(void **state)
+{
+	char out[64];
+
+	assert_int_equal(vd_boot_path_canonical("/../../etc/./shadow", out, sizeof(out)), 0);
+	assert_string_equal(out, "/etc/shadow");
+	assert_int_equal(vd_boot_path_canonical("//boot//", out, sizeof(out)), 0);
+	assert_string_equal(out, "/boot");
+	assert_int_equal(vd_boot_path_canonical("..", out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grub_default_index_picks_that_entry),
+		cmocka_unit_test(test_grub_saved_entry_comes_from_grubenv),
+		cmocka_unit_test(test_grub_submenus_have_index_title_and_id_paths),
+		cmocka_unit_test(test_grub_quoting_escapes_and_several_initrds),
+		cmocka_unit_test(test_grub_rejects_broken_input),
+		cmocka_unit_test(test_grub_function_bodies_are_not_entries),
+		cmocka_unit_test(test_bls_newest_version_first_and_saved_entry_wins),
+		cmocka_unit_test(test_extlinux_labels_append_initrd_and_menu_default),
+		cmocka_unit_test(test_menulst_default_and_grub_device_prefixes),
+		cmocka_unit_test(test_fstab_lines_escapes_and_device_names),
+		cmocka_unit_test(test_entry_spec_forms),
+		cmocka_unit_test(test_output_simple0_is_what_libxl_parses),
+		cmocka_unit_test(test_output_refuses_separators_and_quotes_sxp),
+		cmocka_unit_test(test_canonical_paths_never_rise_above_root),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
