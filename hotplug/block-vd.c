@@ -135,6 +135,9 @@ int main(int argc, char **argv)
 			(void)vd_xs_write_error(xs, be, vd_errmsg());
 		goto out;
 	}
+	/* libxl kills us at 40 s: give up on a busy database well before that, so the failure
+	 * is reported with its reason instead of a SIGKILL. */
+	vd_db_set_wait(db, 15000);
 	h.db = db;
 
 	r = add ? vd_hotplug_add(&h, path) : vd_hotplug_remove(&h, path);

@@ -25,6 +25,7 @@ struct vd_db {
 	char *path;
 	uint8_t pool_uuid[16];
 	bool in_txn;
+	int wait_ms; /* how long begin waits for the write lock */
 };
 
 static void stmt_finalizep(sqlite3_stmt **s)
@@ -274,6 +275,7 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
+	db->wait_ms = BEGIN_RETRY_TOTAL_MS;
 	db->path = strdup(path);
 	if (!db->path) {
 		free(db);
@@ -350,6 +352,12 @@ void vd_db_close(struct vd_db *db)
 	free(db);
 }
 
+void vd_db_set_wait(struct vd_db *db, int ms)
+{
+	db->wait_ms = ms;
+	sqlite3_busy_timeout(db->sql, ms < BUSY_TIMEOUT_MS ? ms : BUSY_TIMEOUT_MS);
+}
+
 const char *vd_db_path(const struct vd_db *db)
 {
 	return db->path;
@@ -378,10 +386,10 @@ int vd_db_begin(struct vd_db *db)
 			return sql_err(db, rc, "starting a transaction");
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
-		    BEGIN_RETRY_TOTAL_MS)
+		    db->wait_ms)
 			return vd_err(-EBUSY, "database %s has been locked by another process for "
 					      "over %d s; find it with 'fuser %s' and retry",
-				      db->path, BEGIN_RETRY_TOTAL_MS / 1000, db->path);
+				      db->path, db->wait_ms / 1000, db->path);
 		usleep(1000 + (attempt % 16) * 500);
 	}
 	db->in_txn = true;

@@ -28,6 +28,9 @@ static inline void vd_db_closep(struct vd_db **db)
 }
 #define _cleanup_db_ _cleanup_(vd_db_closep)
 const char *vd_db_path(const struct vd_db *db);
+/* How long a write transaction waits for another writer (default 60 s); block-vd lowers it to
+ * stay inside libxl's 40 s hotplug limit. */
+void vd_db_set_wait(struct vd_db *db, int ms);
 void vd_db_pool_uuid(const struct vd_db *db, uint8_t ret_uuid[16]);
 
 /* One write transaction. begin waits (bounded, ~60 s) for other writers; every mutating call

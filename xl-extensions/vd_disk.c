@@ -172,10 +172,16 @@ int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 			for (size_t k = 0; k < natt; k++) {
 				if (att[k].vd_id != list[i].id || used >= sizeof(where) - 1)
 					continue;
-				used += (size_t)snprintf(where + used, sizeof(where) - used,
-							 "%sd%u:%s(%s)", used ? "," : "",
-							 att[k].domid,
-							 att[k].vdev ? att[k].vdev : "?", att[k].mode);
+				if (!strncmp(att[k].backend_path, "dom0-map:", 9))
+					used += (size_t)snprintf(where + used, sizeof(where) - used,
+								 "%sdom0:map(%s)", used ? "," : "",
+								 att[k].mode);
+				else
+					used += (size_t)snprintf(where + used, sizeof(where) - used,
+								 "%sd%u:%s(%s)", used ? "," : "",
+								 att[k].domid,
+								 att[k].vdev ? att[k].vdev : "?",
+								 att[k].mode);
 			}
 			printf("%-6u %-20s %9s %-8s %-9s %s\n", list[i].id,
 			       list[i].name ? list[i].name : "-",

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "hotplug.h"
 #include "pool.h"
 #include "xl-vd.h"
 
@@ -36,15 +37,23 @@ int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
-	_cleanup_free_ char *report = NULL;
-	unsigned problems = 0;
+	static const struct option opts[] = {
+		{ "repair", no_argument, NULL, 'r' },
+		XLVD_COMMON_LONGOPTS,
+		{}
+	};
+	_cleanup_free_ char *report = NULL, *runtime = NULL;
+	unsigned problems = 0, runtime_problems = 0;
+	bool repair = false, have_dm;
 	struct vd_db *db;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "check", c)) != 0)
+	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'r')
+			repair = true;
+		else if ((r = xlvd_common_opt(ctx, "check", c)) != 0)
 			return r > 0 ? 0 : 1;
+	}
 	if (optind != argc)
 		return xlvd_usage_error("check", "takes no arguments");
 	if (xlvd_open_db(ctx, false, &db) < 0)
@@ -54,6 +63,26 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		r = vd_pool_check_labels(db, &report, &problems);
 	if (r < 0)
 		return xlvd_fail(r);
+	/* dm devices with our UUID prefix vs attachments vs xenstore backends: leaks, orphans. */
+	have_dm = access("/sys/class/misc/device-mapper", F_OK) == 0; /* dm loaded */
+	if (have_dm) {
+		r = vd_check_runtime(db, repair, &runtime, &runtime_problems);
+		if (r < 0)
+			return xlvd_fail(r);
+		if (runtime) {
+			size_t len = report ? strlen(report) : 0;
+			char *grown = realloc(report, len + strlen(runtime) + 1);
+
+			if (!grown)
+				return xlvd_fail(-ENOMEM);
+			report = grown;
+			strcpy(report + len, runtime);
+		}
+		problems += runtime_problems;
+	} else if (!ctx->json) {
+		printf("(no device-mapper in this kernel: dm devices and xenstore backends not "
+		       "compared)\n");
+	}
 	if (ctx->json) {
 		printf("{\"problems\":%u,\"report\":", problems);
 		json_string(report ? report : "");

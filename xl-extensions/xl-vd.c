@@ -29,7 +29,8 @@ static const struct xlvd_command commands[] = {
 	{ "import", cmd_import, "import ID|NAME IMAGE", "copy a raw image into a VD, with progress" },
 	{ "attach", cmd_attach, "attach DOMAIN ID|NAME VDEV [r|rw]", "attach a VD to a running domain" },
 	{ "detach", cmd_detach, "detach [--force] DOMAIN VDEV", "detach a VD from a domain" },
-	{ "check", cmd_check, "check", "verify the database invariants and every device label" },
+	{ "check", cmd_check, "check [--repair]",
+	  "verify the database, every label, dm devices and attachments" },
 };
 
 const struct xlvd_command *xlvd_find_command(const char *name)
