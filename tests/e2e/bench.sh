@@ -1,0 +1,95 @@
+#!/bin/bash
+# Figures inside the test bed (make e2e-bench; not part of make check): block-vd against the stock
+# block script with 0/64/256 other vbds (bench/bench_hotplug.sh, when its owner has written it),
+# and a boot storm of 8 guests from 8 VDs started at once, each of which must reach its marker.
+E2E_SCRIPT=/e2e/bench.sh
+. /e2e/env
+. /e2e/lib.sh
+export PATH=/usr/sbin:/usr/bin
+STORM=${E2E_STORM:-8}
+
+step_boot() {
+	run xl list || fail "xl list fails"
+	echo "XENVD-E2E: time boot-to-xl-list $(e2e_now)s (dom0 uptime)"
+	return 0
+}
+
+step_bench_hotplug() {
+	b=/e2e/bench/bench_hotplug.sh
+	[ -f $b ] || skip "bench/bench_hotplug.sh not written yet"
+	need_prog "$BLOCK_VD" block-vd
+	need_prog "$XL_VD" xl-vd
+	# the benchmark gets the pool disk and prints its own figures and ratios
+	E2E_POOL_DEV=/dev/vda sh $b 2>&1 | sed 's/^/FIGURE /' || fail "bench_hotplug.sh failed"
+	return 0
+}
+
+step_bench_storm() {
+	need_xlvd format create map unmap
+	need_prog "$BLOCK_VD" block-vd
+	need_prog "$VDLOADER" vdloader
+	"$XL_VD" pool-list 2>/dev/null | grep -q /dev/vda ||
+		run "$XL_VD" format /dev/vda --extent-size 4M --force || fail "xl-vd format /dev/vda failed"
+	r=/tmp/stormroot
+	rm -rf $r
+	mkdir -p $r/boot/grub
+	cp /e2e/guest/vmlinuz $r/boot/vmlinuz-$E2E_KVER
+	cp /e2e/guest/initrd-vd.gz $r/boot/initrd.img-$E2E_KVER
+	cat >$r/boot/grub/grub.cfg <<EOF
+set default=0
+menuentry 'storm' {
+	linux /boot/vmlinuz-$E2E_KVER root=/dev/xvda ro console=hvc0 e2e.origin=storm
+	initrd /boot/initrd.img-$E2E_KVER
+}
+EOF
+	ids=""
+	i=1
+	while [ $i -le $STORM ]; do
+		id=$(vd_create 32M --name storm$i) || fail "xl-vd create failed"
+		run "$XL_VD" map "$id" || fail "xl-vd map $id failed"
+		mke2fs -q -F -t ext4 -d $r /dev/mapper/vd-$id || fail "mkfs on vd-$id failed"
+		run "$XL_VD" unmap "$id" || fail "xl-vd unmap $id failed"
+		guest_cfg s$i "'vdev=xvda,access=rw,script=block-vd,target=vd:$id'" \
+			"e2e.name=s$i e2e.expect=xvda e2e.write=xvda e2e.life=20" bootloader 96
+		ids="$ids $id"
+		i=$((i + 1))
+	done
+	t=$(e2e_now)
+	i=1
+	while [ $i -le $STORM ]; do
+		xl create /tmp/e2e/s$i.cfg >/tmp/e2e/s$i.create.log 2>&1 &
+		i=$((i + 1))
+	done
+	wait
+	bad=""
+	i=1
+	while [ $i -le $STORM ]; do
+		guest_wait s$i "E2E-GUEST s$i WROTE xvda" 300 || bad="$bad s$i"
+		i=$((i + 1))
+	done
+	dt=$(awk -v a=$t -v b=$(e2e_now) 'BEGIN{print b-a}')
+	echo "XENVD-E2E: time storm-$STORM-guests-to-markers ${dt}s"
+	echo "FIGURE boot storm: $STORM guests from $STORM VDs, all markers after ${dt}s (TCG)"
+	i=1
+	while [ $i -le $STORM ]; do
+		cat /tmp/e2e/s$i.create.log
+		guest_gone s$i 60
+		i=$((i + 1))
+	done
+	[ -z "$bad" ] || fail "guests without their marker:$bad"
+	left=$(dm_vd_devices)
+	[ -z "$left" ] || fail "dm devices left: $left"
+	run "$XL_VD" check || fail "xl-vd check fails after the storm"
+	return 0
+}
+
+steps="boot:60 bench-hotplug:900 bench-storm:600"
+if [ "${1:-}" = --step ]; then
+	fn=step_$(echo "$2" | tr '-' '_')
+	$fn
+	exit $?
+fi
+for s in $steps; do
+	e2e_step "${s%%:*}" "${s##*:}"
+done
+exit 0

@@ -1,0 +1,70 @@
+#!/bin/sh
+# /init of the test bed's PV guests (busybox only). Parameters on the kernel command line:
+#   e2e.name=NAME        printed in every line ("E2E-GUEST NAME ...")
+#   e2e.origin=TEXT      printed at boot (a grub.cfg on a VD sets it: proves which entry booted)
+#   e2e.expect=xvda,...  disks to wait for (15 s) before the first report
+#   e2e.write=xvda,...   disks to write "GUESTMARK NAME DEV N" to (at end - 512 KiB), every second
+#   e2e.life=SECS        how long to keep watching disks appear/disappear before powering off
+# Reports each disk as it appears: size, read-only flag, and the marker dom0 wrote (end - 1 MiB).
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+name=guest origin=none expect="" write="" life=0
+for w in $(cat /proc/cmdline); do
+	case "$w" in
+	e2e.name=*) name=${w#*=} ;;
+	e2e.origin=*) origin=${w#*=} ;;
+	e2e.expect=*) expect=$(echo "${w#*=}" | tr ',' ' ') ;;
+	e2e.write=*) write=$(echo "${w#*=}" | tr ',' ' ') ;;
+	e2e.life=*) life=${w#*=} ;;
+	esac
+done
+say() { echo "E2E-GUEST $name $*"; }
+say "BOOTED initrd=$(cat /origin) origin=$origin kernel=$(uname -r)"
+modprobe xen-blkfront 2>/dev/null || say "modprobe xen-blkfront failed"
+for d in $expect; do
+	n=0
+	while [ ! -e /sys/block/$d ] && [ $n -lt 30 ]; do sleep 0.5; n=$((n + 1)); done
+	[ -e /sys/block/$d ] || say "MISSING $d"
+done
+report() {
+	sz=$(cat /sys/block/$1/size)
+	dd if=/dev/$1 of=/tmp/mark bs=512 skip=$((sz - 2048)) count=1 2>/dev/null ||
+		say "READ-FAILED $1"
+	mark=$(dd if=/tmp/mark bs=64 count=1 2>/dev/null | tr -c 'A-Za-z0-9 _:.=-' '\n' | head -n 1)
+	say "DISK $1 size=$((sz * 512)) ro=$(cat /sys/block/$1/ro) mark=[$mark]"
+}
+start=$(cut -d. -f1 /proc/uptime)
+seen=""
+wrote=""
+n=0
+while :; do
+	n=$((n + 1))
+	for s in /sys/block/xvd*; do
+		[ -e "$s" ] || continue
+		d=${s##*/}
+		case " $seen " in *" $d "*) ;; *) report "$d"; seen="$seen $d" ;; esac
+	done
+	still=""
+	for d in $seen; do
+		if [ -e /sys/block/$d ]; then still="$still $d"; else say "GONE $d"; fi
+	done
+	seen=$still
+	for d in $write; do
+		case " $seen " in *" $d "*) ;; *) continue ;; esac
+		sz=$(cat /sys/block/$d/size)
+		if printf 'GUESTMARK %s %s %s\n' "$name" "$d" "$n" |
+			dd of=/dev/$d bs=512 seek=$((sz - 1024)) count=1 conv=notrunc,sync,fsync 2>/dev/null; then
+			case " $wrote " in *" $d "*) ;; *) say "WROTE $d n=$n"; wrote="$wrote $d" ;; esac
+		else
+			say "WRITE-FAILED $d n=$n"
+		fi
+	done
+	[ $n -eq 1 ] && say "READY"
+	[ $(( $(cut -d. -f1 /proc/uptime) - start )) -ge "$life" ] && break
+	sleep 1
+done
+sync
+say "POWEROFF"
+poweroff -f

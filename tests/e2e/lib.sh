@@ -1,0 +1,199 @@
+# Helpers for the test bed's dom0 scripts (busybox sh): step runner with per-step timeouts, verdict
+# lines, shared state between steps, guest start/wait/stop with bounded waits, disk markers.
+# Sourced by dom0-init.sh, scenario.sh and bench.sh; it runs nothing by itself.
+
+E2E_RUN=/run/e2e
+mkdir -p "$E2E_RUN" /tmp/e2e
+XL_VD=/usr/sbin/xl-vd
+BLOCK_VD=/etc/xen/scripts/block-vd
+VDLOADER=/usr/lib/xen-4.17/bin/vdloader
+CONSOLE_DIR=/var/log/xen/console
+
+e2e_now() { cut -d' ' -f1 /proc/uptime; }
+e2e_secs() { cut -d. -f1 /proc/uptime; }
+e2e_log() { echo "XENVD-E2E: note $*"; }
+
+# ---- state shared by steps (each step runs in its own process)
+state_set() { echo "$2" >"$E2E_RUN/state.$1"; }
+state_get() { cat "$E2E_RUN/state.$1" 2>/dev/null; }
+
+# ---- verdicts from inside a step
+skip() { echo "$*" >"$E2E_RUN/reason.$E2E_STEP"; echo "SKIP: $*"; exit 77; }
+fail() { echo "$*" >"$E2E_RUN/reason.$E2E_STEP"; echo "FAIL: $*"; exit 1; }
+info() { echo "-- $*"; }
+# run a command, show it and its output; returns its status
+run() {
+	echo "+ $*"
+	"$@"
+}
+
+need_prog() { # $1 = path of an installed program, $2 = its name
+	[ -x "$1" ] || skip "$2 not built yet (no $1 in the installed tree)"
+}
+# a subcommand of xl-vd that is not implemented yet makes the step SKIP, never PASS
+need_xlvd() {
+	need_prog "$XL_VD" xl-vd
+	for sub in "$@"; do
+		out=$("$XL_VD" "$sub" --help 2>&1)
+		rc=$?
+		if [ $rc -ne 0 ] && ! echo "$out" | grep -qi "usage"; then
+			skip "xl-vd $sub not built yet ('xl-vd $sub --help' exit $rc: $(echo "$out" | head -1))"
+		fi
+		if echo "$out" | grep -qiE "unknown (sub)?command|not implemented|invalid command"; then
+			skip "xl-vd $sub not built yet ($(echo "$out" | head -1))"
+		fi
+	done
+}
+has_xlvd() { (E2E_STEP=probe; need_xlvd "$@") >/dev/null 2>&1; }
+need_step() { # a prerequisite step must have passed
+	r=$(cat "$E2E_RUN/result.$1" 2>/dev/null || echo "NOTRUN")
+	[ "$r" = PASS ] || skip "needs step $1, which did not pass ($r)"
+}
+
+# ---- the runner: e2e_step NAME TIMEOUT
+e2e_step() {
+	name=$1
+	limit=$2
+	if [ -n "$E2E_STEPS" ]; then
+		case " $E2E_STEPS " in *" $name "*) ;; *) return 0 ;; esac
+	fi
+	echo "XENVD-E2E: begin $name (limit ${limit}s) at uptime=$(e2e_now)"
+	t0=$(e2e_now)
+	rm -f "$E2E_RUN/rc.$name" "$E2E_RUN/reason.$name"
+	(
+		E2E_STEP=$name timeout -k 5 "$limit" bash "$E2E_SCRIPT" --step "$name" 2>&1
+		echo $? >"$E2E_RUN/rc.$name"
+	) | while IFS= read -r line; do echo "  [$name] $line"; done
+	rc=$(cat "$E2E_RUN/rc.$name" 2>/dev/null || echo 255)
+	reason=$(cat "$E2E_RUN/reason.$name" 2>/dev/null | head -1)
+	dt=$(awk -v a="$t0" -v b="$(e2e_now)" 'BEGIN{printf "%.1f", b-a}')
+	case $rc in
+	0) verdict=PASS; reason="(${dt}s)" ;;
+	77) verdict=SKIP ;;
+	124|137) verdict=FAIL; reason="timed out after ${limit}s" ;;
+	*) verdict=FAIL; [ -n "$reason" ] || reason="exit status $rc" ;;
+	esac
+	echo "$verdict" >"$E2E_RUN/result.$name"
+	if [ $verdict = FAIL ]; then
+		echo "  [$name] --- dom0 state after the failure:"
+		xl list 2>&1 | sed "s/^/  [$name] xl: /"
+		dmsetup ls 2>&1 | sed "s/^/  [$name] dm: /"
+		tail -n 15 /var/log/xen/xen-hotplug.log 2>/dev/null | sed "s/^/  [$name] hotplug.log: /"
+		dmesg | tail -n 15 | sed "s/^/  [$name] dmesg: /"
+	fi
+	echo "XENVD-E2E: time $name ${dt}s"
+	echo "XENVD-E2E: step $name $verdict $reason"
+}
+
+# ---- guests
+# guest_cfg NAME "DISK-SPECS" "EXTRA" [bootloader|direct] [MEMORY]
+#   DISK-SPECS: comma-separated quoted xl disk specs, e.g. "'vdev=xvda,access=rw,...'"
+guest_cfg() {
+	g=$1 disks=$2 extra=$3 how=${4:-direct} mem=${5:-128}
+	{
+		echo "name = \"$g\""
+		echo "type = \"pv\""
+		echo "memory = $mem"
+		echo "vcpus = 1"
+		if [ "$how" = bootloader ]; then
+			echo "bootloader = \"vdloader\""
+		else
+			echo "kernel = \"/e2e/guest/vmlinuz\""
+			echo "ramdisk = \"/e2e/guest/initrd-direct.gz\""
+		fi
+		echo "extra = \"$extra\""
+		echo "disk = [ $disks ]"
+		echo "on_crash = \"destroy\""
+		echo "on_reboot = \"destroy\""
+	} >/tmp/e2e/$g.cfg
+	rm -f "$CONSOLE_DIR/guest-$g.log"
+}
+guest_console() { cat "$CONSOLE_DIR/guest-$1.log" 2>/dev/null | tr -d '\r'; }
+# guest_create NAME: xl create, output kept in /tmp/e2e/NAME.create.log; returns xl's status
+guest_create() {
+	echo "+ xl create /tmp/e2e/$1.cfg"
+	sed 's/^/    cfg: /' /tmp/e2e/$1.cfg
+	xl create /tmp/e2e/$1.cfg >/tmp/e2e/$1.create.log 2>&1
+	rc=$?
+	sed 's/^/    xl: /' /tmp/e2e/$1.create.log
+	return $rc
+}
+# guest_wait NAME EREGEX SECS: wait for a console line; on timeout show the console
+guest_wait() {
+	g=$1 re=$2 lim=$3
+	end=$(( $(e2e_secs) + lim ))
+	while [ "$(e2e_secs)" -lt $end ]; do
+		guest_console "$g" | grep -qE "$re" && return 0
+		if ! guest_exists "$g"; then
+			sleep 1
+			guest_console "$g" | grep -qE "$re" && return 0
+			echo "domain $g is gone"
+			break
+		fi
+		sleep 0.5
+	done
+	echo "no '$re' on $g's console (waited at most ${lim}s); its console:"
+	guest_console "$g" | tail -n 40 | sed "s/^/    $g: /"
+	return 1
+}
+guest_domid() { xl domid "$1" 2>/dev/null; }
+guest_exists() { xl domid "$1" >/dev/null 2>&1; }
+# guest_gone NAME SECS: wait for the domain to disappear; destroy it if it does not (xl's monitor
+# can be slow to reap under TCG: XEN-IN-QEMU.md pitfall 6). Returns 0 if it went away by itself
+# or was only left in the shut-down state.
+guest_gone() {
+	g=$1 lim=$2
+	end=$(( $(e2e_secs) + lim ))
+	while [ "$(e2e_secs)" -lt $end ]; do
+		guest_exists "$g" || return 0
+		st=$(xl list "$g" 2>/dev/null | awk 'NR==2{print $5}')
+		case "$st" in *s*)
+			info "$g is shut down but not reaped: xl destroy"
+			xl destroy "$g" 2>&1
+			guest_exists "$g" || return 0 ;;
+		esac
+		sleep 0.5
+	done
+	info "$g still there after ${lim}s: xl destroy"
+	xl destroy "$g" 2>&1
+	return 1
+}
+guest_destroy() {
+	guest_exists "$1" || return 0
+	run xl destroy "$1"
+	n=0
+	while guest_exists "$1" && [ $n -lt 40 ]; do sleep 0.5; n=$((n + 1)); done
+	! guest_exists "$1"
+}
+# the vbd backend of a guest's vdev: /local/domain/0/backend/vbd/DOMID/DEVID
+vbd_backend() { # NAME VDEV
+	d=$(guest_domid "$1") || return 1
+	for be in $(xenstore-list /local/domain/0/backend/vbd/$d 2>/dev/null); do
+		p=/local/domain/0/backend/vbd/$d/$be
+		[ "$(xenstore-read $p/dev 2>/dev/null)" = "$2" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# ---- markers on disks: dom0 writes at (end - 1 MiB), a guest writes at (end - 512 KiB)
+disk_sectors() { blockdev --getsz "$1"; }
+mark_write() { # DEV TEXT
+	s=$(disk_sectors "$1") || return 1
+	printf '%s\n' "$2" | dd of="$1" bs=512 seek=$((s - 2048)) count=1 conv=notrunc,sync,fsync 2>/dev/null
+}
+mark_read() { # DEV [guest]: the printable text of the marker sector
+	s=$(disk_sectors "$1") || return 1
+	off=$((s - 2048))
+	[ "${2:-}" = guest ] && off=$((s - 1024))
+	blockdev --flushbufs "$1" 2>/dev/null
+	dd if="$1" bs=512 skip=$off count=1 2>/dev/null | head -c 80 | tr -c 'A-Za-z0-9 _:.=-' '\n' | head -n 1
+}
+dm_vd_devices() { dmsetup ls 2>/dev/null | awk '$1 ~ /^vd-/{print $1}'; }
+# xl-vd create SIZE [ARGS]: prints the new id (the last number xl-vd printed)
+vd_create() {
+	out=$("$XL_VD" create "$@" 2>&1)
+	rc=$?
+	echo "+ xl-vd create $* -> $out" >&2
+	[ $rc -eq 0 ] || return 1
+	echo "$out" | grep -oE '[0-9]+' | tail -n 1
+}
