@@ -967,7 +967,8 @@ int vd_db_extents_pick_free(struct vd_db *db, uint64_t n, struct vd_extent **ret
 		got = n;
 	} else {
 		/* No single run fits: take the longest runs first, so the table stays short. */
-		qsort(runs, nruns, sizeof(*runs), cmp_run_len_desc);
+		if (nruns)
+			qsort(runs, nruns, sizeof(*runs), cmp_run_len_desc);
 		for (size_t i = 0; i < nruns && got < n; i++) {
 			size_t take = runs[i].len < n - got ? runs[i].len : (size_t)(n - got);
 
