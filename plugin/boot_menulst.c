@@ -73,7 +73,7 @@ int vd_boot_menulst_parse(const char *text, size_t len, struct vd_boot_menu *ret
 			const char *path = v, *path_end;
 			char *raw;
 
-			while (path < vend && !strncmp(path, "--", 2)) { /* --type=netbsd etc. */
+			while (vend - path >= 2 && path[0] == '-' && path[1] == '-') { /* --type= */
 				while (path < vend && !isspace((unsigned char)*path))
 					path++;
 				while (path < vend && isspace((unsigned char)*path))

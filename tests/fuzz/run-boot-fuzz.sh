@@ -1,0 +1,68 @@
+#!/bin/sh
+# Builds vdloader's libFuzzer targets with clang and runs each for a few seconds on its seed
+# corpus (FUZZ_SECONDS, default 3). Part of `make check`; a longer run:
+#   FUZZ_SECONDS=600 make check TESTS=tests/fuzz/run-boot-fuzz.sh
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}"
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-3}
+CLANG=${CLANG:-clang}
+command -v "$CLANG" >/dev/null 2>&1 || { echo "SKIP: clang is not installed"; exit 77; }
+PATH=$PATH:/sbin:/usr/sbin
+out=$top_builddir/tests/fuzz/boot
+mkdir -p "$out"
+src=$top_srcdir
+if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
+	"$CLANG" -x c -fsanitize=fuzzer -o "$out/probe" - 2>/dev/null; then
+	echo "SKIP: $CLANG cannot link -fsanitize=fuzzer (install libclang-rt-dev)"
+	exit 77
+fi
+CFLAGS="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+	-I$src/plugin -I$src/tests/fuzz -include $top_builddir/config.h"
+COMMON="$src/plugin/boot_menu.c $src/plugin/error.c $src/plugin/util.c"
+CONFIG="$COMMON $src/plugin/boot_grub.c $src/plugin/boot_bls.c $src/plugin/boot_extlinux.c
+	$src/plugin/boot_menulst.c $src/plugin/boot_fstab.c $src/plugin/boot_entry.c
+	$src/plugin/boot_output.c $src/plugin/boot_path.c $src/plugin/boot_fs.c
+	$src/plugin/boot_part.c $src/plugin/boot_disk.c"
+IMAGE="$CONFIG $src/plugin/boot_find.c"
+LIBS="$(pkg-config --libs ext2fs blkid) -lcom_err"
+
+# a tiny partitioned image as the image fuzzer's seed
+corpus_image=$out/corpus-image
+if [ ! -d "$corpus_image" ]; then
+	mkdir -p "$corpus_image" "$out/tree/boot/grub" "$out/tree/etc"
+	printf 'menuentry x {\n linux /boot/k a=1\n initrd /boot/i\n}\n' > "$out/tree/boot/grub/grub.cfg"
+	echo kernel > "$out/tree/boot/k"
+	echo initrd > "$out/tree/boot/i"
+	ln -sf boot/k "$out/tree/vmlinuz"
+	echo '/dev/xvda1 / ext2 defaults 0 1' > "$out/tree/etc/fstab"
+	mke2fs -q -F -t ext2 -b 1024 -N 32 -d "$out/tree" "$corpus_image/bare-ext2" 64k >/dev/null
+fi
+
+status=0
+for target in grub bls extlinux menulst fstab entry image; do
+	bin=$out/fuzz_boot_$target
+	case $target in
+	image) sources=$IMAGE ;;
+	*) sources=$CONFIG ;;
+	esac
+	# shellcheck disable=SC2086
+	if [ ! -x "$bin" ] || [ -n "$(find $sources "$src/tests/fuzz/fuzz_boot_$target.c" \
+		"$src/tests/fuzz/boot_fuzz_common.h" -newer "$bin" 2>/dev/null)" ]; then
+		"$CLANG" $CFLAGS -o "$bin" "$src/tests/fuzz/fuzz_boot_$target.c" $sources $LIBS
+	fi
+	corpus=$src/tests/fuzz/corpus/boot_$target
+	[ $target = image ] && corpus=$corpus_image
+	work=$out/work-$target
+	rm -rf "$work"
+	mkdir -p "$work"
+	cp "$corpus"/* "$work"/
+	if "$bin" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=1024 \
+		-timeout=10 -artifact_prefix="$out/crash-$target-" "$work" > "$out/$target.log" 2>&1; then
+		echo "ok: fuzz_boot_$target: $(grep -o 'Done [0-9]* runs' "$out/$target.log" || echo ran)"
+	else
+		echo "FAIL: fuzz_boot_$target (see $out/$target.log, artifacts $out/crash-$target-*)"
+		tail -30 "$out/$target.log"
+		status=1
+	fi
+done
+exit $status
