@@ -186,6 +186,8 @@ static void close_other_fds(const struct vd_sandbox_opts *o, int reply_fd)
 {
 	int keep[64];
 	size_t n = 0;
+
+	/* vdloader passes at most 60; more would be a caller bug, and are closed */
 	int lo = 3;
 
 	keep[n++] = reply_fd;

@@ -23,6 +23,7 @@
 #define DEFAULT_OUTPUT_DIR "/var/run/xen/vdloader"
 #define DISK_WAIT_MS 5000 /* /dev/xvdX may appear a little after libxl hands it over */
 #define REPLY_MAX (8u << 20)
+#define VD_MAX_KEEP_FDS 60 /* the sandbox keeps at most 64 fds */
 
 struct options {
 	const char *kernel, *ramdisk, *args, *runas, *output, *output_dir, *entry, *root;
@@ -342,7 +343,7 @@ static int run(const struct options *o)
 	size_t reply_len = 0, rendered_len = 0;
 	struct vd_sandbox_opts sb = {};
 	struct child_job job = {};
-	int keep[3], n_keep = 0, status = 0, r;
+	int keep[VD_MAX_KEEP_FDS], n_keep = 0, status = 0, r;
 	const char *v, *out_dir = o->output_dir ? o->output_dir : DEFAULT_OUTPUT_DIR;
 	bool copying = !o->list && !o->dryrun;
 
@@ -391,11 +392,17 @@ static int run(const struct options *o)
 		for (size_t i = 0; i < n_segs; i++) {
 			runs[i] = (struct vd_boot_run){ segs[i].fd, segs[i].dev_offset,
 							segs[i].length };
-			if (n_keep < (int)ARRAY_SIZE(keep) && segs[i].fd >= 0) {
+			if (segs[i].fd >= 0) {
 				bool seen = false;
 
 				for (int k = 0; k < n_keep; k++)
 					seen |= keep[k] == segs[i].fd;
+				if (!seen && n_keep + 2 >= (int)ARRAY_SIZE(keep)) {
+					r = vd_err(-EMFILE, "VD %s spans more than %d pool devices; "
+							    "vdloader cannot read it", o->vd,
+						   VD_MAX_KEEP_FDS - 2);
+					goto out;
+				}
 				if (!seen)
 					keep[n_keep++] = segs[i].fd;
 			}
@@ -447,10 +454,8 @@ static int run(const struct options *o)
 			goto out;
 		}
 		cleanup_state.ramdisk_made = true;
-		if (n_keep + 2 <= (int)ARRAY_SIZE(keep)) {
-			keep[n_keep++] = kernel_fd;
-			keep[n_keep++] = ramdisk_fd;
-		}
+		keep[n_keep++] = kernel_fd;
+		keep[n_keep++] = ramdisk_fd;
 	}
 
 	r = vd_sandbox_resolve_user(o->runas, &sb.uid, &sb.gid);

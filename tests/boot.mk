@@ -14,7 +14,8 @@ tests_integration_boot_libxl_parse_SOURCES = tests/integration/boot/libxl_parse.
 VDLOADER_INTEGRATION = \
 	tests/integration/vdloader.sh \
 	tests/integration/vdloader-hostile.sh \
-	tests/integration/vdloader-pygrub.sh
+	tests/integration/vdloader-pygrub.sh \
+	tests/integration/vdloader-vd.sh
 TESTS += $(VDLOADER_INTEGRATION) tests/fuzz/run-boot-fuzz.sh
 dist_check_SCRIPTS += $(VDLOADER_INTEGRATION) tests/fuzz/run-boot-fuzz.sh
 EXTRA_DIST += \
