@@ -17,7 +17,108 @@ int vd_boot_disk_init(struct vd_boot_disk *disk, const struct vd_boot_run *runs,
 	disk->runs = runs;
 	disk->n_runs = n_runs;
 	disk->size = size;
+	disk->remote_fd = -1;
 	return 0;
+}
+
+int vd_boot_disk_init_remote(struct vd_boot_disk *disk, int fd, uint64_t size)
+{
+	if (fd < 0 || size == 0)
+		return -EINVAL;
+	disk->runs = NULL;
+	disk->n_runs = 0;
+	disk->size = size;
+	disk->remote_fd = fd;
+	return 0;
+}
+
+struct remote_request {
+	uint64_t offset;
+	uint32_t length;
+	uint32_t pad;
+};
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int remote_pread(const struct vd_boot_disk *disk, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		size_t chunk = len > VD_BOOT_REMOTE_MAX_READ ? VD_BOOT_REMOTE_MAX_READ : len;
+		struct remote_request req = { .offset = off, .length = (uint32_t)chunk };
+		int32_t status;
+		int r;
+
+		r = write_full(disk->remote_fd, &req, sizeof(req));
+		if (r == 0)
+			r = read_full(disk->remote_fd, &status, sizeof(status));
+		if (r < 0)
+			return -EIO;
+		if (status < 0)
+			return status;
+		r = read_full(disk->remote_fd, p, chunk);
+		if (r < 0)
+			return -EIO;
+		p += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int vd_boot_disk_serve_one(const struct vd_boot_disk *disk, int fd)
+{
+	static uint8_t buf[VD_BOOT_REMOTE_MAX_READ];
+	struct remote_request req;
+	int32_t status = 0;
+	int r;
+
+	r = read_full(fd, &req, sizeof(req));
+	if (r < 0)
+		return r;
+	if (req.length == 0 || req.length > VD_BOOT_REMOTE_MAX_READ)
+		status = -EIO;
+	else
+		status = vd_boot_disk_pread(disk, buf, req.length, req.offset);
+	r = write_full(fd, &status, sizeof(status));
+	if (r == 0 && status == 0)
+		r = write_full(fd, buf, req.length);
+	return r;
 }
 
 int vd_boot_disk_pread(const struct vd_boot_disk *disk, void *buf, size_t len, uint64_t off)
@@ -27,6 +128,8 @@ int vd_boot_disk_pread(const struct vd_boot_disk *disk, void *buf, size_t len, u
 
 	if (off > disk->size || len > disk->size - off)
 		return -EIO;
+	if (disk->remote_fd >= 0)
+		return remote_pread(disk, buf, len, off);
 	for (size_t i = 0; i < disk->n_runs && len > 0; i++) {
 		const struct vd_boot_run *run = &disk->runs[i];
 		uint64_t run_end = run_start + run->length;
@@ -60,7 +163,7 @@ int vd_boot_disk_probe_fd(const struct vd_boot_disk *disk, uint64_t off, uint64_
 
 	if (off > disk->size || len > disk->size - off || len == 0)
 		return -EINVAL;
-	for (size_t i = 0; i < disk->n_runs; i++) {
+	for (size_t i = 0; disk->remote_fd < 0 && i < disk->n_runs; i++) {
 		const struct vd_boot_run *run = &disk->runs[i];
 
 		if (off >= run_start && off + len <= run_start + run->length) {

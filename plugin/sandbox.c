@@ -302,6 +302,7 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 	size_t len = 0, cap = 0;
 	int64_t deadline = opts->timeout_sec ? now_ms() + (int64_t)opts->timeout_sec * 1000 : 0;
 	int status, rc = 0;
+	int service_fd = opts->service ? opts->service_fd : -1;
 	bool overflow = false;
 
 	if (!opts->unprivileged && geteuid() != 0)
@@ -325,7 +326,8 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 	close(pipefd[1]);
 
 	for (;;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = pipefd[0], .events = POLLIN },
+					 { .fd = service_fd, .events = POLLIN } };
 		int timeout = -1, n;
 		ssize_t got;
 
@@ -338,7 +340,7 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 			}
 			timeout = left > INT32_MAX ? INT32_MAX : (int)left;
 		}
-		n = poll(&pfd, 1, timeout);
+		n = poll(pfd, service_fd >= 0 ? 2 : 1, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -347,6 +349,12 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 		}
 		if (n == 0)
 			continue;
+		if (service_fd >= 0 && pfd[1].revents) {
+			if (opts->service(opts->service_userdata, service_fd) < 0)
+				service_fd = -1; /* the child closed its end or misbehaved */
+			if (!pfd[0].revents)
+				continue;
+		}
 		if (len + 65536 > cap) {
 			char *grown;
 

@@ -20,6 +20,11 @@ struct vd_sandbox_opts {
 	bool unprivileged;
 	const int *keep_fds; /* fds the child keeps besides stderr and its reply pipe */
 	size_t n_keep_fds;
+	/* A service the parent runs for the child while it works (vdloader: disk reads): called
+	 * whenever service_fd is readable, until it returns < 0 (-EPIPE: the child closed it). */
+	int service_fd; /* < 0: none */
+	int (*service)(void *userdata, int fd);
+	void *service_userdata;
 };
 
 /* The child's work: write the reply to reply_fd, return 0 (exit 0) or non-zero. */

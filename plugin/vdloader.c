@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -23,7 +24,7 @@
 #define DEFAULT_OUTPUT_DIR "/var/run/xen/vdloader"
 #define DISK_WAIT_MS 5000 /* /dev/xvdX may appear a little after libxl hands it over */
 #define REPLY_MAX (8u << 20)
-#define VD_MAX_KEEP_FDS 60 /* the sandbox keeps at most 64 fds */
+#define VD_MAX_KEEP_FDS 8
 
 struct options {
 	const char *kernel, *ramdisk, *args, *runas, *output, *output_dir, *entry, *root;
@@ -231,8 +232,10 @@ static int make_output_file(const char *prefix, char *name, size_t len)
 /* ---- the sandboxed side ---- */
 
 struct child_job {
-	const struct vd_boot_run *runs;
+	const struct vd_boot_run *runs; /* a disk path: its one run */
 	size_t n_runs;
+	int remote_fd;	      /* --vd: reads go to the parent over this socket */
+	uint64_t remote_size; /* --vd: the VD's size */
 	struct vd_boot_request req;
 	int kernel_fd, ramdisk_fd;
 };
@@ -254,7 +257,10 @@ static int child_work(void *userdata, int reply_fd)
 	char num[32];
 	int r;
 
-	r = vd_boot_disk_init(&disk, job->runs, job->n_runs);
+	if (job->remote_fd >= 0)
+		r = vd_boot_disk_init_remote(&disk, job->remote_fd, job->remote_size);
+	else
+		r = vd_boot_disk_init(&disk, job->runs, job->n_runs);
 	if (r == 0)
 		r = vd_boot_find(&disk, &job->req, job->kernel_fd, job->ramdisk_fd, &res);
 	if (r < 0) {
@@ -300,6 +306,11 @@ static const char *reply_get(const char *reply, size_t len, const char *key)
 
 /* ---- the parent ---- */
 
+static int serve_disk(void *userdata, int fd)
+{
+	return vd_boot_disk_serve_one(userdata, fd);
+}
+
 static int write_output(const struct options *o, int out_fd, const char *text, size_t len)
 {
 	struct stat st;
@@ -341,8 +352,10 @@ static int run(const struct options *o)
 	_cleanup_free_ char *reply = NULL, *kernel_out = NULL, *ramdisk_out = NULL,
 			    *rendered = NULL;
 	size_t reply_len = 0, rendered_len = 0;
-	struct vd_sandbox_opts sb = {};
-	struct child_job job = {};
+	struct vd_sandbox_opts sb = { .service_fd = -1 };
+	struct child_job job = { .remote_fd = -1 };
+	struct vd_boot_disk vd_disk = {};
+	int vd_sock[2] = { -1, -1 };
 	int keep[VD_MAX_KEEP_FDS], n_keep = 0, status = 0, r;
 	const char *v, *out_dir = o->output_dir ? o->output_dir : DEFAULT_OUTPUT_DIR;
 	bool copying = !o->list && !o->dryrun;
@@ -389,25 +402,27 @@ static int run(const struct options *o)
 			r = -ENOMEM;
 			goto out;
 		}
-		for (size_t i = 0; i < n_segs; i++) {
+		for (size_t i = 0; i < n_segs; i++)
 			runs[i] = (struct vd_boot_run){ segs[i].fd, segs[i].dev_offset,
 							segs[i].length };
-			if (segs[i].fd >= 0) {
-				bool seen = false;
-
-				for (int k = 0; k < n_keep; k++)
-					seen |= keep[k] == segs[i].fd;
-				if (!seen && n_keep + 2 >= (int)ARRAY_SIZE(keep)) {
-					r = vd_err(-EMFILE, "VD %s spans more than %d pool devices; "
-							    "vdloader cannot read it", o->vd,
-						   VD_MAX_KEEP_FDS - 2);
-					goto out;
-				}
-				if (!seen)
-					keep[n_keep++] = segs[i].fd;
-			}
-		}
 		n_runs = n_segs;
+		r = vd_boot_disk_init(&vd_disk, runs, n_runs);
+		if (r < 0) {
+			r = vd_err(r, "VD %s: inconsistent extent map", o->vd);
+			goto out;
+		}
+		/* The pool devices hold other tenants' extents: the sandboxed reader gets a
+		 * socket to ask the parent for bytes of this VD only, never their fds. */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vd_sock) < 0) {
+			r = vd_err(-errno, "socketpair: %m");
+			goto out;
+		}
+		keep[n_keep++] = vd_sock[1];
+		sb.service_fd = vd_sock[0];
+		sb.service = serve_disk;
+		sb.service_userdata = &vd_disk;
+		job.remote_fd = vd_sock[1];
+		job.remote_size = vd_disk.size;
 	} else {
 		uint64_t size = 0;
 
@@ -566,6 +581,10 @@ out:
 	if (cleanup_state.dir_fd >= 0)
 		close(cleanup_state.dir_fd);
 	cleanup_state.dir_fd = -1;
+	if (vd_sock[0] >= 0)
+		close(vd_sock[0]);
+	if (vd_sock[1] >= 0)
+		close(vd_sock[1]);
 	vd_segments_free(segs, n_segs);
 	vd_config_dispose(&cfg);
 	return r;

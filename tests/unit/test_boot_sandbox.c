@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <cmocka.h>
 
+#include "boot_disk.h"
 #include "sandbox.h"
 
 /* Runs fn in a forked child after the filter is in; returns its wait status. */
@@ -128,6 +129,49 @@ static void test_runas_refuses_root_and_unknown_users(void **state)
 	assert_true(uid != 0);
 }
 
+/* --vd: the reader asks the parent for bytes; nothing outside the VD's runs is ever served. */
+static void test_remote_disk_serves_only_the_vd(void **state)
+{
+	char path[] = "/tmp/vdloader-unit.XXXXXX";
+	int fd = mkstemp(path), sv[2];
+	struct vd_boot_run runs[2];
+	struct vd_boot_disk local, remote;
+	char buf[8];
+	pid_t pid;
+	int status;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	/* device bytes: "AAAAbbbbCCCCdddd"; the VD is runs [0,4) and [8,12): "AAAACCCC" */
+	assert_int_equal(write(fd, "AAAAbbbbCCCCdddd", 16), 16);
+	runs[0] = (struct vd_boot_run){ fd, 0, 4 };
+	runs[1] = (struct vd_boot_run){ fd, 8, 4 };
+	assert_int_equal(vd_boot_disk_init(&local, runs, 2), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		close(fd);
+		if (vd_boot_disk_init_remote(&remote, sv[1], 8) != 0)
+			_exit(1);
+		if (vd_boot_disk_pread(&remote, buf, 8, 0) != 0 || memcmp(buf, "AAAACCCC", 8))
+			_exit(2);
+		if (vd_boot_disk_pread(&remote, buf, 2, 3) != 0 || memcmp(buf, "AC", 2))
+			_exit(3);
+		if (vd_boot_disk_pread(&remote, buf, 4, 6) == 0) /* past the VD's end */
+			_exit(4);
+		_exit(0);
+	}
+	close(sv[1]);
+	while (vd_boot_disk_serve_one(&local, sv[0]) == 0)
+		;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(sv[0]);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_child_runs_as_the_runas_user),
 		cmocka_unit_test(test_child_is_killed_after_the_time_limit),
 		cmocka_unit_test(test_runas_refuses_root_and_unknown_users),
+		cmocka_unit_test(test_remote_disk_serves_only_the_vd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
