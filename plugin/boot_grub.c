@@ -424,7 +424,7 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 		if (!cmd.w[0].brace && (!strcmp(w0, "then") || !strcmp(w0, "else") ||
 					!strcmp(w0, "do")))
 			shift = 1;
-		if (!strcmp(w0, "else") && if_depth > 0)
+		if (!strcmp(w0, "else") && if_depth > 0 && if_depth <= MAX_IF_DEPTH)
 			ifs[if_depth - 1].in_else = true;
 		if (shift >= cmd.n)
 			continue;
