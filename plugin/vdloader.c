@@ -155,8 +155,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 				      argv[optind]);
 		o->disk = argv[optind];
 	}
-	if (o->ramdisk && !o->kernel)
-		return vd_err(-EINVAL, "--ramdisk needs --kernel");
+	if (o->ramdisk && !o->kernel) {
+		/* as pygrub: a ramdisk= without kernel= in xl.cfg does not stop the menu */
+		vd_warn("--ramdisk=%s is ignored without --kernel", o->ramdisk);
+		o->ramdisk = NULL;
+	}
 	if (o->kernel && o->kernel[0] != '/')
 		return vd_err(-EINVAL, "--kernel=%s: give an absolute path in the guest", o->kernel);
 	if (o->ramdisk && o->ramdisk[0] != '/')

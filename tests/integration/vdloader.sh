@@ -83,6 +83,12 @@ libxl_run "$IMG/bare-ext4.img" --kernel=/boot/vmlinuz-6.1.0-12-amd64
 [ $rc -eq 0 ] && [ "$(ndirfiles)" -eq 1 ] && [ -z "$(parsed ramdisk)" ] &&
 	pass "--kernel without ramdisk: no ramdisk item, no stray file" || fail "--kernel alone: $(cat "$T/stderr")"
 
+# a ramdisk= without kernel= in xl.cfg: ignored with a warning, as pygrub does
+libxl_run "$IMG/menulst.img" --ramdisk=/boot/nonesuch
+[ $rc -eq 0 ] && grep -q 'ignored without --kernel' "$T/stderr" &&
+	cmp -s "$(parsed ramdisk)" "$IMG/payload/initrd-a" && pass "--ramdisk alone is ignored" ||
+	fail "--ramdisk alone: rc=$rc $(cat "$T/stderr")"
+
 # restricted mode: libxl adds --runas=<uid> --quiet
 libxl_run "$IMG/gpt.img" --runas=65534 --quiet
 [ $rc -eq 0 ] && [ ! -s "$T/stderr" ] && pass "--runas=65534 --quiet" || fail "--runas: $(cat "$T/stderr")"
