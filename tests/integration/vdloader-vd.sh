@@ -16,7 +16,7 @@ id=$("$XLVD" create 24M | head -n1)
 # libxl style, with --vd as a bootloader_args entry and no disk path
 OUT=$T/bootloader.$DOMID.out
 DIR=$T/bootloader.$DOMID.d
-mkdir -m 0600 "$DIR"
+mkdir -m "$DIR_MODE" "$DIR"
 : > "$OUT"
 set +e
 "$VDLOADER" $SANDBOX_OPT --output="$OUT" --output-format=simple0 --output-directory="$DIR" \

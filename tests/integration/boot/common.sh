@@ -11,7 +11,9 @@ done
 # The sandbox needs root (namespaces, chroot, setresuid). As a user, the tests use the
 # documented test-only mode, which keeps no_new_privs, rlimits and seccomp.
 SANDBOX_OPT=
+DIR_MODE=0600 # as libxl makes it (root needs no x bit)
 if [ "$(id -u)" -ne 0 ]; then
+	DIR_MODE=0700
 	echo "note: not root: running vdloader with --unprivileged-sandbox"
 	SANDBOX_OPT=--unprivileged-sandbox
 fi
@@ -32,7 +34,7 @@ libxl_run() {
 	OUT=$T/bootloader.$DOMID.out
 	DIR=$T/bootloader.$DOMID.d
 	rm -rf "$DIR" "$OUT"
-	mkdir -m 0600 "$DIR"
+	mkdir -m "$DIR_MODE" "$DIR"
 	: > "$OUT"
 	chmod 0600 "$OUT"
 	set +e
