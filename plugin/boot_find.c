@@ -176,6 +176,21 @@ static void load_grubenv(struct finder *f, const struct vd_boot_ns *ns, struct v
 	}
 }
 
+static const char *parse_error(int r)
+{
+	switch (r) {
+	case -EBADMSG:
+		return "syntax error (an unterminated quote or block?)";
+	case -E2BIG:
+		return "a value is longer than libxl accepts (8 KiB), or there are too many "
+		       "entries, words or nested blocks";
+	case -EILSEQ:
+		return "it contains a NUL byte";
+	default:
+		return strerror(-r);
+	}
+}
+
 struct bls_collect {
 	struct finder *f;
 	const struct vd_boot_ns *ns;
@@ -208,7 +223,7 @@ static int bls_one(const char *name, vd_boot_ino ino, void *userdata)
 		return r;
 	r = vd_boot_bls_parse(text, len, stem, c->env, &c->entries[c->n]);
 	if (r < 0)
-		return vd_err(r, "cannot parse BLS entry %s: %s", path, strerror(-r));
+		return vd_err(r, "cannot parse BLS entry %s: %s", path, parse_error(r));
 	c->n++;
 	return 0;
 }
@@ -280,8 +295,7 @@ static int try_files(struct finder *f, struct vd_boot_fs *fs, const struct vd_bo
 		}
 		if (r < 0)
 			return vd_err(r, "cannot parse %s on %s: %s", paths[i],
-				      where(fs, buf, sizeof(buf)),
-				      r == -EBADMSG ? "syntax error" : strerror(-r));
+				      where(fs, buf, sizeof(buf)), parse_error(r));
 		if (cfg->menu.n == 0) {
 			vd_boot_menu_dispose(&cfg->menu);
 			continue; /* e.g. a grub.cfg that only says blscfg */

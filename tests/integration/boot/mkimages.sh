@@ -291,6 +291,17 @@ mkfs ext4 "$work/newline" hostile-newline.img 8
 cp "$work/kernel-a" "$work/nul/boot/vmlinuz"
 mkfs ext4 "$work/nul" hostile-nul.img 8
 
+# a command line longer than libxl accepts (it skips items of 8 KiB and more)
+long=$(head -c 9000 /dev/zero | tr '\0' 'x')
+printf 'menuentry "long" {\n linux /boot/vmlinuz root=/dev/xvda1 junk=%s\n}\n' "$long" | h long
+cp "$work/kernel-a" "$work/long/boot/vmlinuz"
+mkfs ext4 "$work/long" hostile-long.img 8
+
+# the kernel is a FIFO
+printf 'menuentry "fifo" {\n linux /boot/vmlinuz root=/dev/xvda1\n}\n' | h fifo
+mkfifo "$work/fifo/boot/vmlinuz"
+mkfs ext4 "$work/fifo" hostile-fifo.img 8
+
 cp bare-ext4.img hostile-corrupt.img
 # wipe the primary superblock (1 KiB at offset 1024) and group descriptors
 dd if=/dev/zero of=hostile-corrupt.img bs=1024 seek=1 count=3 conv=notrunc status=none
