@@ -89,6 +89,13 @@ libxl_run "$IMG/menulst.img" --ramdisk=/boot/nonesuch
 	cmp -s "$(parsed ramdisk)" "$IMG/payload/initrd-a" && pass "--ramdisk alone is ignored" ||
 	fail "--ramdisk alone: rc=$rc $(cat "$T/stderr")"
 
+# an extent tree of depth 1 and a sparse file
+libxl_run "$IMG/frag.img" --kernel=/boot/vmlinuz --ramdisk=/boot/initrd.img
+[ $rc -eq 0 ] && cmp -s "$(parsed kernel)" "$IMG/payload/big-kernel" &&
+	cmp -s "$(parsed ramdisk)" "$IMG/payload/sparse-initrd" &&
+	pass "fragmented 40 MiB kernel and sparse initrd read back exactly" ||
+	fail "frag: rc=$rc $(cat "$T/stderr")"
+
 # restricted mode: libxl adds --runas=<uid> --quiet
 libxl_run "$IMG/gpt.img" --runas=65534 --quiet
 [ $rc -eq 0 ] && [ ! -s "$T/stderr" ] && pass "--runas=65534 --quiet" || fail "--runas: $(cat "$T/stderr")"

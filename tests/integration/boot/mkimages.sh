@@ -257,6 +257,19 @@ ln -s /boot/initrd.img-4.19.0-25-amd64 "$d/initrd.img"
 mkfs ext2 "$d" vmlinuz.img 8 -U cccccccc-0000-0000-0000-000000000001
 printf 'kernel=/vmlinuz\nramdisk=/initrd.img\nargs=root=UUID=cccccccc-0000-0000-0000-000000000001 ro\nkernel_src=kernel-a\nramdisk_src=initrd-a\n' > vmlinuz.expect
 
+# ---- a fragmented kernel (an extent tree of depth 1: 1 KiB blocks, 40 MiB across block
+# groups) and a sparse initrd whose holes must read back as zeros ----
+d=$work/frag
+root_tree "$d" "/dev/xvda1 / ext4 defaults 0 1"
+payload big-kernel 40960
+cp payload/big-kernel "$d/boot/vmlinuz"
+{ head -c 5000 /dev/urandom; } > payload/sparse-initrd
+truncate -s 3M payload/sparse-initrd
+printf 'tail' >> payload/sparse-initrd
+cp --sparse=always payload/sparse-initrd "$d/boot/initrd.img"
+mkfs ext4 "$d" frag.img 60 -b 1024
+rm -f "$work/big-kernel"
+
 # ---- hostile images ----
 h() { # name: a root tree with a grub.cfg body given on stdin
 	d=$work/$1
