@@ -151,8 +151,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return vd_err(-EINVAL, "no disk given: the disk path comes last "
 					       "(see vdloader --help)");
 		if (optind + 1 != argc)
-			return vd_err(-EINVAL, "one disk only, and last (extra argument %s)",
-				      argv[optind]);
+			return vd_err(-EINVAL, "more than one disk given (%s, %s%s): options come "
+					       "first, then one disk path",
+				      argv[optind], argv[optind + 1], optind + 2 < argc ? ", ..." : "");
 		o->disk = argv[optind];
 	}
 	if (o->ramdisk && !o->kernel) {
@@ -476,6 +477,9 @@ static int run(const struct options *o)
 		keep[n_keep++] = ramdisk_fd;
 	}
 
+	if (o->unprivileged && geteuid() == 0)
+		vd_warn("--unprivileged-sandbox: parsing guest data without namespaces, chroot or "
+			"uid change (meant for tests run as an ordinary user)");
 	r = vd_sandbox_resolve_user(o->runas, &sb.uid, &sb.gid);
 	if (r < 0)
 		goto out;
