@@ -96,6 +96,17 @@ libxl_run "$IMG/frag.img" --kernel=/boot/vmlinuz --ramdisk=/boot/initrd.img
 	pass "fragmented 40 MiB kernel and sparse initrd read back exactly" ||
 	fail "frag: rc=$rc $(cat "$T/stderr")"
 
+# a real block device (what /dev/xvdX is under libxl): a read-only loop device, as root
+if [ "$(id -u)" -eq 0 ] && loop=$(losetup -f --show -r "$IMG/mbr-sepboot.img" 2>/dev/null); then
+	libxl_run "$loop"
+	losetup -d "$loop"
+	[ $rc -eq 0 ] && cmp -s "$(parsed kernel)" "$IMG/payload/kernel-b" &&
+		cmp -s "$(parsed ramdisk)" "$IMG/payload/initrd-b" &&
+		pass "block device $loop (MBR, separate /boot)" || fail "block device: rc=$rc $(cat "$T/stderr")"
+else
+	echo "note: no loop device here (or not root): block-device case not run"
+fi
+
 # restricted mode: libxl adds --runas=<uid> --quiet
 libxl_run "$IMG/gpt.img" --runas=65534 --quiet
 [ $rc -eq 0 ] && [ ! -s "$T/stderr" ] && pass "--runas=65534 --quiet" || fail "--runas: $(cat "$T/stderr")"
