@@ -12,8 +12,8 @@ out=$top_builddir/tests/fuzz/boot
 mkdir -p "$out"
 src=$top_srcdir
 if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
-	"$CLANG" -x c -fsanitize=fuzzer -o "$out/probe" - 2>/dev/null; then
-	echo "SKIP: $CLANG cannot link -fsanitize=fuzzer (install libclang-rt-dev)"
+	"$CLANG" -x c -fsanitize=fuzzer,address,undefined -o "$out/probe" - 2>/dev/null; then
+	echo "SKIP: $CLANG cannot link -fsanitize=fuzzer,address,undefined (install libclang-rt-14-dev)"
 	exit 77
 fi
 CFLAGS="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
