@@ -36,6 +36,13 @@ if [ ! -d "$corpus_image" ]; then
 	ln -sf boot/k "$out/tree/vmlinuz"
 	echo '/dev/xvda1 / ext2 defaults 0 1' > "$out/tree/etc/fstab"
 	mke2fs -q -F -t ext2 -b 1024 -N 32 -d "$out/tree" "$corpus_image/bare-ext2" 64k >/dev/null
+	# the same filesystem behind an MBR and behind a GPT
+	for label in dos gpt; do
+		img=$corpus_image/$label-ext2
+		truncate -s 160k "$img"
+		printf 'label: %s\nstart=34, size=128\n' "$label" | sfdisk -q "$img" >/dev/null 2>&1 || continue
+		dd if="$corpus_image/bare-ext2" of="$img" bs=512 seek=34 conv=notrunc status=none
+	done
 fi
 
 status=0
@@ -56,7 +63,9 @@ for target in grub bls extlinux menulst fstab entry image; do
 	rm -rf "$work"
 	mkdir -p "$work"
 	cp "$corpus"/* "$work"/
-	if "$bin" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=1024 \
+	max_len=65536
+	[ $target = image ] && max_len=262144
+	if "$bin" -max_total_time="$SECONDS_PER_TARGET" -max_len=$max_len -rss_limit_mb=1024 \
 		-timeout=10 -artifact_prefix="$out/crash-$target-" "$work" > "$out/$target.log" 2>&1; then
 		echo "ok: fuzz_boot_$target: $(grep -o 'Done [0-9]* runs' "$out/$target.log" || echo ran)"
 	else
