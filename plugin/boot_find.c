@@ -601,6 +601,8 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 	if (r < 0)
 		return vd_err(r == -EISDIR ? -EISDIR : r, "kernel %s (%s): %s", t->kernel, t->source,
 			      resolve_error(r));
+	if (size == 0)
+		return vd_err(-ENOEXEC, "kernel %s (%s) is an empty file", t->kernel, t->source);
 	if (size > f->req->kernel_max)
 		return vd_err(-EFBIG,
 			      "kernel %s (%s) is %s, over the %s limit (boot_kernel_max in "
