@@ -9,7 +9,7 @@ snapshot() {
 	find "$T" -newer "$T/.mark" ! -type d 2>/dev/null | grep -v "^$DIR/" | grep -v "^$IMG/"
 	find "${TMPDIR:-/tmp}" -maxdepth 2 -newer "$T/.mark" \( -name 'boot_kernel*' -o \
 		-name 'boot_ramdisk*' -o -name '*vdloader*' \) ! -path "$T" \
-		! -name 'vdloader-test.*' 2>/dev/null
+		! -name 'vdloader-test.*' ! -name 'vdloader-bench.*' 2>/dev/null
 }
 cd "$T"
 
