@@ -32,7 +32,9 @@ report() {
 	sz=$(cat /sys/block/$1/size)
 	dd if=/dev/$1 of=/tmp/mark bs=512 skip=$((sz - 2048)) count=1 2>/dev/null ||
 		say "READ-FAILED $1"
-	mark=$(dd if=/tmp/mark bs=64 count=1 2>/dev/null | tr -c 'A-Za-z0-9 _:.=-' '\n' | head -n 1)
+	mark=""
+	IFS= read -r mark </tmp/mark
+	case "$mark" in *[!A-Za-z0-9\ _:.=-]*) mark="(unprintable)" ;; esac
 	say "DISK $1 size=$((sz * 512)) ro=$(cat /sys/block/$1/ro) mark=[$mark]"
 }
 start=$(cut -d. -f1 /proc/uptime)

@@ -93,7 +93,7 @@ fi
 [ -n "$kpkg" ] || die "cannot tell which kernel package linux-image-amd64 depends on"
 debs="xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-utils libxentoolcore1
 libxentoollog1 libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1
-libxenhypfs1 libxenstore4 libxenmisc4.17 libyajl2 kpartx $kpkg"
+libxenhypfs1 libxenstore4 libxenmisc4.17 libyajl2 kpartx busybox $kpkg"
 need=""
 for p in $debs; do
 	ls "$cache/${p}_"*.deb >/dev/null 2>&1 || need="$need $p"
@@ -117,7 +117,10 @@ if [ "$(cat "$stage/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	rm -rf "$stage"
 	mkdir -p "$stage"
 	for p in $debs; do
-		dpkg-deb -x "$(ls "$cache/${p}_"*.deb | tail -1)" "$stage"
+		case $p in
+		busybox) dpkg-deb -x "$(ls "$cache/${p}_"*.deb | tail -1)" "$stage/busybox-dyn" ;;
+		*) dpkg-deb -x "$(ls "$cache/${p}_"*.deb | tail -1)" "$stage" ;;
+		esac
 	done
 	echo "$stamp" >"$stage/.stamp"
 fi
@@ -192,8 +195,11 @@ copy_mods() { # $1 = destination root
 }
 copy_mods "$root"
 # host tools, each with its ldd closure
+# (dynamic host binaries rather than busybox-static applets wherever the scripts use them: static
+# busybox was seen to crash now and then in this dom0 under TCG)
 host_tools="bash flock stat timeout mke2fs mkfs.ext4 sfdisk dmsetup losetup blockdev dd od cmp
-md5sum sha256sum truncate"
+md5sum sha256sum truncate cat head tail tr grep sed mawk cut sort uniq wc seq sleep ls cp mv rm
+mkdir rmdir ln readlink basename dirname xargs find env id uname date touch chmod"
 libpath=$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/xen-4.17/lib/x86_64-linux-gnu
 add_closure() { # $1 = an ELF file inside $root or on the host
 	local l
@@ -213,6 +219,7 @@ for t in $host_tools; do
 done
 mkdir -p "$root/lib64"
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/usr/lib64/"
+ln -sf mawk "$root/usr/bin/awk"
 gcc_s=$(ls /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 2>/dev/null | head -1)
 [ -n "$gcc_s" ] && cp -L "$gcc_s" "$root/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
 # xenvd itself, as installed
@@ -221,8 +228,14 @@ gcc_s=$(ls /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_
 find "$root/usr" -type f -perm -u+x | while read -r f; do
 	head -c4 "$f" 2>/dev/null | grep -q ELF && add_closure "$f" || true
 done
-# busybox for everything else (without shadowing a real program)
-cp /bin/busybox "$root/usr/bin/busybox"
+# busybox for everything else (without shadowing a real program). The dynamically linked busybox
+# of Debian's busybox package, not busybox-static: static busybox crashed now and then in these PV
+# domains under TCG (fs-relative TLS faults), the dynamic one and glibc's other users did not.
+bbdyn=$stage/busybox-dyn/bin/busybox
+[ -x "$bbdyn" ] || bbdyn=$stage/busybox-dyn/usr/bin/busybox
+[ -x "$bbdyn" ] || die "no busybox in the busybox package"
+cp "$bbdyn" "$root/usr/bin/busybox"
+add_closure "$bbdyn"
 busybox --list-full | while read -r a; do
 	n=$(basename "$a")
 	# no fallback init: a broken /init must panic (and end QEMU), not hang in busybox's init
@@ -251,8 +264,13 @@ chmod 755 "$root/init" "$root"/e2e/*.sh
 # ---------------------------------------------------------------- guest kernel and initrds
 groot=$work/guestroot
 rm -rf "$groot"
-mkdir -p "$groot"/{bin,proc,sys,dev,tmp}
-cp /bin/busybox "$groot/bin/busybox"
+mkdir -p "$groot"/{bin,proc,sys,dev,tmp} "$groot/usr/lib64" "$groot/usr/lib/x86_64-linux-gnu"
+ln -s usr/lib64 "$groot/lib64"
+cp "$bbdyn" "$groot/bin/busybox"
+LD_LIBRARY_PATH= ldd "$bbdyn" | awk '/=> \//{print $3}' | while read -r l; do
+	cp -L "$l" "$groot/usr/lib/x86_64-linux-gnu/"
+done
+cp -L /lib64/ld-linux-x86-64.so.2 "$groot/usr/lib64/"
 for a in $(busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$groot/bin/$a"; done
 mods_save=$mods; mods="xen-blkfront"; copy_mods "$groot"; mods=$mods_save
 ln -s usr/lib "$groot/lib" 2>/dev/null || true
@@ -287,7 +305,7 @@ dom0mem=1024M
 say "prepared in $(elapsed)s; booting Xen in QEMU (TCG, limit ${timeout_s}s), console: $log"
 tq0=$(date +%s)
 set +e
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu max,-smap -m $mem -smp 2 \
+timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu "${XENVD_E2E_CPU:-max,-smap}" -m $mem -smp 2 \
 	-nographic -no-reboot -serial mon:stdio -nic none \
 	-kernel "$xen" \
 	-append "dom0_mem=$dom0mem,max:$dom0mem dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all" \
