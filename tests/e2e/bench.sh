@@ -20,7 +20,12 @@ step_bench_hotplug() {
 	need_prog "$BLOCK_VD" block-vd
 	need_prog "$XL_VD" xl-vd
 	# the benchmark gets the pool disk and prints its own figures and ratios
-	E2E_POOL_DEV=/dev/vda sh $b 2>&1 | sed 's/^/FIGURE /' || fail "bench_hotplug.sh failed"
+	# the stock script forks a lot per vbd, and a fork costs ~50 ms in this TCG dom0: few cycles
+	(E2E_POOL_DEV=/dev/vda BENCH_RUNS=${E2E_BENCH_RUNS:-3} sh $b 2>&1; echo $? >/tmp/e2e/bench_hotplug.rc) |
+		while IFS= read -r l; do echo "FIGURE $l"; done
+	rc=$(cat /tmp/e2e/bench_hotplug.rc)
+	[ $rc -eq 77 ] && skip "bench_hotplug.sh skipped: $(tail -n 1 /tmp/e2e/bench_hotplug.out)"
+	[ $rc -eq 0 ] || fail "bench_hotplug.sh failed (exit $rc)"
 	return 0
 }
 

@@ -3,7 +3,7 @@
 #   make e2e          the scenario (also part of `make check`; XENVD_E2E=skip skips it)
 #   make e2e-bench    block-vd vs stock block hotplug figures and an 8-guest boot storm
 # Console logs: tests/e2e/work/console.log and console-bench.log in the build directory.
-e2e_files = tests/e2e/run.sh tests/e2e/dom0-init.sh tests/e2e/lib.sh tests/e2e/scenario.sh \
+e2e_files = tests/e2e/README.md tests/e2e/run.sh tests/e2e/dom0-init.sh tests/e2e/lib.sh tests/e2e/scenario.sh \
 	tests/e2e/bench.sh tests/e2e/guest-init.sh
 dist_check_SCRIPTS += tests/e2e/e2e.sh
 EXTRA_DIST += $(e2e_files)
