@@ -7,6 +7,7 @@ E2E_SCRIPT=/e2e/bench.sh
 . /e2e/lib.sh
 export PATH=/usr/sbin:/usr/bin
 STORM=${E2E_STORM:-8}
+export E2E_STORM
 
 step_boot() {
 	run xl list || fail "xl list fails"
@@ -65,10 +66,19 @@ EOF
 		xl create /tmp/e2e/s$i.cfg >/tmp/e2e/s$i.create.log 2>&1 &
 		i=$((i + 1))
 	done
+	info "$(free -m | grep Mem:)"
+	# progress while the creates run
+	while [ -n "$(jobs -r)" ]; do
+		sleep 10
+		info "t=$(awk -v a=$t -v b=$(e2e_now) 'BEGIN{print b-a}')s: $(xl list 2>/dev/null | awk 'NR>2{printf "%s(%s) ", $1, $5}')$(free -m | awk '/Mem:/{print " dom0 free " $4 "M"}')"
+		[ $((SECONDS)) -gt 900 ] && break
+	done
 	wait
+	info "all xl create returned after $(awk -v a=$t -v b=$(e2e_now) 'BEGIN{print b-a}')s"
 	bad=""
 	i=1
 	while [ $i -le $STORM ]; do
+		grep -q . /tmp/e2e/s$i.create.log && sed "s/^/    s$i: /" /tmp/e2e/s$i.create.log
 		guest_wait s$i "E2E-GUEST s$i WROTE xvda" 300 || bad="$bad s$i"
 		i=$((i + 1))
 	done
@@ -77,11 +87,17 @@ EOF
 	echo "FIGURE boot storm: $STORM guests from $STORM VDs, all markers after ${dt}s (TCG)"
 	i=1
 	while [ $i -le $STORM ]; do
-		cat /tmp/e2e/s$i.create.log
 		guest_gone s$i 60
 		i=$((i + 1))
 	done
-	[ -z "$bad" ] || fail "guests without their marker:$bad"
+	if [ -n "$bad" ]; then
+		echo "--- the bootloader's dom0 attaches (hotplug log):"
+		grep -a ' dom 0 ' /var/log/xen/xen-hotplug.log | sed 's/^/    hotplug: /'
+		for f in /var/log/xen/bootloader.*.log; do
+			[ -s "$f" ] && tail -n 5 "$f" | sed "s|^|    $(basename $f): |"
+		done
+		fail "guests without their marker:$bad"
+	fi
 	left=$(dm_vd_devices)
 	[ -z "$left" ] || fail "dm devices left: $left"
 	run "$XL_VD" check || fail "xl-vd check fails after the storm"
@@ -94,7 +110,5 @@ if [ "${1:-}" = --step ]; then
 	$fn
 	exit $?
 fi
-for s in $steps; do
-	e2e_step "${s%%:*}" "${s##*:}"
-done
+e2e_run_steps $steps
 exit 0

@@ -10,7 +10,7 @@ VDLOADER=/usr/lib/xen-4.17/bin/vdloader
 CONSOLE_DIR=/var/log/xen/console
 
 e2e_now() { cut -d' ' -f1 /proc/uptime; }
-e2e_secs() { cut -d. -f1 /proc/uptime; }
+e2e_secs() { echo "$SECONDS"; } # (bash's clock: waits must not fork just to read the time)
 e2e_log() { echo "XENVD-E2E: note $*"; }
 
 # ---- state shared by steps (each step runs in its own process)
@@ -32,6 +32,7 @@ need_prog() { # $1 = path of an installed program, $2 = its name
 }
 # a subcommand of xl-vd that is not implemented yet makes the step SKIP, never PASS
 need_xlvd() {
+	local sub out rc
 	need_prog "$XL_VD" xl-vd
 	for sub in "$@"; do
 		out=$("$XL_VD" "$sub" --help 2>&1)
@@ -46,12 +47,14 @@ need_xlvd() {
 }
 has_xlvd() { (E2E_STEP=probe; need_xlvd "$@") >/dev/null 2>&1; }
 need_step() { # a prerequisite step must have passed
+	local r
 	r=$(cat "$E2E_RUN/result.$1" 2>/dev/null || echo "NOTRUN")
 	[ "$r" = PASS ] || skip "needs step $1, which did not pass ($r)"
 }
 
 # ---- the runner: e2e_step NAME TIMEOUT
 e2e_step() {
+	local name limit t0 rc reason dt verdict
 	name=$1
 	limit=$2
 	echo "XENVD-E2E: begin $name (limit ${limit}s) at uptime=$(e2e_now)"
@@ -86,6 +89,7 @@ e2e_step() {
 # guest_cfg NAME "DISK-SPECS" "EXTRA" [bootloader|direct] [MEMORY]
 #   DISK-SPECS: comma-separated quoted xl disk specs, e.g. "'vdev=xvda,access=rw,...'"
 guest_cfg() {
+	local g disks extra how mem
 	g=$1 disks=$2 extra=$3 how=${4:-direct} mem=${5:-128}
 	{
 		echo "name = \"$g\""
@@ -108,6 +112,7 @@ guest_cfg() {
 guest_console() { cat "$CONSOLE_DIR/guest-$1.log" 2>/dev/null | tr -d '\r'; }
 # guest_create NAME: xl create, output kept in /tmp/e2e/NAME.create.log; returns xl's status
 guest_create() {
+	local rc
 	echo "+ xl create /tmp/e2e/$1.cfg"
 	sed 's/^/    cfg: /' /tmp/e2e/$1.cfg
 	xl create /tmp/e2e/$1.cfg >/tmp/e2e/$1.create.log 2>&1
@@ -117,11 +122,12 @@ guest_create() {
 }
 # guest_wait NAME EREGEX SECS: wait for a console line; on timeout show the console
 guest_wait() {
+	local g re lim end i
 	g=$1 re=$2 lim=$3
-	end=$(( $(e2e_secs) + lim ))
+	end=$((SECONDS + lim))
 	# few processes per poll: under TCG every fork+exec in a PV dom0 costs tens of milliseconds
 	i=0
-	while [ "$(e2e_secs)" -lt $end ]; do
+	while [ $SECONDS -lt $end ]; do
 		grep -qaE "$re" "$CONSOLE_DIR/guest-$g.log" 2>/dev/null && return 0
 		i=$((i + 1))
 		if [ $((i % 4)) -eq 0 ] && ! guest_exists "$g"; then
@@ -142,9 +148,10 @@ guest_exists() { xl domid "$1" >/dev/null 2>&1; }
 # can be slow to reap under TCG: XEN-IN-QEMU.md pitfall 6). Returns 0 if it went away by itself
 # or was only left in the shut-down state.
 guest_gone() {
+	local g lim end st
 	g=$1 lim=$2
-	end=$(( $(e2e_secs) + lim ))
-	while [ "$(e2e_secs)" -lt $end ]; do
+	end=$((SECONDS + lim))
+	while [ $SECONDS -lt $end ]; do
 		guest_exists "$g" || return 0
 		st=$(xl list "$g" 2>/dev/null | awk 'NR==2{print $5}')
 		case "$st" in *s*)
@@ -159,6 +166,7 @@ guest_gone() {
 	return 1
 }
 guest_destroy() {
+	local n
 	guest_exists "$1" || return 0
 	run xl destroy "$1"
 	n=0
@@ -167,6 +175,7 @@ guest_destroy() {
 }
 # the vbd backend of a guest's vdev: /local/domain/0/backend/vbd/DOMID/DEVID
 vbd_backend() { # NAME DEVID
+	local d p
 	d=$(guest_domid "$1") || return 1
 	p=/local/domain/0/backend/vbd/$d/$2
 	xenstore-read $p/params >/dev/null 2>&1 || return 1
@@ -174,6 +183,7 @@ vbd_backend() { # NAME DEVID
 }
 # every vbd backend left in xenstore, as DOMID/DEVID
 vbd_left() {
+	local d v
 	for d in $(xenstore-list /local/domain/0/backend/vbd 2>/dev/null); do
 		for v in $(xenstore-list /local/domain/0/backend/vbd/$d 2>/dev/null); do
 			echo "$d/$v"
@@ -184,10 +194,12 @@ vbd_left() {
 # ---- markers on disks: dom0 writes at (end - 1 MiB), a guest writes at (end - 512 KiB)
 disk_sectors() { blockdev --getsz "$1"; }
 mark_write() { # DEV TEXT
+	local s
 	s=$(disk_sectors "$1") || return 1
 	printf '%s\n' "$2" | dd of="$1" bs=512 seek=$((s - 2048)) count=1 conv=notrunc,sync,fsync 2>/dev/null
 }
 mark_read() { # DEV [guest]: the printable text of the marker sector
+	local s off
 	s=$(disk_sectors "$1") || return 1
 	off=$((s - 2048))
 	[ "${2:-}" = guest ] && off=$((s - 1024))
@@ -197,9 +209,28 @@ mark_read() { # DEV [guest]: the printable text of the marker sector
 dm_vd_devices() { dmsetup ls 2>/dev/null | awk '$1 ~ /^vd-/{print $1}'; }
 # xl-vd create SIZE [ARGS]: prints the new id (the last number xl-vd printed)
 vd_create() {
+	local out rc
 	out=$("$XL_VD" create "$@" 2>&1)
 	rc=$?
 	echo "+ xl-vd create $* -> $out" >&2
 	[ $rc -eq 0 ] || return 1
 	echo "$out" | grep -oE '[0-9]+' | tail -n 1
+}
+
+# e2e_run_steps NAME:LIMIT...: every step in order, or only those of $E2E_STEPS (XENVD_E2E_STEPS on
+# the host), in that order, with their limits (300 s for a step not in the list)
+e2e_run_steps() {
+	local sel w lim s
+	sel="$*"
+	if [ -n "$E2E_STEPS" ]; then
+		sel=""
+		for w in $E2E_STEPS; do
+			lim=300
+			for s in "$@"; do [ "${s%%:*}" = "$w" ] && lim=${s##*:}; done
+			sel="$sel $w:$lim"
+		done
+	fi
+	for s in $sel; do
+		e2e_step "${s%%:*}" "${s##*:}"
+	done
 }

@@ -174,8 +174,9 @@ step_vd_boot() {
 # ---------------------------------------------------------------- 4. runtime attach of VD 2 (ro)
 count_lines() { guest_console "$1" | grep -cE "$2"; }
 guest_wait_count() { # NAME EREGEX N SECS
-	end=$(( $(e2e_secs) + $4 ))
-	while [ "$(e2e_secs)" -lt $end ]; do
+	local end
+	end=$((SECONDS + $4))
+	while [ $SECONDS -lt $end ]; do
 		[ "$(count_lines "$1" "$2")" -ge "$3" ] && return 0
 		sleep 0.5
 	done
@@ -395,18 +396,7 @@ if [ "${1:-}" = --step ]; then
 	$fn
 	exit $?
 fi
-if [ -n "$E2E_STEPS" ]; then
-	# only the steps asked for, in that order (diagnosis: XENVD_E2E_STEPS on the host)
-	sel=""
-	for w in $E2E_STEPS; do
-		lim=$(echo "$steps" | tr ' \n' '\n\n' | awk -F: -v n="$w" '$1 == n {print $2}')
-		sel="$sel $w:${lim:-300}"
-	done
-	steps=$sel
-fi
-for s in $steps; do
-	e2e_step "${s%%:*}" "${s##*:}"
-done
+e2e_run_steps $steps
 # nothing may be left running
 xl list | awk 'NR>1 && $1 != "Domain-0" {print "XENVD-E2E: note domain left at the end: " $1}'
 exit 0
