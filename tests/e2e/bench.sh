@@ -7,7 +7,6 @@ E2E_SCRIPT=/e2e/bench.sh
 . /e2e/lib.sh
 export PATH=/usr/sbin:/usr/bin
 STORM=${E2E_STORM:-8}
-export E2E_STORM
 
 step_boot() {
 	run xl list || fail "xl list fails"
@@ -55,8 +54,10 @@ EOF
 		run "$XL_VD" map "$id" || fail "xl-vd map $id failed"
 		mke2fs -q -F -t ext4 -d $r /dev/mapper/vd-$id || fail "mkfs on vd-$id failed"
 		run "$XL_VD" unmap "$id" || fail "xl-vd unmap $id failed"
+		# E2E_STORM_BOOT=direct: kernel from dom0 (block-vd concurrency only, no bootloader)
 		guest_cfg s$i "'vdev=xvda,access=rw,script=block-vd,target=vd:$id'" \
-			"e2e.name=s$i e2e.expect=xvda e2e.write=xvda e2e.life=20" bootloader 96
+			"console=hvc0 e2e.name=s$i e2e.expect=xvda e2e.write=xvda e2e.life=20" \
+			"${E2E_STORM_BOOT:-bootloader}" 96
 		ids="$ids $id"
 		i=$((i + 1))
 	done
