@@ -289,6 +289,11 @@ step_vd_expire() {
 step_vd_destroy() {
 	need_step vd-boot
 	guest_destroy g1 || fail "xl destroy g1 failed"
+	# guests an earlier failed step left behind would keep their VDs attached: note and destroy
+	for g in $(xl list | awk 'NR>2 {print $1}'); do
+		info "destroying $g, left by an earlier step"
+		guest_destroy "$g"
+	done
 	l=$(vbd_left)
 	[ -z "$l" ] || fail "backends left in xenstore: $l"
 	run dmsetup ls
