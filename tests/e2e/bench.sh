@@ -105,7 +105,7 @@ EOF
 	return 0
 }
 
-steps="boot:60 bench-hotplug:900 bench-storm:600"
+steps="boot:60 bench-hotplug:600 bench-storm:900"
 if [ "${1:-}" = --step ]; then
 	fn=step_$(echo "$2" | tr '-' '_')
 	$fn
