@@ -346,6 +346,8 @@ grep -a -o 'XENVD-E2E: time .*' "$log" | sed 's/^XENVD-E2E: /  /' || true
 ok=1
 if ! grep -aq 'XENVD-E2E: end' "$log"; then
 	ok=0
+	nfail=$((nfail + 1))
+	fails="$fails (incomplete run)"
 	if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
 		echo "  QEMU was killed after ${timeout_s}s: the run hung (see the console log)"
 	else
