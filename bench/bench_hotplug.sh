@@ -129,12 +129,12 @@ for n in $COUNTS; do
 	[ -n "$first_vd" ] || first_vd=$ms_vd
 	if [ -x "$STOCK_BLOCK" ]; then
 		ms_stock=$(cycle_ms stock) || exit 1
-		ratio=$(awk -v a="$ms_stock" -v b="$ms_vd" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }')
+		ratio=$(awk -v a="$ms_stock" -v b="$ms_vd" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
 		say "vbds=$n block-vd add+remove ${ms_vd} ms, stock block add+remove ${ms_stock} ms, stock/block-vd ${ratio}x"
 	else
 		say "vbds=$n block-vd add+remove ${ms_vd} ms"
 	fi
-	growth=$(awk -v a="$ms_vd" -v b="$first_vd" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	growth=$(awk -v a="$ms_vd" -v b="$first_vd" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	say "vbds=$n block-vd growth vs first count ${growth}x"
 done
 cleanup
