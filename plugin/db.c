@@ -634,8 +634,8 @@ int vd_db_device_remove(struct vd_db *db, int64_t id)
 		return r;
 	sqlite3_bind_int64(owners, 1, id);
 	if (sqlite3_step(owners) == SQLITE_ROW && sqlite3_column_type(owners, 0) != SQLITE_NULL)
-		return vd_err(-EBUSY, "pool device #%" PRId64 " still holds extents of VD(s) %s; "
-				      "delete those VDs and run 'xl-vd gc' first", id,
+		return vd_err(-EBUSY, "it still holds extents of VD(s) %s; delete those VDs and "
+				      "run 'xl-vd gc' first",
 			      (const char *)sqlite3_column_text(owners, 0));
 	r = prepare(db, "DELETE FROM pool_devices WHERE id = ?", &del);
 	if (r < 0)

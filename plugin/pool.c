@@ -281,6 +281,7 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 	r = vd_db_device_remove(db, dev.id);
 	if (r < 0) {
 		vd_db_rollback(db);
+		r = vd_err_prefix(r, "cannot remove pool device %s (%s)", uuid_text, dev.path);
 		goto out;
 	}
 	/* The label is wiped before the commit so that a failure leaves the row, which still

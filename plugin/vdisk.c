@@ -195,13 +195,11 @@ int vd_vdisk_create(struct vd_db *db, const struct vd_create_opts *opts, vd_prog
 	if (r < 0)
 		goto out;
 
-	if (!opts->no_scrub) {
-		r = vd_vdisk_scrub(db, id, progress, userdata);
-		if (r < 0) {
-			vd_err_prefix(r, "VD %u was created but zeroing its reused extents failed "
-					 "(it stays unusable until 'xl-vd gc' finishes that)", id);
-			goto out;
-		}
+	r = vd_vdisk_scrub(db, id, progress, userdata);
+	if (r < 0) {
+		vd_err_prefix(r, "VD %u was created but zeroing its reused extents failed "
+				 "(it stays unusable until 'xl-vd gc' finishes that)", id);
+		goto out;
 	}
 	r = vd_db_vdisk_get(db, id, ret ? ret : &v);
 out:

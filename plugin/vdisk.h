@@ -11,7 +11,6 @@ struct vd_create_opts {
 	uint64_t size;		/* bytes; rounded up to whole extents */
 	int64_t expire_seconds; /* 0 = never */
 	const char *name;	/* NULL: unnamed */
-	bool no_scrub;		/* internal: leave scrubbing to the caller (tests) */
 };
 
 /* Progress of long work (scrub, gc): done/total in bytes. */

@@ -23,6 +23,8 @@ expect_fail "VD name 'a b' is invalid" xl-vd create 1M --name 'a b'
 expect_fail "unknown command" xl-vd frobnicate
 expect_fail "expected one SIZE" xl-vd create
 expect_fail "already in this pool" xl-vd format "$WORK/pool0.img"
+expect_fail "still holds extents of VD(s) 1; delete those VDs" xl-vd pool-remove "$WORK/pool0.img"
+expect_fail "not a device of this pool" xl-vd pool-remove "$WORK/nosuch.img"
 [ "$before" = "$(db_dump)" ] && pass "refused commands changed nothing" || fail "the database changed"
 
 # An expired VD.
