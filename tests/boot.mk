@@ -32,3 +32,5 @@ bench-vdloader: plugin/vdloader
 		$(SHELL) $(top_srcdir)/bench/bench_vdloader.sh
 .PHONY: bench-vdloader
 EXTRA_DIST += bench/bench_vdloader.sh
+CLEAN_DIRS += tests/fuzz/boot
+DISTCLEAN_DIRS += tests/pygrub-cache

@@ -14,3 +14,4 @@ e2e: all
 	bash $(abs_top_srcdir)/tests/e2e/run.sh --build-dir '$(abs_top_builddir)'
 e2e-bench: all
 	bash $(abs_top_srcdir)/tests/e2e/run.sh --bench --build-dir '$(abs_top_builddir)'
+DISTCLEAN_DIRS += tests/e2e/work
