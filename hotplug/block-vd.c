@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	struct vd_config cfg = { 0 };
 	struct log_target log = { .level = VD_LOG_INFO };
 	struct vd_hotplug h;
+	struct vd_phases phases;
 	struct vd_db *db = NULL;
 	struct vd_xs *xs = NULL;
 	const char *path = getenv("XENBUS_PATH");
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Usage: block-vd add|remove (run by libxl with XENBUS_PATH set)\n");
 		return 2;
 	}
+	vd_phases_start(&phases);
 	add = strcmp(argv[1], "add") == 0;
 	log.command = argv[1];
 	log.xenbus_path = path;
@@ -108,7 +110,9 @@ int main(int argc, char **argv)
 	redirect_stdio(log.file);
 
 	vd_hotplug_init(&h, NULL, NULL);
+	h.phases = &phases;
 	ids_from_path(path, &h);
+	vd_phases_mark(&phases, "config");
 	log.h = &h;
 	if (r < 0) {
 		/* A broken configuration file must not attach with unintended settings. */
@@ -124,8 +128,9 @@ int main(int argc, char **argv)
 	}
 	h.xs = xs;
 	h.sharing_level = cfg.sharing_level;
+	vd_phases_mark(&phases, "xs-open");
 
-	r = vd_db_open(cfg.db_path, 0, &db);
+	r = vd_db_open(cfg.db_path, VD_DB_NO_CHECKPOINT_ON_CLOSE, &db);
 	if (r < 0) {
 		_cleanup_free_ char *be = NULL;
 
@@ -139,8 +144,12 @@ int main(int argc, char **argv)
 	 * is reported with its reason instead of a SIGKILL. */
 	vd_db_set_wait(db, 15000);
 	h.db = db;
+	vd_phases_mark(&phases, "db-open");
 
 	r = add ? vd_hotplug_add(&h, path) : vd_hotplug_remove(&h, path);
+	/* where the time went (ms per step), for slow-attach reports and bench/bench_hotplug.sh */
+	vd_debug("%s %s in %.1f ms: %s", argv[1], r < 0 ? "failed" : "done",
+		 vd_phases_total_ms(&phases), phases.text);
 out:
 	if (db)
 		vd_db_close(db);

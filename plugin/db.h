@@ -15,6 +15,9 @@ struct vd_db;
 enum vd_db_open_flags {
 	VD_DB_CREATE = 1 << 0,	 /* create the file (and its directory) if missing */
 	VD_DB_READONLY = 1 << 1, /* never write, never migrate */
+	/* For short-lived hot-path processes (block-vd): closing does not checkpoint the WAL into
+	 * the database file (SQLite's automatic checkpoints, every 1000 pages, still run). */
+	VD_DB_NO_CHECKPOINT_ON_CLOSE = 1 << 2,
 };
 
 /* Opens (and creates or migrates) the database. A database of a newer schema is refused with

@@ -15,6 +15,12 @@
 
 #define DEFAULT_LOCK_TIMEOUT_MS 20000
 
+static void mark(const struct vd_hotplug *h, const char *phase)
+{
+	if (h->phases)
+		vd_phases_mark(h->phases, phase);
+}
+
 static int real_backing_device(int fd, const char *path, dev_t *ret_dev, int *ret_hold_fd)
 {
 	struct stat st;
@@ -258,6 +264,7 @@ static int attach(struct attach_run *run)
 	r = vd_lock_vdisk(h->db, run->vd_id, h->lock_timeout_ms, &run->lock_fd);
 	if (r < 0)
 		return r;
+	mark(h, "lock");
 
 	r = vd_db_attachment_get(h->db, run->backend_path, &existing);
 	if (r == 0) {
@@ -277,14 +284,17 @@ static int attach(struct attach_run *run)
 	r = check_lease(h, run->vd_id, run->backend_path);
 	if (r < 0)
 		return r;
+	mark(h, "lookup");
 
 	r = build_table(run, &hold, &nhold, &table);
 	if (r < 0)
 		return r;
+	mark(h, "segments");
 
 	r = dm->info(run->name, &info);
 	if (r < 0)
 		goto out;
+	mark(h, "dm-info");
 	if (info.exists && strcmp(info.uuid, uuid) != 0) {
 		r = vd_err(-EEXIST,
 			   "a dm device named %s exists but is not this pool's VD %" PRIu32
@@ -305,6 +315,7 @@ static int attach(struct attach_run *run)
 	r = vd_sharing_check(h->db, h->xs, &req);
 	if (r < 0)
 		goto out;
+	mark(h, "sharing");
 
 	if (info.exists) {
 		struct vd_dm_table live = { 0 };
@@ -344,6 +355,7 @@ static int attach(struct attach_run *run)
 			info.minor, table.n);
 	}
 	run->dev = makedev(info.major, info.minor);
+	mark(h, "dm");
 
 	if (!have_attachment) {
 		struct vd_attachment a = {
@@ -370,6 +382,7 @@ static int attach(struct attach_run *run)
 			goto out;
 		TAKE_PTR(txn);
 		run->attachment_added = true;
+		mark(h, "record");
 	}
 	r = 0;
 out:
@@ -397,10 +410,12 @@ static int detach(struct vd_hotplug *h, uint32_t id, const char *backend_path)
 	r = vd_lock_vdisk(h->db, id, h->lock_timeout_ms, &lock_fd);
 	if (r < 0)
 		return r;
+	mark(h, "lock");
 	r = db_remove_attachment(h->db, backend_path);
 	if (r < 0)
 		return vd_err(r, "cannot drop the attachment %s of VD %" PRIu32 ": %s",
 			      backend_path, id, strerror(-r));
+	mark(h, "record");
 	r = count_other_attachments(h->db, id, NULL, &others);
 	if (r < 0)
 		return r;
@@ -423,6 +438,7 @@ static int detach(struct vd_hotplug *h, uint32_t id, const char *backend_path)
 		return 0;
 	if (r < 0)
 		return r;
+	mark(h, "dm-remove");
 	vd_info("removed dm device %s", name);
 	return 0;
 }
@@ -504,6 +520,7 @@ int vd_hotplug_add(struct vd_hotplug *h, const char *xenbus_path)
 	if (r < 0)
 		return fail_add(h, be, r);
 	h->domid = b.frontend_id;
+	mark(h, "xs-read");
 	r = vd_hotplug_parse_target(b.params, &run.vd_id);
 	if (r < 0)
 		goto fail;
@@ -544,6 +561,7 @@ int vd_hotplug_add(struct vd_hotplug *h, const char *xenbus_path)
 		attach_undo(&run);
 		goto fail;
 	}
+	mark(h, "xs-write");
 	vd_info("attached %s as %s (%u:%u) for domain %" PRId64 ", mode %s", b.params, path,
 		major(run.dev), minor(run.dev), b.frontend_id, run.mode_str);
 	attach_run_done(&run);
@@ -574,6 +592,7 @@ int vd_hotplug_remove(struct vd_hotplug *h, const char *xenbus_path)
 	/* The backend may be half-written or half-gone: read what is there. */
 	if (vd_xs_read_backend(h->xs, be, &b) == 0)
 		h->domid = b.frontend_id;
+	mark(h, "xs-read");
 
 	r = vd_db_attachment_get(h->db, be, &a);
 	if (r == 0) {

@@ -33,6 +33,7 @@ struct vd_hotplug {
 	const struct vd_hotplug_ops *ops;
 	int sharing_level;   /* 0, 1, 2 */
 	int lock_timeout_ms; /* waiting for the VD's lock; well inside libxl's 40 s */
+	struct vd_phases *phases; /* NULL, or where add/remove mark their steps' times */
 
 	/* What the current run is about, for log lines (set as it is learnt). */
 	uint32_t vd_id;	  /* 0 until known */

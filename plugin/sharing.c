@@ -1,7 +1,11 @@
+#include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/major.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "sharing.h"
@@ -99,77 +103,117 @@ static int loop_backing(dev_t dev, struct stat *ret)
 	return stat(file, ret) < 0 ? -errno : 0;
 }
 
-/* What /sys says about the block devices the VD's table uses, read once per check. */
-struct our_device {
+/* Every block device that overlaps the VD, worked out once per check from /sys, starting
+ * from the devices in its table: bounded by the VD's own devices and their partitions, never
+ * by how many other disks the host has. Deciding whether some other device overlaps is then
+ * a lookup, with no /sys read, except for loop devices when the pool has files. */
+#define MAX_DEVS 64
+
+struct our_loop {
 	dev_t dev;
-	bool is_partition;
-	dev_t disk;
-	uint64_t start, len;
-	bool is_loop;
-	struct stat file;
+	struct stat file; /* its backing file */
 };
 
 struct topology {
 	const struct vd_sharing_request *req;
-	struct our_device devs[16];
+	dev_t devs[MAX_DEVS]; /* table devices, their whole disks, overlapping partitions */
 	size_t n;
+	struct our_loop loops[16];
+	size_t nloops;
 };
+
+static void add_dev(struct topology *topo, dev_t dev)
+{
+	for (size_t i = 0; i < topo->n; i++)
+		if (topo->devs[i] == dev)
+			return;
+	if (topo->n < ARRAY_SIZE(topo->devs))
+		topo->devs[topo->n++] = dev;
+}
+
+/* The partitions of whole disk `disk` that cover sectors the VD uses on it. */
+static void add_partitions_of(struct topology *topo, dev_t disk)
+{
+	char path[128];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(disk), minor(disk));
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char attr[128 + 2 * NAME_MAX], buf[32];
+		unsigned maj, min;
+		uint64_t start, len;
+		dev_t part;
+		FILE *f;
+		int ok;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(attr, sizeof(attr), "%s/%s/partition", path, e->d_name);
+		if (access(attr, F_OK) < 0)
+			continue;
+		snprintf(attr, sizeof(attr), "%s/%s/dev", path, e->d_name);
+		f = fopen(attr, "re");
+		if (!f)
+			continue;
+		ok = fgets(buf, sizeof(buf), f) && sscanf(buf, "%u:%u", &maj, &min) == 2;
+		fclose(f);
+		part = makedev(maj, min);
+		if (!ok || read_sys_u64(part, "start", &start) < 0 ||
+		    read_sys_u64(part, "size", &len) < 0)
+			continue;
+		if (vd_dmtable_uses(topo->req->table, disk, start, len))
+			add_dev(topo, part);
+	}
+	closedir(d);
+}
 
 static void topology_init(struct topology *topo, const struct vd_sharing_request *req)
 {
 	topo->req = req;
 	topo->n = 0;
-	for (size_t i = 0; i < req->table->n && topo->n < ARRAY_SIZE(topo->devs); i++) {
-		dev_t dev = req->table->targets[i].dev;
-		struct our_device *d;
+	topo->nloops = 0;
+	if (req->dm_dev)
+		add_dev(topo, req->dm_dev);
+	for (size_t i = 0; i < req->table->n; i++) {
+		dev_t dev = req->table->targets[i].dev, disk = 0;
+		uint64_t start = 0, len = 0;
 		bool seen = false;
 
-		for (size_t j = 0; j < topo->n; j++)
-			seen = seen || topo->devs[j].dev == dev;
+		for (size_t j = 0; j < i; j++)
+			seen = seen || req->table->targets[j].dev == dev;
 		if (seen)
 			continue;
-		d = &topo->devs[topo->n++];
-		*d = (struct our_device){ .dev = dev };
-		d->is_partition = partition_of(dev, &d->disk, &d->start, &d->len) == 0;
-		d->is_loop = loop_backing(dev, &d->file) == 0;
+		add_dev(topo, dev);
+		if (partition_of(dev, &disk, &start, &len) == 0)
+			add_dev(topo, disk); /* the whole disk holds the partition */
+		else
+			add_partitions_of(topo, dev);
+		if (topo->nloops < ARRAY_SIZE(topo->loops) &&
+		    loop_backing(dev, &topo->loops[topo->nloops].file) == 0)
+			topo->loops[topo->nloops++].dev = dev;
 	}
 }
 
 static bool overlaps(const struct topology *topo, dev_t dev)
 {
-	const struct vd_sharing_request *req = topo->req;
-	dev_t disk;
-	uint64_t start, len;
 	struct stat file;
-	bool checked_loop = false, is_loop = false;
 
 	if (dev == 0)
 		return false;
-	if (req->dm_dev && dev == req->dm_dev)
-		return true;
-	if (vd_dmtable_uses(req->table, dev, 0, UINT64_MAX / 2))
-		return true;
-	/* dev is a partition of a disk the VD lives on, covering some of its sectors */
-	if (partition_of(dev, &disk, &start, &len) == 0 &&
-	    vd_dmtable_uses(req->table, disk, start, len))
-		return true;
-	for (size_t i = 0; i < topo->n; i++) {
-		const struct our_device *d = &topo->devs[i];
-
-		/* dev is the whole disk of a partition the VD lives on */
-		if (d->is_partition && d->disk == dev)
+	for (size_t i = 0; i < topo->n; i++)
+		if (topo->devs[i] == dev)
 			return true;
-		/* dev is another loop device over the same file as one of ours */
-		if (d->is_loop) {
-			if (!checked_loop) {
-				is_loop = loop_backing(dev, &file) == 0;
-				checked_loop = true;
-			}
-			if (is_loop && file.st_dev == d->file.st_dev &&
-			    file.st_ino == d->file.st_ino)
-				return true;
-		}
-	}
+	/* another loop device over the same file as one of ours */
+	if (topo->nloops == 0 || major(dev) != LOOP_MAJOR || loop_backing(dev, &file) < 0)
+		return false;
+	for (size_t i = 0; i < topo->nloops; i++)
+		if (file.st_dev == topo->loops[i].file.st_dev &&
+		    file.st_ino == topo->loops[i].file.st_ino)
+			return true;
 	return false;
 }
 
@@ -259,9 +303,9 @@ static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct topol
 {
 	const struct vd_sharing_request *req = topo->req;
 	struct vd_attachment *ours = NULL;
-	size_t nours = 0, nbe = 0;
-	char **be = NULL;
-	_cleanup_free_ char **known = NULL;
+	size_t nours = 0, nbe = 0, nother = 0;
+	char **be = NULL, **pds = NULL;
+	_cleanup_free_ char **known = NULL, **other = NULL;
 	int r;
 
 	/* Our own backends are judged by check_attachments(); everything else that xenstore
@@ -281,36 +325,38 @@ static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct topol
 	r = vd_xs_list_vbd_backends(xs, &be, &nbe);
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < nbe && r == 0; i++) {
-		_cleanup_free_ char *pd = NULL, *physdev_path = NULL, *mode = NULL, *fe = NULL;
+	other = calloc(nbe ? nbe : 1, sizeof(*other));
+	if (!other) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nbe; i++)
+		if (!(req->backend_path && strcmp(be[i], req->backend_path) == 0) &&
+		    !bsearch(&be[i], known, nours, sizeof(*known), cmp_str))
+			other[nother++] = be[i];
+	/* every physical-device at once: one round trip's wait, however many vbds there are */
+	r = vd_xs_read_each(xs, other, nother, "physical-device", &pds);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < nother && r == 0; i++) {
+		_cleanup_free_ char *path = NULL, *mode = NULL, *fe = NULL;
 		dev_t dev;
 		char have;
 		uint32_t fe_id = 0;
 
-		if (req->backend_path && strcmp(be[i], req->backend_path) == 0)
-			continue;
-		if (bsearch(&be[i], known, nours, sizeof(*known), cmp_str))
-			continue;
-		if (asprintf(&physdev_path, "%s/physical-device", be[i]) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		if (vd_xs_read(xs, physdev_path, &pd) < 0 ||
-		    vd_xs_parse_physical_device(pd, &dev) < 0)
+		if (!pds[i] || vd_xs_parse_physical_device(pds[i], &dev) < 0)
 			continue; /* not (yet) connected to a device */
 		if (!overlaps(topo, dev))
 			continue;
 
-		free(physdev_path);
-		physdev_path = NULL;
-		if (asprintf(&physdev_path, "%s/mode", be[i]) >= 0)
-			(void)vd_xs_read(xs, physdev_path, &mode);
+		if (asprintf(&path, "%s/mode", other[i]) >= 0)
+			(void)vd_xs_read(xs, path, &mode);
 		if (!mode || vd_sharing_mode(mode, &have) < 0)
 			have = 'w';
-		free(physdev_path);
-		physdev_path = NULL;
-		if (asprintf(&physdev_path, "%s/frontend-id", be[i]) >= 0 &&
-		    vd_xs_read(xs, physdev_path, &fe) == 0 && strcmp(fe, "0") != 0 &&
+		free(path);
+		path = NULL;
+		if (asprintf(&path, "%s/frontend-id", other[i]) >= 0 &&
+		    vd_xs_read(xs, path, &fe) == 0 && strcmp(fe, "0") != 0 &&
 		    vd_parse_id(fe, false, &fe_id) < 0)
 			fe_id = UINT32_MAX;
 		if (vd_sharing_compatible(req->level, req->mode, have, fe && fe_id == req->domid))
@@ -318,9 +364,10 @@ static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct topol
 		r = vd_err(-EBUSY,
 			   "VD %" PRIu32 " overlaps device %s used %s by domain %s through %s; "
 			   "detach that disk first",
-			   req->vd_id, pd, mode_word(have), fe ? fe : "?", be[i]);
+			   req->vd_id, pds[i], mode_word(have), fe ? fe : "?", other[i]);
 	}
 out:
+	vd_xs_strv_free(pds, nother);
 	vd_xs_strv_free(be, nbe);
 	vd_db_attachment_list_free(ours, nours);
 	return r;

@@ -33,13 +33,17 @@ struct vd_sharing_request {
 /* 0, or -EBUSY with a message naming the other user (domain and device, or the mount point)
  * and the next step. Other errors when the check itself cannot run.
  *
- * Cost: one attachments query; /proc/self/mountinfo; one xenstore directory read per frontend
- * domain plus one read of physical-device per vbd backend that is NOT one of our attachments.
- * No global lock is taken: callers hold only the VD's own lock. */
+ * Cost: the set of devices overlapping the VD is worked out once from /sys (the VD's devices,
+ * their whole disks and overlapping partitions); one attachments query; /proc/self/mountinfo;
+ * xenstore: the frontend domains' directories and the physical-device of every vbd that is
+ * not ours, each group sent as one pipelined batch (vd_xs_read_each), so the wait does not
+ * grow with the number of unrelated vbds; a matching device costs two more reads. No global
+ * lock is taken: callers hold only the VD's own lock. */
 int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing_request *req);
 
-/* Whether block device dev (a whole pool device, a partition of one, a loop device in front of
- * one, or the VD's dm device) overlaps the VD's sectors. Reads /sys for partitions. */
+/* Whether block device dev (a whole pool device, a partition of one, the disk of a partition
+ * pool device, a loop device over the same file, or the VD's dm device) overlaps the VD's
+ * sectors. Reads /sys. */
 bool vd_sharing_device_overlaps(const struct vd_sharing_request *req, dev_t dev);
 
 #endif

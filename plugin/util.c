@@ -160,6 +160,41 @@ int64_t vd_now(void)
 	return (int64_t)time(NULL);
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void vd_phases_start(struct vd_phases *p)
+{
+	p->start_ns = p->last_ns = mono_ns();
+	p->len = 0;
+	p->text[0] = '\0';
+}
+
+void vd_phases_mark(struct vd_phases *p, const char *name)
+{
+	int64_t now = mono_ns();
+	int n;
+
+	if (p->len < sizeof(p->text)) {
+		n = snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s%s %.1f",
+			     p->len ? ", " : "", name, (double)(now - p->last_ns) / 1e6);
+		if (n > 0)
+			p->len = p->len + (size_t)n < sizeof(p->text) ? p->len + (size_t)n
+								     : sizeof(p->text);
+	}
+	p->last_ns = now;
+}
+
+double vd_phases_total_ms(const struct vd_phases *p)
+{
+	return (double)(mono_ns() - p->start_ns) / 1e6;
+}
+
 int vd_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;

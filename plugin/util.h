@@ -73,6 +73,18 @@ const char *vd_format_duration(int64_t seconds, char *buf, size_t len);
 /* Wall-clock seconds; overridable in tests through XENVD_NOW (a fixed epoch second). */
 int64_t vd_now(void);
 
+/* Where a run's time went: marks appended as "name 1.2" (milliseconds since the previous mark,
+ * CLOCK_MONOTONIC) for one log line; the text is truncated, never overflowed. */
+struct vd_phases {
+	int64_t start_ns, last_ns;
+	size_t len;
+	char text[256];
+};
+void vd_phases_start(struct vd_phases *p);
+void vd_phases_mark(struct vd_phases *p, const char *name);
+/* Milliseconds since vd_phases_start. */
+double vd_phases_total_ms(const struct vd_phases *p);
+
 /* Random bytes from getrandom(2). */
 int vd_random(void *buf, size_t len);
 

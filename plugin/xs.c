@@ -1,8 +1,15 @@
 #include <ctype.h>
+#include <errno.h> /* before xs_wire.h: its error table needs EINVAL */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
+#include <xen/io/xs_wire.h>
 #include <xenstore.h>
 
 #include "error.h"
@@ -18,25 +25,44 @@ struct vd_xs {
 
 /* ---- libxenstore primitives ---- */
 
+struct lx {
+	struct xs_handle *h;
+	int raw; /* our own connection for pipelined batches; -1 until needed, -2 unusable */
+};
+
 static int lx_open(void **ret)
 {
-	struct xs_handle *h = xs_open(0);
+	struct lx *lx = calloc(1, sizeof(*lx));
 
-	if (!h)
-		return errno > 0 ? -errno : -ENOTCONN;
-	*ret = h;
+	if (!lx)
+		return -ENOMEM;
+	lx->h = xs_open(0);
+	if (!lx->h) {
+		int r = errno > 0 ? -errno : -ENOTCONN;
+
+		free(lx);
+		return r;
+	}
+	lx->raw = -1;
+	*ret = lx;
 	return 0;
 }
 
-static void lx_close(void *h)
+static void lx_close(void *handle)
 {
-	xs_close(h);
+	struct lx *lx = handle;
+
+	if (lx->raw >= 0)
+		close(lx->raw);
+	xs_close(lx->h);
+	free(lx);
 }
 
-static int lx_read(void *h, vd_xs_txn t, const char *path, char **ret)
+static int lx_read(void *handle, vd_xs_txn t, const char *path, char **ret)
 {
+	struct lx *lx = handle;
 	unsigned len;
-	char *v = xs_read(h, t, path, &len);
+	char *v = xs_read(lx->h, t, path, &len);
 
 	if (!v)
 		return errno > 0 ? -errno : -EIO;
@@ -44,24 +70,29 @@ static int lx_read(void *h, vd_xs_txn t, const char *path, char **ret)
 	return 0;
 }
 
-static int lx_write(void *h, vd_xs_txn t, const char *path, const char *value)
+static int lx_write(void *handle, vd_xs_txn t, const char *path, const char *value)
 {
-	if (!xs_write(h, t, path, value, (unsigned)strlen(value)))
+	struct lx *lx = handle;
+
+	if (!xs_write(lx->h, t, path, value, (unsigned)strlen(value)))
 		return errno > 0 ? -errno : -EIO;
 	return 0;
 }
 
-static int lx_rm(void *h, vd_xs_txn t, const char *path)
+static int lx_rm(void *handle, vd_xs_txn t, const char *path)
 {
-	if (!xs_rm(h, t, path))
+	struct lx *lx = handle;
+
+	if (!xs_rm(lx->h, t, path))
 		return errno > 0 ? -errno : -EIO;
 	return 0;
 }
 
-static int lx_directory(void *h, vd_xs_txn t, const char *path, char ***ret, unsigned *ret_n)
+static int lx_directory(void *handle, vd_xs_txn t, const char *path, char ***ret, unsigned *ret_n)
 {
+	struct lx *lx = handle;
 	unsigned n = 0;
-	char **v = xs_directory(h, t, path, &n);
+	char **v = xs_directory(lx->h, t, path, &n);
 
 	if (!v)
 		return errno > 0 ? -errno : -EIO;
@@ -70,9 +101,10 @@ static int lx_directory(void *h, vd_xs_txn t, const char *path, char ***ret, uns
 	return 0;
 }
 
-static int lx_txn_start(void *h, vd_xs_txn *ret)
+static int lx_txn_start(void *handle, vd_xs_txn *ret)
 {
-	xs_transaction_t t = xs_transaction_start(h);
+	struct lx *lx = handle;
+	xs_transaction_t t = xs_transaction_start(lx->h);
 
 	if (t == XBT_NULL)
 		return errno > 0 ? -errno : -EIO;
@@ -80,11 +112,207 @@ static int lx_txn_start(void *h, vd_xs_txn *ret)
 	return 0;
 }
 
-static int lx_txn_end(void *h, vd_xs_txn t, bool abort)
+static int lx_txn_end(void *handle, vd_xs_txn t, bool abort)
 {
-	if (!xs_transaction_end(h, t, abort))
+	struct lx *lx = handle;
+
+	if (!xs_transaction_end(lx->h, t, abort))
 		return errno > 0 ? -errno : -EIO;
 	return 0;
+}
+
+/* ---- pipelined batches on the wire protocol (xs_wire.h) ----
+ * libxenstore sends one request and waits for its answer; with hundreds of vbds that is
+ * hundreds of round trips through xenstored. The protocol itself allows many requests in
+ * flight on one connection (each answer carries its req_id), so a batch of reads goes out on
+ * a second connection of our own, a window at a time. Same places libxenstore connects to:
+ * $XENSTORED_PATH, else xenstored's socket, else the kernel's xenbus device (which takes
+ * exactly one message per write(2)). */
+
+#define BATCH_WINDOW 32
+#define BATCH_TIMEOUT_MS 10000
+
+static int raw_connect(void)
+{
+	const char *env = getenv("XENSTORED_PATH");
+	const char *sock = env && *env ? env : "/var/run/xenstored/socket";
+	const char *dev = env && *env ? env : "/dev/xen/xenbus";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(sock) < sizeof(sa.sun_path)) {
+		strcpy(sa.sun_path, sock);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
+static int raw_io(int fd, void *buf, size_t len, bool writing)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		struct pollfd pfd = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
+		ssize_t k;
+		int pr = poll(&pfd, 1, BATCH_TIMEOUT_MS);
+
+		if (pr == 0)
+			return -ETIMEDOUT;
+		if (pr < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		k = writing ? write(fd, p, len) : read(fd, p, len);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -ECONNRESET;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int raw_send(int fd, uint32_t type, uint32_t req_id, const char *path)
+{
+	struct {
+		struct xsd_sockmsg hdr;
+		char payload[XENSTORE_PAYLOAD_MAX];
+	} msg;
+	size_t len = strlen(path) + 1;
+
+	if (len > sizeof(msg.payload))
+		return -E2BIG;
+	msg.hdr = (struct xsd_sockmsg){ .type = type, .req_id = req_id, .len = (uint32_t)len };
+	memcpy(msg.payload, path, len);
+	/* One write per message: the xenbus device needs exactly that. */
+	return raw_io(fd, &msg, sizeof(msg.hdr) + len, true);
+}
+
+static int errno_of(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(xsd_errors); i++)
+		if (strlen(xsd_errors[i].errstring) == len &&
+		    memcmp(xsd_errors[i].errstring, name, len) == 0)
+			return xsd_errors[i].errnum;
+	return EIO;
+}
+
+/* A directory answer "a\0b\0c\0" as directory() returns it: array and strings in one block. */
+static int split_directory(const char *payload, size_t len, char ***ret, unsigned *ret_n)
+{
+	unsigned n = 0;
+	char **v, *strings;
+
+	for (size_t i = 0; i < len; i++)
+		n += payload[i] == '\0';
+	v = malloc((n + 1) * sizeof(char *) + len + 1);
+	if (!v)
+		return -ENOMEM;
+	strings = (char *)(v + n + 1);
+	memcpy(strings, payload, len);
+	strings[len] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		v[i] = strings;
+		strings += strlen(strings) + 1;
+	}
+	v[n] = NULL;
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int raw_receive(int fd, struct vd_xs_request *reqs, size_t n, size_t *ret_done)
+{
+	struct xsd_sockmsg hdr;
+	char payload[XENSTORE_PAYLOAD_MAX + 1];
+	struct vd_xs_request *q;
+	int r;
+
+	r = raw_io(fd, &hdr, sizeof(hdr), false);
+	if (r < 0)
+		return r;
+	if (hdr.len > XENSTORE_PAYLOAD_MAX)
+		return -EPROTO;
+	r = raw_io(fd, payload, hdr.len, false);
+	if (r < 0)
+		return r;
+	if (hdr.type == XS_WATCH_EVENT)
+		return 0; /* not ours: this connection has no watches */
+	if (hdr.req_id >= n)
+		return -EPROTO;
+	q = &reqs[hdr.req_id];
+	if (hdr.type == XS_ERROR) {
+		size_t len = strnlen(payload, hdr.len);
+
+		q->r = -errno_of(payload, len);
+	} else if (hdr.type != (q->directory ? XS_DIRECTORY : XS_READ)) {
+		return -EPROTO;
+	} else if (q->directory) {
+		q->r = split_directory(payload, hdr.len, &q->list, &q->n);
+	} else {
+		q->value = malloc(hdr.len + 1);
+		q->r = q->value ? 0 : -ENOMEM;
+		if (q->value) {
+			memcpy(q->value, payload, hdr.len);
+			q->value[hdr.len] = '\0';
+		}
+	}
+	(*ret_done)++;
+	return 0;
+}
+
+static int lx_batch(void *handle, struct vd_xs_request *reqs, size_t n)
+{
+	struct lx *lx = handle;
+	size_t sent = 0, done = 0;
+	int r = 0;
+
+	if (n > UINT32_MAX)
+		return -E2BIG;
+	if (lx->raw == -2)
+		return -ENOTSUP;
+	if (lx->raw < 0) {
+		lx->raw = raw_connect();
+		if (lx->raw < 0) {
+			lx->raw = -2;
+			return -ENOTSUP;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		reqs[i].r = 1; /* not answered yet */
+	while (done < n) {
+		while (sent < n && sent - done < BATCH_WINDOW) {
+			r = raw_send(lx->raw, reqs[sent].directory ? XS_DIRECTORY : XS_READ,
+				     (uint32_t)sent, reqs[sent].path);
+			if (r < 0)
+				goto broken;
+			sent++;
+		}
+		r = raw_receive(lx->raw, reqs, n, &done);
+		if (r < 0)
+			goto broken;
+	}
+	return 0;
+broken:
+	/* Answers may still be in flight: this connection cannot be trusted again. */
+	close(lx->raw);
+	lx->raw = -2;
+	for (size_t i = 0; i < n; i++) {
+		free(reqs[i].value);
+		free(reqs[i].list);
+		reqs[i].value = NULL;
+		reqs[i].list = NULL;
+	}
+	return r;
 }
 
 const struct vd_xs_ops vd_xs_libxenstore_ops = {
@@ -96,6 +324,7 @@ const struct vd_xs_ops vd_xs_libxenstore_ops = {
 	.directory = lx_directory,
 	.txn_start = lx_txn_start,
 	.txn_end = lx_txn_end,
+	.batch = lx_batch,
 };
 
 /* ---- helpers ---- */
@@ -355,12 +584,44 @@ int vd_xs_clear_results(struct vd_xs *xs, const char *be)
 	return in_transaction(xs, be, do_clear, NULL);
 }
 
+/* Answers every request: in one pipelined batch when the ops can, one by one otherwise (and
+ * for what a batch cannot carry: a directory too big for one message). */
+static void batch(struct vd_xs *xs, struct vd_xs_request *reqs, size_t n)
+{
+	bool batched = n > 1 && xs->ops->batch && xs->ops->batch(xs->handle, reqs, n) == 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct vd_xs_request *q = &reqs[i];
+
+		if (batched && q->r != -E2BIG)
+			continue;
+		q->value = NULL;
+		q->list = NULL;
+		q->n = 0;
+		q->r = q->directory ? xs->ops->directory(xs->handle, 0, q->path, &q->list, &q->n)
+				    : xs->ops->read(xs->handle, 0, q->path, &q->value);
+	}
+}
+
+static void requests_free(struct vd_xs_request *reqs, size_t n)
+{
+	if (!reqs)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free((char *)reqs[i].path);
+		free(reqs[i].value);
+		free(reqs[i].list);
+	}
+	free(reqs);
+}
+
 int vd_xs_list_vbd_backends(struct vd_xs *xs, char ***ret, size_t *ret_n)
 {
 	_cleanup_free_ char *base = NULL;
 	_cleanup_free_ char **doms = NULL;
+	struct vd_xs_request *reqs = NULL;
 	char **list = NULL;
-	size_t n = 0;
+	size_t n = 0, total = 0;
 	unsigned ndoms = 0;
 	int r;
 
@@ -374,37 +635,90 @@ int vd_xs_list_vbd_backends(struct vd_xs *xs, char ***ret, size_t *ret_n)
 	}
 	if (r < 0)
 		return vd_err(r, "cannot list %s in xenstore: %s", base, strerror(-r));
+	reqs = calloc(ndoms ? ndoms : 1, sizeof(*reqs));
+	if (!reqs)
+		return -ENOMEM;
 	for (unsigned d = 0; d < ndoms; d++) {
-		_cleanup_free_ char *dompath = NULL;
-		_cleanup_free_ char **devs = NULL;
-		unsigned ndevs = 0;
-		char **grown;
+		char *path;
 
-		if (asprintf(&dompath, "%s/%s", base, doms[d]) < 0)
-			goto oom;
-		r = xs->ops->directory(xs->handle, 0, dompath, &devs, &ndevs);
-		if (r == -ENOENT)
-			continue; /* the domain went away meanwhile */
-		if (r < 0) {
-			vd_xs_strv_free(list, n);
-			return vd_err(r, "cannot list %s in xenstore: %s", dompath, strerror(-r));
+		if (asprintf(&path, "%s/%s", base, doms[d]) < 0) {
+			requests_free(reqs, d);
+			return -ENOMEM;
 		}
-		grown = realloc(list, (n + ndevs) * sizeof(*list));
-		if (!grown && ndevs)
-			goto oom;
-		list = grown ? grown : list;
-		for (unsigned i = 0; i < ndevs; i++) {
-			if (asprintf(&list[n], "%s/%s", dompath, devs[i]) < 0)
+		reqs[d] = (struct vd_xs_request){ .path = path, .directory = true };
+	}
+	batch(xs, reqs, ndoms);
+	for (unsigned d = 0; d < ndoms; d++) {
+		if (reqs[d].r == -ENOENT)
+			continue; /* the domain went away meanwhile */
+		if (reqs[d].r < 0) {
+			r = vd_err(reqs[d].r, "cannot list %s in xenstore: %s", reqs[d].path,
+				   strerror(-reqs[d].r));
+			requests_free(reqs, ndoms);
+			return r;
+		}
+		total += reqs[d].n;
+	}
+	list = calloc(total ? total : 1, sizeof(*list));
+	if (!list)
+		goto oom;
+	for (unsigned d = 0; d < ndoms; d++) {
+		if (reqs[d].r < 0)
+			continue;
+		for (unsigned i = 0; i < reqs[d].n; i++) {
+			if (asprintf(&list[n], "%s/%s", reqs[d].path, reqs[d].list[i]) < 0)
 				goto oom;
 			n++;
 		}
 	}
+	requests_free(reqs, ndoms);
 	*ret = list;
 	*ret_n = n;
 	return 0;
 oom:
+	requests_free(reqs, ndoms);
 	vd_xs_strv_free(list, n);
 	return -ENOMEM;
+}
+
+int vd_xs_read_each(struct vd_xs *xs, char *const *bes, size_t n, const char *node,
+		    char ***ret)
+{
+	struct vd_xs_request *reqs = calloc(n ? n : 1, sizeof(*reqs));
+	char **values = calloc(n ? n : 1, sizeof(*values));
+	int r = 0;
+
+	if (!reqs || !values) {
+		free(reqs);
+		free(values);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *path;
+
+		if (asprintf(&path, "%s/%s", bes[i], node) < 0) {
+			requests_free(reqs, i);
+			free(values);
+			return -ENOMEM;
+		}
+		reqs[i] = (struct vd_xs_request){ .path = path };
+	}
+	batch(xs, reqs, n);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (reqs[i].r == 0) {
+			values[i] = TAKE_PTR(reqs[i].value);
+		} else if (reqs[i].r != -ENOENT) {
+			r = vd_err(reqs[i].r, "cannot read %s from xenstore: %s", reqs[i].path,
+				   strerror(-reqs[i].r));
+		}
+	}
+	requests_free(reqs, n);
+	if (r < 0) {
+		vd_xs_strv_free(values, n);
+		return r;
+	}
+	*ret = values;
+	return 0;
 }
 
 int vd_xs_parse_physical_device(const char *s, dev_t *ret)

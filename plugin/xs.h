@@ -13,6 +13,15 @@
 
 typedef uint32_t vd_xs_txn; /* 0: no transaction */
 
+struct vd_xs_request {
+	const char *path;
+	bool directory; /* list children instead of reading the value */
+	int r;		/* out: 0 or -errno (-ENOENT: missing) */
+	char *value;	/* out (read): malloc'd, NUL terminated */
+	char **list;	/* out (directory): one malloc'd block, as directory() */
+	unsigned n;
+};
+
 /* Primitives, each 0 or -errno. read: -ENOENT when the node is missing; *ret malloc'd, NUL
  * terminated. directory: *ret is ONE malloc'd block (array and strings), free(*ret) frees it
  * (libxenstore's convention). txn_end: -EAGAIN when the transaction must be retried. */
@@ -26,6 +35,11 @@ struct vd_xs_ops {
 			 unsigned *ret_n);
 	int (*txn_start)(void *handle, vd_xs_txn *ret);
 	int (*txn_end)(void *handle, vd_xs_txn t, bool abort);
+	/* Optional: many reads or directory listings outside a transaction, answered together
+	 * (pipelined: one round trip's latency for all of them, not one each). Per request
+	 * r is 0 or -errno and value/list as read/directory give them. Returns -errno only
+	 * when the batch as a whole failed; then the caller asks one by one. NULL: one by one. */
+	int (*batch)(void *handle, struct vd_xs_request *reqs, size_t n);
 };
 
 extern const struct vd_xs_ops vd_xs_libxenstore_ops;
@@ -73,8 +87,14 @@ int vd_xs_write_error(struct vd_xs *xs, const char *be, const char *msg);
 int vd_xs_clear_results(struct vd_xs *xs, const char *be);
 
 /* Absolute paths of every vbd backend of our domain ("/local/domain/0/backend/vbd/D/N"):
- * one directory read per frontend domain. malloc'd array of malloc'd strings. */
+ * one directory read per frontend domain, all sent at once. malloc'd array of malloc'd
+ * strings. */
 int vd_xs_list_vbd_backends(struct vd_xs *xs, char ***ret, size_t *ret_n);
+
+/* The node `node` of each backend directory bes[0..n-1], read at once: (*ret)[i] is the value
+ * (malloc'd) or NULL when missing. Free with vd_xs_strv_free(*ret, n). */
+int vd_xs_read_each(struct vd_xs *xs, char *const *bes, size_t n, const char *node,
+		    char ***ret);
 void vd_xs_strv_free(char **v, size_t n);
 
 /* "%x:%x" ↔ dev_t. */

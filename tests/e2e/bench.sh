@@ -21,7 +21,7 @@ step_bench_hotplug() {
 	need_prog "$XL_VD" xl-vd
 	# the benchmark gets the pool disk and prints its own figures and ratios
 	# the stock script forks a lot per vbd, and a fork costs ~50 ms in this TCG dom0: few cycles
-	(E2E_POOL_DEV=/dev/vda BENCH_RUNS=${E2E_BENCH_RUNS:-3} sh $b 2>&1; echo $? >/tmp/e2e/bench_hotplug.rc) |
+	(E2E_POOL_DEV=/dev/vda BENCH_RUNS=${E2E_BENCH_RUNS:-3} bash $b 2>&1; echo $? >/tmp/e2e/bench_hotplug.rc) |
 		while IFS= read -r l; do echo "FIGURE $l"; done
 	rc=$(cat /tmp/e2e/bench_hotplug.rc)
 	[ $rc -eq 77 ] && skip "bench_hotplug.sh skipped: $(tail -n 1 /tmp/e2e/bench_hotplug.out)"

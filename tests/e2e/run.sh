@@ -13,6 +13,8 @@
 #   XENVD_E2E_CPU=MODEL     QEMU -cpu (default qemu64; see below)
 #   XENVD_E2E_STEPS="a b"   run only these steps (default: all); others are reported as not run
 #   XENVD_E2E_DM_DISABLE_UDEV=1  export DM_DISABLE_UDEV=1 to xenvd's programs in dom0 (diagnosis)
+#   XENVD_E2E_EXTRA_TOOLS="strace"  more host programs for dom0 (diagnosis; with strace, the
+#                           hotplug bench also prints block-vd's system call counts)
 #   XENVD_E2E_STORM=8, XENVD_E2E_STORM_BOOT=bootloader|direct   the --bench boot storm
 # Exit: 0 only if every required step passed; 1 otherwise (QEMU unusable included); 77 if skipped.
 set -euo pipefail
@@ -201,7 +203,8 @@ copy_mods "$root"
 # busybox was seen to crash now and then in this dom0 under TCG)
 host_tools="bash flock stat timeout mke2fs mkfs.ext4 sfdisk dmsetup losetup blockdev dd od cmp
 md5sum sha256sum truncate cat head tail tr grep sed mawk cut sort uniq wc seq sleep ls cp mv rm
-mkdir rmdir ln readlink basename dirname xargs find env id uname date touch chmod"
+mkdir rmdir ln readlink basename dirname xargs find env id uname date touch chmod
+${XENVD_E2E_EXTRA_TOOLS:-}"
 libpath=$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/xen-4.17/lib/x86_64-linux-gnu
 add_closure() { # $1 = an ELF file inside $root or on the host
 	local l
