@@ -111,7 +111,7 @@ now_us() { # microseconds, into the variable named $1, without forking
 cycle_ms() {
 	local dom prog params i t0 t1 t2 t3 add_us=0 rm_us=0
 	if [ "$1" = block-vd-phases ]; then
-		export XENVD_CONF=$tmp/phases.conf
+		export XENVD_CONF=$tmp/phases.conf XENVD_PHASES_DETAIL=1
 		: >"$tmp/phases.log"
 		set -- block-vd
 	fi
@@ -151,14 +151,16 @@ phases() {
 		n = split(a[2], p, ", ")
 		for (i = 1; i <= n; i++) {
 			split(p[i], kv, " ")
+			split(kv[2], v, "/")
 			if (!(kv[1] in sum)) order[++k] = kv[1]
-			sum[kv[1]] += kv[2]
+			sum[kv[1]] += v[1]; flt[kv[1]] += v[2]; cpu[kv[1]] += v[3]
 		}
 	}
 	END {
 		if (!runs) { print "no timing lines logged"; exit }
-		printf "%.1f ms:", total / runs
-		for (i = 1; i <= k; i++) printf " %s %.1f", order[i], sum[order[i]] / runs
+		printf "%.1f ms (step ms/page faults/cpu ms):", total / runs
+		for (i = 1; i <= k; i++)
+			printf " %s %.1f/%df/%.1fc", order[i], sum[order[i]] / runs, flt[order[i]] / runs, cpu[order[i]] / runs
 		print ""
 	}' "$tmp/phases.log"
 }

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 	struct vd_config cfg = { 0 };
 	struct log_target log = { .level = VD_LOG_INFO };
 	struct vd_hotplug h;
-	struct vd_phases phases;
+	struct vd_phases phases = { .detail = getenv("XENVD_PHASES_DETAIL") != NULL };
 	struct vd_db *db = NULL;
 	struct vd_xs *xs = NULL;
 	const char *path = getenv("XENBUS_PATH");
@@ -94,6 +94,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	vd_phases_start(&phases);
+	vd_phases_mark(&phases, "start");
 	add = strcmp(argv[1], "add") == 0;
 	log.command = argv[1];
 	log.xenbus_path = path;

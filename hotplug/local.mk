@@ -1,6 +1,7 @@
 # block-vd, the hotplug backend libxl runs for script=block-vd disks (issue 3).
 xenscript_PROGRAMS += hotplug/block-vd
 hotplug_block_vd_SOURCES = hotplug/block-vd.c
-hotplug_block_vd_LDADD = $(XENVD_LIBS)
+# HOTPLUG_LIBS: sqlite3, blkid, xenstore linked statically unless --disable-static-hotplug
+hotplug_block_vd_LDADD = $(top_builddir)/plugin/libxenvd.a $(HOTPLUG_LIBS)
 dist_man_MANS += doc/block-vd.8
 EXTRA_DIST += bench/bench_hotplug.sh

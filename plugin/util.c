@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "util.h"
@@ -168,21 +169,47 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static void usage(long *faults, int64_t *cpu_us)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0) {
+		*faults = 0;
+		*cpu_us = 0;
+		return;
+	}
+	*faults = ru.ru_minflt + ru.ru_majflt;
+	*cpu_us = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+		  ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
 void vd_phases_start(struct vd_phases *p)
 {
+	bool detail = p->detail;
+
+	memset(p, 0, sizeof(*p));
+	p->detail = detail;
+	/* last_faults/last_cpu_us stay 0: the first mark also shows what the process start cost */
 	p->start_ns = p->last_ns = mono_ns();
-	p->len = 0;
-	p->text[0] = '\0';
 }
 
 void vd_phases_mark(struct vd_phases *p, const char *name)
 {
-	int64_t now = mono_ns();
+	int64_t now = mono_ns(), cpu_us = 0;
+	long faults = 0;
+	char more[48] = "";
 	int n;
 
+	if (p->detail) {
+		usage(&faults, &cpu_us);
+		snprintf(more, sizeof(more), "/%ldf/%.1fc", faults - p->last_faults,
+			 (double)(cpu_us - p->last_cpu_us) / 1000);
+		p->last_faults = faults;
+		p->last_cpu_us = cpu_us;
+	}
 	if (p->len < sizeof(p->text)) {
-		n = snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s%s %.1f",
-			     p->len ? ", " : "", name, (double)(now - p->last_ns) / 1e6);
+		n = snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s%s %.1f%s",
+			     p->len ? ", " : "", name, (double)(now - p->last_ns) / 1e6, more);
 		if (n > 0)
 			p->len = p->len + (size_t)n < sizeof(p->text) ? p->len + (size_t)n
 								     : sizeof(p->text);

@@ -77,8 +77,11 @@ int64_t vd_now(void);
  * CLOCK_MONOTONIC) for one log line; the text is truncated, never overflowed. */
 struct vd_phases {
 	int64_t start_ns, last_ns;
+	bool detail;	 /* also "/<page faults>f/<cpu ms>c" per mark (getrusage: a syscall) */
+	long last_faults;
+	int64_t last_cpu_us;
 	size_t len;
-	char text[256];
+	char text[512];
 };
 void vd_phases_start(struct vd_phases *p);
 void vd_phases_mark(struct vd_phases *p, const char *name);

@@ -17,3 +17,9 @@ check_PROGRAMS += $(UNIT_DM_LIVE)
 TESTS += $(UNIT_DM_LIVE)
 tests_unit_test_dm_live_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_dm_live_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+# xs.c's pipelined batches against a xenstored stand-in on the real wire protocol.
+UNIT_XS_WIRE = tests/unit/test_xs_wire
+check_PROGRAMS += $(UNIT_XS_WIRE)
+TESTS += $(UNIT_XS_WIRE)
+tests_unit_test_xs_wire_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS) -lpthread
+tests_unit_test_xs_wire_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)

@@ -249,7 +249,46 @@ step_vd_share() {
 	guest_gone g3 60 || fail "g3 was not reaped"
 	run xl block-detach g1 xvdb || fail "xl block-detach g1 xvdb failed"
 	guest_wait_count g1 "GONE xvdb" 2 30 || fail "xvdb did not go away in g1"
+	foreign_backend_conflict
 	return 0
+}
+
+# Another backend (the stock script's phy: on the raw pool device, as another domain would have
+# it) among 150 unrelated ones, all in the real xenstored: block-vd must find it through its
+# pipelined xenstore batches and refuse, naming the domain; once it is gone the attach works.
+foreign_backend_conflict() {
+	local base=/local/domain/0/backend/vbd dev id be=backend/vbd/3998/51712 i err
+	id=$(vd_create 8M --name e2e-foreign) || fail "xl-vd create failed"
+	"$XL_VD" show "$id" | grep -q ' /dev/vda$' || { "$XL_VD" delete "$id" --force; info "VD $id not on /dev/vda: foreign-backend check skipped"; return 0; }
+	dev=$(printf '%x:%x' $((0x$(stat -L -c %t /dev/vda))) $((0x$(stat -L -c %T /dev/vda))))
+	local nodes="" doms=""
+	i=0
+	while [ $i -lt 150 ]; do # one xenstore-write for all: each fork costs ~50 ms here
+		nodes="$nodes $base/$((4000 + i))/51712/physical-device fe:$i $base/$((4000 + i))/51712/mode w"
+		doms="$doms $base/$((4000 + i))"
+		i=$((i + 1))
+	done
+	xenstore-write $nodes || fail "xenstore-write of 150 unrelated backends failed"
+	xenstore-write $base/3999/768/physical-device "$dev" $base/3999/768/mode w \
+		$base/3999/768/frontend-id 3999
+	xenstore-write /local/domain/0/$be/params "vd:$id" /local/domain/0/$be/mode r \
+		/local/domain/0/$be/frontend-id 3998
+	if XENBUS_PATH=$be "$BLOCK_VD" add; then
+		err=refused-not
+	else
+		err=$(xenstore-read /local/domain/0/$be/hotplug-error 2>/dev/null)
+	fi
+	info "with domain 3999 writing the raw pool device ($dev): $err"
+	XENBUS_PATH=$be "$BLOCK_VD" remove
+	xenstore-rm $base/3999
+	ok=1
+	case "$err" in *"domain 3999"*) ;; *) ok=0 ;; esac
+	XENBUS_PATH=$be "$BLOCK_VD" add || ok=2
+	XENBUS_PATH=$be "$BLOCK_VD" remove
+	xenstore-rm $base/3998
+	xenstore-rm $doms
+	"$XL_VD" delete "$id" --force >/dev/null
+	[ $ok = 1 ] || fail "foreign phy: backend on the pool device: refusal [$err], attach after it went: $([ $ok = 2 ] && echo failed || echo -)"
 }
 
 # ---------------------------------------------------------------- 6. expired but attached
