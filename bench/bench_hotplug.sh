@@ -2,10 +2,13 @@
 # block-vd add+remove against Xen's stock `block` script (add+remove on a phy: loop device), with
 # 0, 64 and 256 other vbd backends present in xenstore. Runs in a Xen dom0 (the QEMU test bed) as
 # root, with xenstored running; bash (its in-shell clock, $EPOCHREALTIME, times each script run
-# without a fork of its own). Prints one line per figure and the ratios. Only the script runs are
-# timed: writing the backend nodes (as libxl does before running a script) and removing them after
-# are outside the measured interval, the same for both scripts. Self-contained: makes its own pool (a file, its own database) unless E2E_POOL_DEV names a
-# pool device, and removes every backend, loop device and VD it made.
+# without a fork of its own). Prints one line per figure and the ratios. Both scripts get the
+# environment libxl 4.17 gives hotplug scripts (script, XENBUS_TYPE, XENBUS_PATH, XENBUS_BASE_PATH;
+# XEN-CONTRACTS.md section 2): without XENBUS_BASE_PATH the stock script's sharing check scans
+# nothing. Only the script runs are timed: writing the backend nodes (as libxl does before running
+# a script) and removing them after are outside the measured interval, the same for both scripts.
+# Self-contained: makes its own pool (a file, its own database) unless E2E_POOL_DEV names a pool
+# device, and removes every backend, loop device and VD it made.
 #
 # Environment:
 #   E2E_POOL_DEV=/dev/vda   use this block device as the pool (formatted if not in the pool yet)
@@ -124,13 +127,15 @@ cycle_ms() {
 	while [ $i -lt "$RUNS" ]; do
 		backend $dom 51712 "$params"
 		now_us t0
-		XENBUS_PATH=backend/vbd/$dom/51712 "$prog" add >/dev/null 2>"$tmp/err" ||
+		script=$prog XENBUS_TYPE=vbd XENBUS_PATH=backend/vbd/$dom/51712 XENBUS_BASE_PATH=backend \
+			"$prog" add >/dev/null 2>"$tmp/err" ||
 			die "$1 add failed (run $i): $(xenstore-read $BASE/$dom/51712/hotplug-error 2>/dev/null) $(cat "$tmp/err")"
 		now_us t1
 		xenstore-read "$BASE/$dom/51712/physical-device" >/dev/null ||
 			die "$1 add wrote no physical-device"
 		now_us t2
-		XENBUS_PATH=backend/vbd/$dom/51712 "$prog" remove >/dev/null 2>"$tmp/err" ||
+		script=$prog XENBUS_TYPE=vbd XENBUS_PATH=backend/vbd/$dom/51712 XENBUS_BASE_PATH=backend \
+			"$prog" remove >/dev/null 2>"$tmp/err" ||
 			die "$1 remove failed (run $i): $(cat "$tmp/err")"
 		now_us t3
 		xenstore-rm "$BASE/$dom/51712"

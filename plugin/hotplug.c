@@ -443,6 +443,56 @@ static int detach(struct vd_hotplug *h, uint32_t id, const char *backend_path)
 	return 0;
 }
 
+int vd_hotplug_grow_live(struct vd_hotplug *h, uint32_t vd_id, bool *ret_reloaded)
+{
+	const struct vd_dm_ops *dm = h->ops->dm;
+	struct attach_run run = { .h = h, .lock_fd = -1, .vd_id = vd_id };
+	_cleanup_dmtable_ struct vd_dm_table table = { 0 }, live = { 0 };
+	_cleanup_free_ int *hold = NULL;
+	struct vd_dm_info info;
+	size_t nhold = 0;
+	int r;
+
+	*ret_reloaded = false;
+	vd_dm_name(vd_id, run.name);
+	r = dm->info(run.name, &info);
+	if (r < 0 || !info.exists)
+		return r < 0 ? r : 0;
+	r = vd_lock_vdisk(h->db, vd_id, h->lock_timeout_ms, &run.lock_fd);
+	if (r < 0)
+		return r;
+	r = build_table(&run, &hold, &nhold, &table);
+	if (r < 0)
+		goto out;
+	r = dm->table(run.name, &live);
+	if (r == -ENODEV) {
+		r = 0; /* detached meanwhile */
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (vd_dmtable_equal(&live, &table))
+		goto out;
+	if (!vd_dmtable_is_prefix(&live, &table)) {
+		r = vd_err(-EBUSY,
+			   "dm device %s maps a table that is not the start of VD %" PRIu32
+			   "'s; run 'xl-vd check'",
+			   run.name, vd_id);
+		goto out;
+	}
+	r = dm->reload(run.name, &table);
+	if (r == 0) {
+		*ret_reloaded = true;
+		vd_info("dm device %s reloaded: VD %" PRIu32 " grew to %" PRIu64 " sectors",
+			run.name, vd_id, vd_dmtable_sectors(&table));
+	}
+out:
+	for (size_t i = 0; i < nhold; i++)
+		close(hold[i]);
+	attach_run_done(&run);
+	return r;
+}
+
 /* ---- block-vd add / remove ---- */
 
 static int parse_devid(const char *be, int64_t *ret)

@@ -62,6 +62,12 @@ int vd_hotplug_map(struct vd_hotplug *h, uint32_t vd_id, const char *mode, char 
 /* Undoes vd_hotplug_map; the dm device goes when nothing else is attached. */
 int vd_hotplug_unmap(struct vd_hotplug *h, uint32_t vd_id);
 
+/* After `xl-vd resize` grew a VD: if its dm device is live, load the grown table (the old one
+ * is a prefix of it) under the VD's lock, so blkback sees the new size and tells the guest.
+ * 0 when there is no live device or its table is already current; *ret_reloaded says whether a
+ * table was loaded. -EBUSY when the live table is not a prefix of the VD's (run `xl-vd check`). */
+int vd_hotplug_grow_live(struct vd_hotplug *h, uint32_t vd_id, bool *ret_reloaded);
+
 /* `xl-vd import`: copies a raw image (regular file or block device) into the VD's extents
  * straight on the pool devices (no dm needed), under the VD's lock. Refused with -EBUSY while
  * the VD is attached writable anywhere, -EFBIG when the image is larger than the VD. progress

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,7 +131,7 @@ static int lx_txn_end(void *handle, vd_xs_txn t, bool abort)
  * $XENSTORED_PATH, else xenstored's socket, else the kernel's xenbus device (which takes
  * exactly one message per write(2)). */
 
-#define BATCH_WINDOW 64
+#define BATCH_WINDOW 128
 #define BATCH_TIMEOUT_MS 10000
 
 static int raw_connect(bool *ret_socket)
@@ -145,6 +146,9 @@ static int raw_connect(bool *ret_socket)
 		strcpy(sa.sun_path, sock);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			struct timeval tv = { .tv_sec = BATCH_TIMEOUT_MS / 1000 };
+
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 			*ret_socket = true;
 			return fd;
 		}
@@ -276,10 +280,30 @@ static int raw_answer(const struct xsd_sockmsg *hdr, const char *payload,
 	return 0;
 }
 
+/* Reads at least min_len bytes (at most len) when the connection is a socket: MSG_WAITALL,
+ * bounded by the SO_RCVTIMEO set at connect; at least one byte otherwise. */
+static ssize_t raw_read(struct lx *lx, char *buf, size_t len, size_t min_len)
+{
+	ssize_t k;
+
+	if (!lx->raw_socket)
+		return raw_io_some(lx->raw, false, buf, len, false);
+	if (min_len > len)
+		min_len = len;
+	do
+		k = recv(lx->raw, buf, min_len, MSG_WAITALL);
+	while (k < 0 && errno == EINTR);
+	if (k > 0)
+		return k;
+	if (k == 0)
+		return -ECONNRESET;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+}
+
 /* Buffers big enough for a window of requests and of the largest answers. */
 struct batch_io {
 	char out[BATCH_WINDOW * (sizeof(struct xsd_sockmsg) + 256)];
-	char in[2 * (sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX)];
+	char in[BATCH_WINDOW * 64 + 2 * (sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX)];
 	size_t in_len;
 };
 
@@ -334,8 +358,11 @@ static int lx_batch(void *handle, struct vd_xs_request *reqs, size_t n)
 			if (r < 0)
 				goto broken;
 		}
-		/* Whatever has arrived: every complete answer in it. */
-		k = raw_io_some(lx->raw, lx->raw_socket, io->in + io->in_len, sizeof(io->in) - io->in_len, false);
+		/* Whatever has arrived: every complete answer in it. On the socket, wait in the
+		 * kernel for at least the bytes the outstanding answers must still bring (16 each):
+		 * a system call per window rather than one per answer. */
+		k = raw_read(lx, io->in + io->in_len, sizeof(io->in) - io->in_len,
+			     16 * (sent - done) > io->in_len ? 16 * (sent - done) - io->in_len : 1);
 		if (k < 0) {
 			r = (int)k;
 			goto broken;

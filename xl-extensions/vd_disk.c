@@ -1,7 +1,9 @@
 /* xl-vd create, list, show, refresh, resize, delete. */
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "hotplug.h"
 #include "xl-vd.h"
 
 /* The id or name argument of a subcommand, looked up; prints the error itself. */
@@ -348,8 +350,8 @@ int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 		{}
 	};
 	struct vd_vdisk v = { 0 }, after = { 0 };
-	bool force = false;
-	uint64_t size;
+	bool force = false, reloaded = false;
+	uint64_t size, old_size;
 	char a[32];
 	int c, r;
 
@@ -368,14 +370,32 @@ int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 	r = vd_vdisk_resize(ctx->db, v.id, size, force, xlvd_progress, "zeroing new extents",
 			    &after);
 	xlvd_progress_end();
+	old_size = v.size;
 	vd_vdisk_dispose(&v);
 	if (r < 0)
 		return xlvd_fail(r);
+	/* Grown while attached: the live dm device takes the new table, blkback notices the
+	 * new size and tells the guest (xen-blkfront resizes the disk online). */
+	if (after.size > old_size && access("/sys/class/misc/device-mapper", F_OK) == 0) {
+		struct vd_hotplug h;
+
+		vd_hotplug_init(&h, ctx->db, NULL);
+		r = vd_hotplug_grow_live(&h, after.id, &reloaded);
+		if (r < 0) {
+			vd_err_prefix(r, "VD %u grew to %s in the pool, but its live device "
+					 "/dev/mapper/vd-%u keeps the old size (detach and attach it "
+					 "again to use the new size)",
+				      after.id, vd_format_size(after.size, a, sizeof(a)), after.id);
+			vd_vdisk_dispose(&after);
+			return xlvd_fail(r);
+		}
+	}
 	if (ctx->json) {
 		print_vdisk_json(&after, vd_now());
 		putchar('\n');
 	} else {
-		printf("VD %u is now %s\n", after.id, vd_format_size(after.size, a, sizeof(a)));
+		printf("VD %u is now %s%s\n", after.id, vd_format_size(after.size, a, sizeof(a)),
+		       reloaded ? " (live device reloaded: attached guests see the new size)" : "");
 	}
 	vd_vdisk_dispose(&after);
 	return 0;

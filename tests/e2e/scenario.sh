@@ -301,6 +301,16 @@ step_vd_expire() {
 	run xl block-attach g1 "vdev=xvdc,access=rw,script=block-vd,target=vd:$id3" ||
 		fail "xl block-attach of vd:$id3 to g1 failed"
 	guest_wait g1 "WROTE xvdc" 40 || fail "g1 cannot write VD $id3"
+	# grown while attached: the live dm device takes the new table and blkback publishes the
+	# new size to the guest (xenstore "sectors"), as an online resize should
+	be=$(vbd_backend g1 51744) || fail "no backend for g1's xvdc"
+	run "$XL_VD" resize "$id3" 24M || fail "xl-vd resize $id3 24M (attached) failed"
+	[ "$(disk_sectors /dev/mapper/vd-$id3)" = 49152 ] ||
+		fail "vd-$id3 has $(disk_sectors /dev/mapper/vd-$id3) sectors after growing to 24M"
+	n=0
+	while [ "$(xenstore-read $be/sectors 2>/dev/null)" != 49152 ] && [ $n -lt 20 ]; do sleep 1; n=$((n + 1)); done
+	info "backend $be sectors: $(xenstore-read $be/sectors 2>/dev/null)"
+	[ "$(xenstore-read $be/sectors 2>/dev/null)" = 49152 ] || fail "blkback did not publish the new size of VD $id3"
 	run "$XL_VD" refresh "$id3" --expire 1 || fail "xl-vd refresh $id3 --expire 1 failed"
 	sleep 3
 	run "$XL_VD" show "$id3"

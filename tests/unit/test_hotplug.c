@@ -1052,6 +1052,53 @@ static void test_modes_canonicalise_like_block_common(void **state)
 	assert_true(vd_sharing_compatible(1, 'r', '!', false));
 }
 
+static void test_resize_grows_the_live_device(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_vdisk v = { 0 };
+	const char *be;
+	bool reloaded = true;
+
+	/* not attached: nothing to reload */
+	assert_int_equal(vd_hotplug_grow_live(&f->h, f->vd1, &reloaded), 0);
+	assert_false(reloaded);
+	be = backend(5, 51712, "vd:1", "w");
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(vd_dmtable_sectors(&devs[0].table), 2 * ES / 512);
+	assert_int_equal(vd_vdisk_resize(f->db, f->vd1, 5 * ES, false, NULL, NULL, &v), 0);
+	vd_vdisk_dispose(&v);
+	assert_int_equal(vd_hotplug_grow_live(&f->h, f->vd1, &reloaded), 0);
+	assert_true(reloaded);
+	assert_int_equal(ndevs, 1);
+	assert_int_equal(vd_dmtable_sectors(&devs[0].table), 5 * ES / 512);
+	/* already current */
+	assert_int_equal(vd_hotplug_grow_live(&f->h, f->vd1, &reloaded), 0);
+	assert_false(reloaded);
+	/* a failure at any step is reported and leaves the old table live */
+	assert_int_equal(vd_vdisk_resize(f->db, f->vd1, 6 * ES, false, NULL, NULL, &v), 0);
+	vd_vdisk_dispose(&v);
+	for (int k = 1;; k++) {
+		int r;
+
+		op_count = 0;
+		fail_at = k;
+		failed_op = NULL;
+		r = vd_hotplug_grow_live(&f->h, f->vd1, &reloaded);
+		if (!failed_op) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		assert_true(r < 0);
+		assert_false(reloaded);
+		assert_int_equal(vd_dmtable_sectors(&devs[0].table), 5 * ES / 512);
+	}
+	fail_at = 0;
+	assert_true(reloaded);
+	assert_int_equal(vd_dmtable_sectors(&devs[0].table), 6 * ES / 512);
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(ndevs, 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1075,6 +1122,7 @@ int main(void)
 		T(test_check_runtime_finds_and_repairs_leaks),
 		T(test_check_runtime_keeps_open_leaks),
 		T(test_import_copies_image_into_the_vds_extents),
+		T(test_resize_grows_the_live_device),
 		cmocka_unit_test(test_modes_canonicalise_like_block_common),
 	};
 

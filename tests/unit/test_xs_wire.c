@@ -132,27 +132,29 @@ static bool serve(struct conn *c)
 	size_t off = 0, n = 0, starts[512];
 
 	while (c->len - off >= sizeof(struct xsd_sockmsg)) {
-		struct xsd_sockmsg *h = (struct xsd_sockmsg *)(c->buf + off);
+		struct xsd_sockmsg h;
 
-		if (c->len - off < sizeof(*h) + h->len || n == 512)
+		memcpy(&h, c->buf + off, sizeof(h)); /* messages are packed: no alignment */
+		if (c->len - off < sizeof(h) + h.len || n == 512)
 			break;
 		starts[n++] = off;
-		off += sizeof(*h) + h->len;
+		off += sizeof(h) + h.len;
 	}
 	if (n > max_in_flight)
 		max_in_flight = (unsigned)n;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = reverse_batches ? n - 1 - k : k;
-		struct xsd_sockmsg *h = (struct xsd_sockmsg *)(c->buf + starts[i]);
+		struct xsd_sockmsg h;
 		char path[XENSTORE_PAYLOAD_MAX + 1];
 
-		memcpy(path, h + 1, h->len);
-		path[h->len] = '\0';
+		memcpy(&h, c->buf + starts[i], sizeof(h));
+		memcpy(path, c->buf + starts[i] + sizeof(h), h.len);
+		path[h.len] = '\0';
 		/* a batch connection (more than one request at once) may be dropped */
 		if (drop_after >= 0 && n > 1 && c->answered >= (unsigned)drop_after)
 			return false;
 		/* (libxenstore's own connection has no watches: never an event there) */
-		answer(c->fd, h, path, watch_events && n > 1);
+		answer(c->fd, &h, path, watch_events && n > 1);
 		c->answered++;
 	}
 	memmove(c->buf, c->buf + off, c->len - off);
