@@ -647,18 +647,29 @@ int vd_xs_write_connected(struct vd_xs *xs, const char *be, dev_t dev, const cha
 	return 0;
 }
 
-static int do_error(struct vd_xs *xs, vd_xs_txn t, const char *be, const void *msg)
+struct error_arg {
+	const char *status;
+	const char *msg;
+};
+
+static int do_error(struct vd_xs *xs, vd_xs_txn t, const char *be, const void *argp)
 {
-	int r = write_node(xs, t, be, "hotplug-error", msg);
+	const struct error_arg *arg = argp;
+	int r = write_node(xs, t, be, "hotplug-error", arg->msg);
 
 	if (r == 0)
-		r = write_node(xs, t, be, "hotplug-status", "error");
+		r = write_node(xs, t, be, "hotplug-status", arg->status);
 	return r;
 }
 
 int vd_xs_write_error(struct vd_xs *xs, const char *be, const char *msg)
 {
-	return in_transaction(xs, be, do_error, msg);
+	return in_transaction(xs, be, do_error, &(struct error_arg){ "error", msg });
+}
+
+int vd_xs_write_busy(struct vd_xs *xs, const char *be, const char *msg)
+{
+	return in_transaction(xs, be, do_error, &(struct error_arg){ "busy", msg });
 }
 
 static int do_clear(struct vd_xs *xs, vd_xs_txn t, const char *be, const void *unused)

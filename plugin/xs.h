@@ -81,6 +81,8 @@ int vd_xs_write_connected(struct vd_xs *xs, const char *be, dev_t dev, const cha
 
 /* hotplug-error=<msg> and hotplug-status=error, in one transaction. */
 int vd_xs_write_error(struct vd_xs *xs, const char *be, const char *msg);
+/* The same with hotplug-status=busy: the device is in use elsewhere (the stock scripts' ebusy). */
+int vd_xs_write_busy(struct vd_xs *xs, const char *be, const char *msg);
 
 /* Removes the nodes block-vd writes (physical-device, physical-device-path, hotplug-status);
  * missing nodes are fine. Used to undo and by remove. */

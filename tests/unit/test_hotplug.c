@@ -835,6 +835,7 @@ static void test_foreign_backend_on_a_pool_device_conflicts(void **state)
 	be = backend(5, 51712, "vd:1", "r");
 	assert_int_equal(add(f, be), -EBUSY);
 	assert_non_null(strstr(node(be, "hotplug-error"), "domain 9"));
+	assert_string_equal(node(be, "hotplug-status"), "busy"); /* the stock ebusy's status */
 	assert_int_equal(ndevs, 0);
 	rm_tree("backend/vbd/9");
 	assert_int_equal(add(f, be), 0);
