@@ -10,7 +10,7 @@ EXTRA_DIST += $(e2e_files)
 TESTS += tests/e2e/e2e.sh
 
 .PHONY: e2e e2e-bench
-e2e: all
+e2e: all tests/unit/test_dm_live
 	bash $(abs_top_srcdir)/tests/e2e/run.sh --build-dir '$(abs_top_builddir)'
 e2e-bench: all
 	bash $(abs_top_srcdir)/tests/e2e/run.sh --bench --build-dir '$(abs_top_builddir)'

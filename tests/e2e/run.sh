@@ -229,6 +229,11 @@ gcc_s=$(ls /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_
 [ -n "$gcc_s" ] && cp -L "$gcc_s" "$root/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
 # xenvd itself, as installed
 [ -d "$inst" ] && cp -a "$inst/." "$root/"
+# unit tests that need what only this bed has (real device-mapper)
+if [ -x "$build_dir/tests/unit/test_dm_live" ]; then
+	mkdir -p "$root/usr/lib/xenvd-tests"
+	cp "$build_dir/tests/unit/test_dm_live" "$root/usr/lib/xenvd-tests/"
+fi
 # every ELF in the tree: its closure
 find "$root/usr" -type f -perm -u+x | while read -r f; do
 	head -c4 "$f" 2>/dev/null | grep -q ELF && add_closure "$f" || true
