@@ -432,6 +432,11 @@ void vd_db_rollback(struct vd_db *db)
 	db->in_txn = false;
 }
 
+bool vd_db_in_transaction(const struct vd_db *db)
+{
+	return db->in_txn;
+}
+
 static int require_txn(struct vd_db *db, const char *what)
 {
 	if (!db->in_txn)

@@ -39,6 +39,8 @@ void vd_db_pool_uuid(const struct vd_db *db, uint8_t ret_uuid[16]);
 /* One write transaction. begin waits (bounded, ~60 s) for other writers; every mutating call
  * below must run between begin and commit. rollback is a no-op outside a transaction. */
 int vd_db_begin(struct vd_db *db);
+/* Whether a transaction begun with vd_db_begin is open. */
+bool vd_db_in_transaction(const struct vd_db *db);
 int vd_db_commit(struct vd_db *db);
 void vd_db_rollback(struct vd_db *db);
 static inline void vd_db_rollbackp(struct vd_db **db)

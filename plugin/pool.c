@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
@@ -5,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "error.h"
@@ -306,49 +308,180 @@ out:
 	return r;
 }
 
-int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
-			int *ret_fd)
+/* Block devices that never hold a pool device of their own: device-mapper devices (VDs among
+ * them, whose first sectors are guest data), loop, ram, optical and floppy devices, and the
+ * members of an md RAID (a RAID1 member shows the array's first sectors: the array is the
+ * device). */
+static bool scan_skips(const char *name)
+{
+	static const char *const prefixes[] = { "dm-", "loop", "ram", "zram", "sr", "fd" };
+	char path[64 + 256];
+	struct dirent *e;
+	bool member = false;
+	DIR *d;
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	snprintf(path, sizeof(path), "/sys/class/block/%s/holders", name);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!member && (e = readdir(d)))
+		member = strncmp(e->d_name, "md", 2) == 0;
+	closedir(d);
+	return member;
+}
+
+/* Pool devices are identified by their label, not their path: when a disk is no longer where
+ * it was last seen (renamed at boot, moved to another port), the block devices in /dev are
+ * probed for the label with this device's UUID. A read-only look at the first 4 KiB of each;
+ * two disks with the same label (a dd copy, multipath without dm) are refused. */
+static int find_by_label(const struct vd_pool_device *dev, const uint8_t pool_uuid[16],
+			 const char *uuid_text, char **ret_path)
+{
+	_cleanup_free_ char *found = NULL;
+	struct dirent *e;
+	DIR *d = opendir("/dev");
+	int r = 0;
+
+	if (!d)
+		return -ENODEV;
+	while (r == 0 && (e = readdir(d))) {
+		uint8_t buf[VD_LABEL_SIZE];
+		struct vd_label l;
+		char path[sizeof("/dev/") + 256];
+		struct stat st;
+		int fd;
+
+		if ((e->d_type != DT_BLK && e->d_type != DT_UNKNOWN) || scan_skips(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) ||
+		    pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
+		    vd_label_decode(buf, &l) < 0 || memcmp(l.pool_uuid, pool_uuid, 16) != 0 ||
+		    memcmp(l.device_uuid, dev->uuid, 16) != 0) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		if (found)
+			r = vd_err(-ENOTUNIQ, "pool device %s is not at %s any more, and both %s and "
+					      "%s carry its label (a copied disk?); disconnect the "
+					      "copy",
+				   uuid_text, dev->path, found, path);
+		else if (!(found = strdup(path)))
+			r = -ENOMEM;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	if (!found)
+		return -ENODEV;
+	*ret_path = TAKE_PTR(found);
+	return 0;
+}
+
+/* Records where a moved pool device is now: in the caller's transaction if one is open, else
+ * in one of its own. Best effort (a read-only database keeps the old path; the label is the
+ * identity either way). */
+static void record_new_path(struct vd_db *db, const struct vd_pool_device *dev,
+			    const char *uuid_text, const char *path)
+{
+	bool own = !vd_db_in_transaction(db);
+	int r = own ? vd_db_begin(db) : 0;
+
+	if (r == 0)
+		r = vd_db_device_set_path(db, dev->id, path);
+	if (own && r == 0)
+		r = vd_db_commit(db);
+	else if (own && vd_db_in_transaction(db))
+		vd_db_rollback(db);
+	if (r < 0) {
+		vd_warn("pool device %s found at %s (was %s), but the new path is not recorded: %s",
+			uuid_text, path, dev->path, vd_errmsg());
+		vd_err_clear();
+		return;
+	}
+	vd_info("pool device %s moved from %s to %s", uuid_text, dev->path, path);
+}
+
+/* The device at path, its label checked against dev. */
+static int open_checked(struct vd_db *db, const struct vd_pool_device *dev, const char *path,
+			int open_flags, const char *uuid_text, int *ret_fd)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct vd_label label;
 	uint8_t pool_uuid[16];
-	char uuid_text[37], found[37];
+	char found[37];
 	int r;
 
-	vd_uuid_unparse(dev->uuid, uuid_text);
-	fd = open(dev->path, open_flags | O_CLOEXEC);
+	fd = open(path, open_flags | O_CLOEXEC);
 	if (fd < 0)
 		return vd_err(-ENODEV, "pool device %s is missing: cannot open %s (where it was "
-				       "last seen): %m; reconnect that disk", uuid_text, dev->path);
+				       "last seen): %m; reconnect that disk", uuid_text, path);
 	r = vd_label_read(fd, &label);
 	if (r == -ENOMSG)
 		return vd_err(-ENODEV, "pool device %s: %s carries no xenvd label; another disk "
-				       "may have taken its place: reconnect the right disk at %s",
-			      uuid_text, dev->path, dev->path);
+				       "may have taken its place: reconnect the right disk",
+			      uuid_text, path);
 	if (r == -EBADMSG)
 		return vd_err(-ENXIO, "pool device %s: the label on %s is damaged (bad checksum); "
 				      "its VDs are not mapped until it is repaired", uuid_text,
-			      dev->path);
+			      path);
 	if (r == -EPROTONOSUPPORT)
 		return vd_err(-ENXIO, "pool device %s: %s carries a label of a newer xenvd; "
-				      "upgrade xenvd", uuid_text, dev->path);
+				      "upgrade xenvd", uuid_text, path);
 	if (r < 0)
 		return vd_err(r, "pool device %s: cannot read the label of %s: %m", uuid_text,
-			      dev->path);
+			      path);
 	vd_db_pool_uuid(db, pool_uuid);
 	vd_uuid_unparse(label.device_uuid, found);
 	if (memcmp(label.pool_uuid, pool_uuid, 16) || memcmp(label.device_uuid, dev->uuid, 16))
-		return vd_err(-ENXIO, "pool device %s: %s now carries device %s%s; a disk was "
-				      "swapped or renamed: reconnect the right disk at %s",
-			      uuid_text, dev->path, found,
-			      memcmp(label.pool_uuid, pool_uuid, 16) ? " of another pool" : "",
-			      dev->path);
+		return vd_err(-ESTALE, "pool device %s: %s now carries device %s%s; a disk was "
+				       "swapped or renamed: reconnect the right disk",
+			      uuid_text, path, found,
+			      memcmp(label.pool_uuid, pool_uuid, 16) ? " of another pool" : "");
 	if (label.extent_size != dev->extent_size || label.data_offset != dev->data_offset ||
 	    label.extent_count != dev->extent_count)
 		return vd_err(-ENXIO, "pool device %s: the label on %s disagrees with the "
 				      "database (extent size, data offset or count); run "
-				      "'xl-vd check'", uuid_text, dev->path);
+				      "'xl-vd check'", uuid_text, path);
 	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
+			int *ret_fd)
+{
+	_cleanup_free_ char *moved = NULL, *first = NULL;
+	uint8_t pool_uuid[16];
+	char uuid_text[37];
+	int r, orig;
+
+	vd_uuid_unparse(dev->uuid, uuid_text);
+	r = open_checked(db, dev, dev->path, open_flags, uuid_text, ret_fd);
+	/* Gone, or another disk in its place: look for it by its label. Files are only ever
+	 * found at their path. */
+	if ((r != -ENODEV && r != -ESTALE) || strncmp(dev->path, "/dev/", 5) != 0)
+		return r == -ESTALE ? -ENXIO : r;
+	orig = r == -ESTALE ? -ENXIO : r;
+	first = strdup(vd_errmsg());
+	vd_db_pool_uuid(db, pool_uuid);
+	r = find_by_label(dev, pool_uuid, uuid_text, &moved);
+	if (r == -ENODEV)
+		return vd_err(orig, "%s (no other disk in /dev carries its label either)",
+			      first ? first : "pool device missing");
+	if (r < 0)
+		return r;
+	vd_err_clear();
+	r = open_checked(db, dev, moved, open_flags, uuid_text, ret_fd);
+	if (r < 0)
+		return r;
+	record_new_path(db, dev, uuid_text, moved);
 	return 0;
 }
 

@@ -457,8 +457,32 @@ step_stress() {
 	[ "$n" -eq 0 ] || fail "$n crashes: $(dmesg | grep -E 'segfault|general protection' | tail -3)"
 }
 
+# ---------------------------------------------------------------- pool device renamed
+# A pool disk that shows up under another name (boot order, another port) is found by its
+# label, used, and its new path recorded; renamed back, the same again.
+step_vd_moved() {
+	need_step vd-format
+	need_xlvd map unmap pool-list
+	id=$(vd_create 8M --name e2e-moved) || fail "xl-vd create failed"
+	"$XL_VD" show "$id" | grep -q ' /dev/vda$' || { "$XL_VD" delete "$id" --force; skip "VD $id is not on /dev/vda"; }
+	mv /dev/vda /dev/vdmoved || fail "cannot rename /dev/vda"
+	ok=""
+	if run "$XL_VD" map "$id"; then
+		"$XL_VD" pool-list | grep -q /dev/vdmoved && ok=recorded
+		run "$XL_VD" unmap "$id" || ok=""
+	fi
+	mv /dev/vdmoved /dev/vda
+	[ -n "$ok" ] || { "$XL_VD" delete "$id" --force; fail "VD $id on /dev/vda renamed /dev/vdmoved: not mapped, or the new path not recorded"; }
+	run "$XL_VD" map "$id" || fail "VD $id not mapped after /dev/vda came back"
+	run "$XL_VD" unmap "$id"
+	run "$XL_VD" pool-list
+	"$XL_VD" pool-list | grep -q '/dev/vda$\|/dev/vda ' || fail "the path /dev/vda was not recorded again"
+	"$XL_VD" delete "$id" --force >/dev/null
+	return 0
+}
+
 steps="boot:60 smoke:180 install:20 dm-live:60 vd-format:90 vd-populate:120 vd-boot:200 vd-attach:120
-vd-share:240 vd-expire:150 vd-destroy:90 vd-label-fault:150"
+vd-share:240 vd-expire:150 vd-destroy:90 vd-label-fault:150 vd-moved:60"
 
 if [ "${1:-}" = --step ]; then
 	fn=step_$(echo "$2" | tr '-' '_')
