@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "error.h"
 #include "label.h"
+#include "lock.h"
 #include "pool.h"
 #include "vdisk.h"
 
@@ -433,6 +435,70 @@ static void test_check_reports_an_extent_with_two_views_of_ownership(void **stat
 	free(report);
 }
 
+static void test_reclaim_skips_an_expired_vd_whose_lock_is_held(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_vdisk vb = { 0 };
+	int lock_fd = -1;
+	char map[64];
+
+	set_now(1000);
+	uint32_t a = create(f, 2, 500); /* expires at 1500 */
+	uint32_t b = create(f, 2, 100); /* expires at 1100: older, would go first */
+	create(f, 4, 0);		/* pool full */
+	set_now(2000);
+	/* someone (an attach in progress, a resize) holds b's lock: b must be left alone */
+	assert_int_equal(vd_lock_vdisk(f->db, b, 0, &lock_fd), 0);
+	uint32_t c = create(f, 2, 0);
+	extents_of(f, c, map, sizeof(map));
+	assert_string_equal(map, "0,1"); /* a's, not b's */
+	assert_int_equal(vd_db_vdisk_get(f->db, b, &vb), 0);
+	assert_int_not_equal(vb.state, VD_DELETED);
+	vd_vdisk_dispose(&vb);
+	close(lock_fd);
+	(void)a;
+	assert_consistent(f);
+}
+
+static void test_format_restores_the_first_4k_when_the_database_step_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_format_opts fo = { .extent_size = ES };
+	struct vd_pool_device *list = NULL;
+	uint8_t before[VD_LABEL_SIZE], after[VD_LABEL_SIZE];
+	sqlite3 *sql = NULL;
+	size_t n = 0;
+	int fd;
+
+	make_file(f->dev_path[1], VD_DATA_OFFSET + 4 * ES);
+	for (size_t i = 0; i < sizeof(before); i++)
+		before[i] = (uint8_t)(i * 7 + 3); /* someone's data, no known signature */
+	fd = open(f->dev_path[1], O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, before, sizeof(before), 0), (ssize_t)sizeof(before));
+	close(fd);
+	/* the database refuses the new device row */
+	assert_int_equal(sqlite3_open(f->db_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sql, "CREATE TRIGGER refuse BEFORE INSERT ON pool_devices "
+					   "BEGIN SELECT RAISE(ABORT, 'injected'); END",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_true(vd_pool_format(f->db, f->dev_path[1], &fo, NULL) < 0);
+	fd = open(f->dev_path[1], O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, after, sizeof(after), 0), (ssize_t)sizeof(after));
+	close(fd);
+	assert_memory_equal(before, after, sizeof(before)); /* no label left behind */
+	assert_int_equal(vd_db_device_list(f->db, &list, &n), 0);
+	assert_int_equal(n, 1);
+	vd_db_device_list_free(list, n);
+	/* once the database takes it, the same format works */
+	assert_int_equal(sqlite3_exec(sql, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sql);
+	assert_int_equal(vd_pool_format(f->db, f->dev_path[1], &fo, NULL), 0);
+	assert_consistent(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +518,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_format_refuses_another_extent_size_in_the_same_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_reports_an_extent_with_two_views_of_ownership, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_skips_an_expired_vd_whose_lock_is_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format_restores_the_first_4k_when_the_database_step_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
