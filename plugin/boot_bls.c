@@ -59,35 +59,19 @@ int vd_boot_bls_parse(const char *text, size_t len, const char *stem, const stru
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	while (p < end && r == 0) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *line_end = nl ? nl : end;
-		const char *k = p, *kend, *v, *vend;
+	while (r == 0) {
+		const char *v, *vend;
 		char key[32];
 		char *value;
+		size_t vlen;
+		int got = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &v,
+					      &vlen);
 
-		p = line_end + 1;
-		while (k < line_end && isspace((unsigned char)*k))
-			k++;
-		if (k >= line_end || *k == '#')
-			continue;
-		kend = k;
-		while (kend < line_end && !isspace((unsigned char)*kend))
-			kend++;
-		v = kend;
-		while (v < line_end && isspace((unsigned char)*v))
-			v++;
-		vend = line_end;
-		while (vend > v && isspace((unsigned char)vend[-1]))
-			vend--;
-		if ((size_t)(kend - k) >= sizeof(key))
-			continue;
-		memcpy(key, k, (size_t)(kend - k));
-		key[kend - k] = '\0';
-		if ((size_t)(vend - v) > VD_BOOT_MAX_VALUE) {
-			r = -E2BIG;
+		if (got <= 0) {
+			r = got;
 			break;
 		}
+		vend = v + vlen;
 		value = strndup(v, (size_t)(vend - v));
 		if (!value) {
 			r = -ENOMEM;

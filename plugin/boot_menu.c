@@ -202,3 +202,38 @@ ssize_t vd_boot_find_control_char(const char *s)
 			return p - s;
 	return -1;
 }
+
+int vd_boot_next_keyval(const char **p, const char *end, bool eq, char *key, size_t keylen,
+			const char **ret_v, size_t *ret_vlen)
+{
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		const char *line_end = nl ? nl : end;
+		const char *k = *p, *kend, *v, *vend;
+
+		*p = line_end + 1;
+		while (k < line_end && isspace((unsigned char)*k))
+			k++;
+		if (k >= line_end || *k == '#')
+			continue;
+		kend = k;
+		while (kend < line_end && !isspace((unsigned char)*kend) && !(eq && *kend == '='))
+			kend++;
+		v = kend;
+		while (v < line_end && (isspace((unsigned char)*v) || (eq && v == kend && *v == '=')))
+			v++;
+		vend = line_end;
+		while (vend > v && isspace((unsigned char)vend[-1]))
+			vend--;
+		if ((size_t)(kend - k) >= keylen)
+			continue;
+		if ((size_t)(vend - v) > VD_BOOT_MAX_VALUE)
+			return -E2BIG;
+		memcpy(key, k, (size_t)(kend - k));
+		key[kend - k] = '\0';
+		*ret_v = v;
+		*ret_vlen = (size_t)(vend - v);
+		return 1;
+	}
+	return 0;
+}

@@ -26,34 +26,18 @@ int vd_boot_menulst_parse(const char *text, size_t len, struct vd_boot_menu *ret
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	while (p < end && r == 0) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *line_end = nl ? nl : end;
-		const char *k = p, *kend, *v, *vend;
+	while (r == 0) {
+		const char *v, *vend;
 		char key[16];
+		size_t vlen;
+		int got = vd_boot_next_keyval(&p, end, true, key, sizeof(key), &v,
+					      &vlen);
 
-		p = line_end + 1;
-		while (k < line_end && isspace((unsigned char)*k))
-			k++;
-		if (k >= line_end || *k == '#')
-			continue;
-		kend = k;
-		while (kend < line_end && !isspace((unsigned char)*kend) && *kend != '=')
-			kend++;
-		v = kend;
-		while (v < line_end && (isspace((unsigned char)*v) || (v == kend && *v == '=')))
-			v++;
-		vend = line_end;
-		while (vend > v && isspace((unsigned char)vend[-1]))
-			vend--;
-		if ((size_t)(kend - k) >= sizeof(key))
-			continue;
-		if ((size_t)(vend - v) > VD_BOOT_MAX_VALUE) {
-			r = -E2BIG;
+		if (got <= 0) {
+			r = got;
 			break;
 		}
-		memcpy(key, k, (size_t)(kend - k));
-		key[kend - k] = '\0';
+		vend = v + vlen;
 
 		if (!strcmp(key, "title")) {
 			if (in_title)

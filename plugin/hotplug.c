@@ -539,7 +539,8 @@ static int fail_add(struct vd_hotplug *h, const char *be, int r)
 	vd_log(VD_LOG_ERR, "add failed: %s", msg);
 	if (h->xs && be) {
 		/* in use elsewhere: hotplug-status=busy, as the stock scripts' ebusy writes */
-		w = r == -EBUSY ? vd_xs_write_busy(h->xs, be, msg) : vd_xs_write_error(h->xs, be, msg);
+		w = r == -EBUSY ? vd_xs_write_busy(h->xs, be, msg)
+				: vd_xs_write_error(h->xs, be, msg);
 		if (w < 0)
 			vd_log(VD_LOG_ERR, "cannot write hotplug-error to %s: %s", be,
 			       strerror(-w));

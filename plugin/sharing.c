@@ -217,14 +217,6 @@ static bool overlaps(const struct topology *topo, dev_t dev)
 	return false;
 }
 
-bool vd_sharing_device_overlaps(const struct vd_sharing_request *req, dev_t dev)
-{
-	struct topology topo;
-
-	topology_init(&topo, req);
-	return overlaps(&topo, dev);
-}
-
 /* ---- the three kinds of other users ---- */
 
 static int check_attachments(struct vd_db *db, const struct vd_sharing_request *req)

@@ -41,9 +41,4 @@ struct vd_sharing_request {
  * lock is taken: callers hold only the VD's own lock. */
 int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing_request *req);
 
-/* Whether block device dev (a whole pool device, a partition of one, the disk of a partition
- * pool device, a loop device over the same file, or the VD's dm device) overlaps the VD's
- * sectors. Reads /sys. */
-bool vd_sharing_device_overlaps(const struct vd_sharing_request *req, dev_t dev);
-
 #endif
