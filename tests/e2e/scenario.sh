@@ -125,32 +125,20 @@ step_vd_populate() {
 	need_step vd-format
 	id1=$(state_get id1) id2=$(state_get id2)
 	vd1_tree
-	if has_xlvd map unmap; then
-		run "$XL_VD" map "$id1" || fail "xl-vd map $id1 failed"
-		d1=/dev/mapper/vd-$id1
-		[ -b $d1 ] || fail "no $d1 after xl-vd map $id1"
-		run mke2fs -q -F -t ext4 -d /tmp/vd1root -L e2eroot $d1 48M || fail "mkfs.ext4 on $d1 failed"
-		state_set size1 "$(blockdev --getsize64 $d1)"
-		run "$XL_VD" unmap "$id1" || fail "xl-vd unmap $id1 failed"
-		run "$XL_VD" map "$id2" || fail "xl-vd map $id2 failed"
-		d2=/dev/mapper/vd-$id2
-		[ -b $d2 ] || fail "no $d2 after xl-vd map $id2"
-		mark_write $d2 "DOM0MARK vd2" || fail "cannot write to $d2"
-		state_set size2 "$(blockdev --getsize64 $d2)"
-		run "$XL_VD" unmap "$id2" || fail "xl-vd unmap $id2 failed"
-	else
-		need_xlvd import
-		info "xl-vd map is not built yet: populating with xl-vd import"
-		rm -f /tmp/vd1.img /tmp/vd2.img
-		run mke2fs -q -F -t ext4 -d /tmp/vd1root -L e2eroot /tmp/vd1.img 48M || fail "mke2fs -d failed"
-		run "$XL_VD" import "$id1" /tmp/vd1.img || fail "xl-vd import $id1 failed"
-		truncate -s 16M /tmp/vd2.img
-		mark_write /tmp/vd2.img "DOM0MARK vd2"
-		run "$XL_VD" import "$id2" /tmp/vd2.img || fail "xl-vd import $id2 failed"
-		state_set size1 64M
-		state_set size2 16777216
-		rm -f /tmp/vd1.img /tmp/vd2.img
-	fi
+	need_xlvd map unmap import
+	# VD 1 through the dm device in dom0 (the VBD-HOWTO way), VD 2 with xl-vd import
+	run "$XL_VD" map "$id1" || fail "xl-vd map $id1 failed"
+	d1=/dev/mapper/vd-$id1
+	[ -b $d1 ] || fail "no $d1 after xl-vd map $id1"
+	run mke2fs -q -F -t ext4 -d /tmp/vd1root -L e2eroot $d1 48M || fail "mkfs.ext4 on $d1 failed"
+	state_set size1 "$(blockdev --getsize64 $d1)"
+	run "$XL_VD" unmap "$id1" || fail "xl-vd unmap $id1 failed"
+	rm -f /tmp/vd2.img
+	truncate -s 16M /tmp/vd2.img
+	mark_write /tmp/vd2.img "DOM0MARK vd2" || fail "cannot write the marker into /tmp/vd2.img"
+	run "$XL_VD" import "$id2" /tmp/vd2.img || fail "xl-vd import $id2 failed"
+	rm -f /tmp/vd2.img
+	state_set size2 16777216
 	left=$(dm_vd_devices)
 	[ -z "$left" ] || fail "dm devices left after unmap: $left"
 	return 0
@@ -242,13 +230,9 @@ step_vd_share() {
 		fail "the refusal does not name the holder (g1, domain $d1)"
 	guest_exists g1 || fail "g1 died"
 	# dom0 (xl-vd map) as a writer is refused too
-	if has_xlvd map; then
-		if run "$XL_VD" map "$id1"; then
-			"$XL_VD" unmap "$id1"
-			fail "xl-vd map $id1 succeeded while g1 has VD $id1 writable"
-		fi
-	else
-		info "xl-vd map not built yet: dom0 writer refusal not checked"
+	if run "$XL_VD" map "$id1"; then
+		"$XL_VD" unmap "$id1"
+		fail "xl-vd map $id1 succeeded while g1 has VD $id1 writable"
 	fi
 	# read-only sharing of VD 2 by g1 and g3
 	run xl block-attach g1 "vdev=xvdb,access=r,script=block-vd,target=vd:$id2" ||
