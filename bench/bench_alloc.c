@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "error.h"
-#include "pool.h"
-#include "vdisk.h"
+#include "base/error.h"
+#include "pool/pool.h"
+#include "pool/vdisk.h"
 
 #define EXTENT (64 * 1024)
 

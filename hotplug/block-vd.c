@@ -9,18 +9,18 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "hotplug.h"
-#include "xs.h"
+#include "base/config.h"
+#include "pool/db.h"
+#include "base/error.h"
+#include "attach/hotplug.h"
+#include "attach/xs.h"
 
 struct log_target {
 	FILE *file; /* NULL: syslog */
 	int level;
 	const char *command;
 	const char *xenbus_path;
-	const struct vd_hotplug *h;
+	const struct vd_attacher *h;
 };
 
 static void log_line(enum vd_log_level level, const char *msg, void *userdata)
@@ -66,7 +66,7 @@ static void redirect_stdio(FILE *log)
 }
 
 /* ".../vbd/<frontend domid>/<devid>": known before xenstore answers, for the first log lines. */
-static void ids_from_path(const char *path, struct vd_hotplug *h)
+static void ids_from_path(const char *path, struct vd_attacher *h)
 {
 	unsigned long dom, dev;
 	const char *p = path ? strstr(path, "vbd/") : NULL;
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 {
 	struct vd_config cfg = { 0 };
 	struct log_target log = { .level = VD_LOG_INFO };
-	struct vd_hotplug h;
+	struct vd_attacher h;
 	struct vd_phases phases = { .detail = getenv("XENVD_PHASES_DETAIL") != NULL };
 	struct vd_db *db = NULL;
 	struct vd_xs *xs = NULL;
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 	vd_log_set_sink(log_line, &log);
 	redirect_stdio(log.file);
 
-	vd_hotplug_init(&h, NULL, NULL);
+	vd_attacher_init(&h, NULL, NULL);
 	h.phases = &phases;
 	ids_from_path(path, &h);
 	vd_phases_mark(&phases, "config");

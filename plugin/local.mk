@@ -1,11 +1,12 @@
-# libxenvd core: pool database, allocation, labels, configuration.
-plugin_libxenvd_a_SOURCES += \
-	plugin/util.c plugin/util.h \
-	plugin/error.c plugin/error.h \
-	plugin/config.c plugin/config.h \
-	plugin/db.c plugin/db.h \
-	plugin/label.c plugin/label.h \
-	plugin/signature.c plugin/signature.h \
-	plugin/pool.c plugin/pool.h \
-	plugin/vdisk.c plugin/vdisk.h \
-	plugin/lock.c plugin/lock.h
+# libxenvd, the core every program links: one folder per subsystem, each with its fragment.
+# A folder includes only from those listed before it.
+include plugin/base/local.mk
+include plugin/pool/local.mk
+include plugin/attach/local.mk
+include plugin/boot/local.mk
+
+# vdloader, the libxl bootloader: a thin main over plugin/boot/.
+xenlibexec_PROGRAMS += plugin/vdloader
+plugin_vdloader_SOURCES = plugin/vdloader.c
+plugin_vdloader_LDADD = $(XENVD_LIBS)
+dist_man_MANS += doc/vdloader.1

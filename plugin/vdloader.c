@@ -12,14 +12,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "boot_disk.h"
-#include "boot_find.h"
-#include "boot_output.h"
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "sandbox.h"
-#include "vdisk.h"
+#include "boot/boot_disk.h"
+#include "boot/boot_find.h"
+#include "boot/boot_output.h"
+#include "base/config.h"
+#include "pool/db.h"
+#include "base/error.h"
+#include "boot/sandbox.h"
+#include "pool/vdisk.h"
 
 #define DEFAULT_OUTPUT_DIR "/var/run/xen/vdloader"
 #define DISK_WAIT_MS 5000 /* /dev/xvdX may appear a little after libxl hands it over */

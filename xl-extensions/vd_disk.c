@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hotplug.h"
+#include "attach/hotplug.h"
 #include "xl-vd.h"
 
 /* The id or name argument of a subcommand, looked up; prints the error itself. */
@@ -377,10 +377,10 @@ int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 	/* Grown while attached: the live dm device takes the new table, blkback notices the
 	 * new size and tells the guest (xen-blkfront resizes the disk online). */
 	if (after.size > old_size && access("/sys/class/misc/device-mapper", F_OK) == 0) {
-		struct vd_hotplug h;
+		struct vd_attacher h;
 
-		vd_hotplug_init(&h, ctx->db, NULL);
-		r = vd_hotplug_grow_live(&h, after.id, &reloaded);
+		vd_attacher_init(&h, ctx->db, NULL);
+		r = vd_attach_grow_live(&h, after.id, &reloaded);
 		if (r < 0) {
 			vd_err_prefix(r, "VD %u grew to %s in the pool, but its live device "
 					 "/dev/mapper/vd-%u keeps the old size (detach and attach it "

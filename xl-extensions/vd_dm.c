@@ -1,5 +1,5 @@
 /* xl-vd map, unmap, import, attach, detach. Argument parsing and output only: the work is
- * vd_hotplug_map/unmap and vd_import_image (plugin/hotplug.c) and libxl's own disk add/remove,
+ * vd_attach_map/unmap and vd_import_image (plugin/attach/attach.c, plugin/pool/import.c) and libxl's own disk add/remove,
  * which runs block-vd exactly as `xl block-attach` does. */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,9 +8,10 @@
 #include <string.h>
 #include <xentoollog.h>
 
-#include "hotplug.h"
+#include "attach/hotplug.h"
+#include "pool/import.h"
 #include "vd_dm.h"
-#include "xs.h"
+#include "attach/xs.h"
 
 static int lookup_id(struct xlvd_ctx *ctx, const char *which, uint32_t *ret_id)
 {
@@ -30,7 +31,7 @@ static int lookup_id(struct xlvd_ctx *ctx, const char *which, uint32_t *ret_id)
 
 /* map/unmap run in dom0 with or without xenstored: without it, the sharing check sees only
  * our attachments and dom0's mounts. */
-static void hotplug_for(struct xlvd_ctx *ctx, struct vd_hotplug *h, struct vd_xs **xs)
+static void hotplug_for(struct xlvd_ctx *ctx, struct vd_attacher *h, struct vd_xs **xs)
 {
 	if (vd_xs_open(NULL, xs) < 0) {
 		vd_debug("no xenstore (%s): sharing is checked against xenvd and dom0 only",
@@ -38,7 +39,7 @@ static void hotplug_for(struct xlvd_ctx *ctx, struct vd_hotplug *h, struct vd_xs
 		vd_err_clear();
 		*xs = NULL;
 	}
-	vd_hotplug_init(h, ctx->db, *xs);
+	vd_attacher_init(h, ctx->db, *xs);
 	h->sharing_level = ctx->cfg.sharing_level;
 }
 
@@ -50,7 +51,7 @@ int cmd_map(struct xlvd_ctx *ctx, int argc, char **argv)
 		{}
 	};
 	_cleanup_xs_ struct vd_xs *xs = NULL;
-	struct vd_hotplug h;
+	struct vd_attacher h;
 	const char *mode = "w";
 	char path[64];
 	uint32_t id;
@@ -67,7 +68,7 @@ int cmd_map(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (lookup_id(ctx, argv[optind], &id) < 0)
 		return 1;
 	hotplug_for(ctx, &h, &xs);
-	r = vd_hotplug_map(&h, id, mode, path, sizeof(path));
+	r = vd_attach_map(&h, id, mode, path, sizeof(path));
 	if (r < 0)
 		return xlvd_fail(r);
 	if (ctx->json) {
@@ -84,7 +85,7 @@ int cmd_unmap(struct xlvd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	_cleanup_xs_ struct vd_xs *xs = NULL;
-	struct vd_hotplug h;
+	struct vd_attacher h;
 	uint32_t id;
 	int c, r;
 
@@ -96,7 +97,7 @@ int cmd_unmap(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (lookup_id(ctx, argv[optind], &id) < 0)
 		return 1;
 	hotplug_for(ctx, &h, &xs);
-	r = vd_hotplug_unmap(&h, id);
+	r = vd_attach_unmap(&h, id);
 	if (r < 0)
 		return xlvd_fail(r);
 	if (ctx->json)
@@ -243,7 +244,7 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct xl xl = { 0 };
 	libxl_domain_config cfg;
 	bool force = false, found = false;
-	uint32_t domid;
+	uint32_t domid, vd_id;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
@@ -276,7 +277,7 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 			if (!d->vdev || strcmp(d->vdev, argv[optind + 1]) != 0)
 				continue;
 			found = true;
-			if (!d->pdev_path || strncmp(d->pdev_path, "vd:", 3) != 0) {
+			if (vd_parse_target(d->pdev_path, &vd_id) < 0) {
 				r = vd_err(-EINVAL,
 					   "%s of domain %s is not a VD (target '%s'); use "
 					   "'xl block-detach'",

@@ -2,8 +2,9 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "hotplug.h"
-#include "pool.h"
+#include "attach/check.h"
+#include "attach/hotplug.h"
+#include "pool/pool.h"
 #include "xl-vd.h"
 
 int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)

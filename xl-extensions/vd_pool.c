@@ -2,7 +2,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "pool.h"
+#include "pool/pool.h"
 #include "xl-vd.h"
 
 int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)

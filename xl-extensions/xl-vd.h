@@ -6,11 +6,11 @@
 
 #include <getopt.h>
 
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "util.h"
-#include "vdisk.h"
+#include "base/config.h"
+#include "pool/db.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "pool/vdisk.h"
 
 struct xlvd_ctx {
 	struct vd_config cfg;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot_menu.h"
+#include "boot/boot_menu.h"
 
 static void check_menu(const struct vd_boot_menu *m)
 {

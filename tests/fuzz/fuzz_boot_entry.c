@@ -1,6 +1,6 @@
 #include "boot_fuzz_common.h"
-#include "boot_output.h"
-#include "boot_path.h"
+#include "boot/boot_output.h"
+#include "boot/boot_path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -18,12 +18,12 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
 fi
 CFLAGS="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-I$src/plugin -I$src/tests/fuzz -include $top_builddir/config.h"
-COMMON="$src/plugin/boot_menu.c $src/plugin/error.c $src/plugin/util.c"
-CONFIG="$COMMON $src/plugin/boot_grub.c $src/plugin/boot_bls.c $src/plugin/boot_extlinux.c
-	$src/plugin/boot_menulst.c $src/plugin/boot_fstab.c $src/plugin/boot_entry.c
-	$src/plugin/boot_output.c $src/plugin/boot_path.c $src/plugin/boot_fs.c
-	$src/plugin/boot_part.c $src/plugin/boot_disk.c"
-IMAGE="$CONFIG $src/plugin/boot_find.c"
+COMMON="$src/plugin/boot/boot_menu.c $src/plugin/base/error.c $src/plugin/base/util.c"
+CONFIG="$COMMON $src/plugin/boot/boot_grub.c $src/plugin/boot/boot_bls.c $src/plugin/boot/boot_extlinux.c
+	$src/plugin/boot/boot_menulst.c $src/plugin/boot/boot_fstab.c $src/plugin/boot/boot_entry.c
+	$src/plugin/boot/boot_output.c $src/plugin/boot/boot_path.c $src/plugin/boot/boot_fs.c
+	$src/plugin/boot/boot_part.c $src/plugin/boot/boot_disk.c"
+IMAGE="$CONFIG $src/plugin/boot/boot_find.c"
 LIBS="$(pkg-config --libs ext2fs blkid) -lcom_err"
 
 # a tiny partitioned image as the image fuzzer's seed

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "error.h"
-#include "label.h"
-#include "lock.h"
-#include "pool.h"
-#include "vdisk.h"
+#include "pool/db.h"
+#include "base/error.h"
+#include "pool/label.h"
+#include "pool/lock.h"
+#include "pool/pool.h"
+#include "pool/vdisk.h"
 
 #define ES (64 * 1024) /* extent size used by these tests */
 

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "boot_menu.h"
-#include "boot_output.h"
-#include "boot_path.h"
+#include "boot/boot_menu.h"
+#include "boot/boot_output.h"
+#include "boot/boot_path.h"
 
 static struct vd_boot_menu grub(const char *text, const struct vd_boot_vars *env)
 {

@@ -9,8 +9,8 @@
 #include <fcntl.h>
 #include <cmocka.h>
 
-#include "boot_disk.h"
-#include "sandbox.h"
+#include "boot/boot_disk.h"
+#include "boot/sandbox.h"
 
 /* Runs fn in a forked child after the filter is in; returns its wait status. */
 static int in_filtered_child(void (*fn)(void))

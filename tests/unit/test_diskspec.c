@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
-#include "hotplug.h"
+#include "base/error.h"
+#include "attach/hotplug.h"
 
 struct parsed {
 	int rc;
@@ -49,7 +49,7 @@ static void expect_vd_disk(const char *const *specs, int n, uint32_t id, const c
 	assert_string_equal(p.disk.vdev, vdev);
 	assert_int_equal(p.disk.readwrite, readwrite);
 	/* what block-vd will read from params */
-	assert_int_equal(vd_hotplug_parse_target(p.disk.pdev_path, &got), 0);
+	assert_int_equal(vd_parse_target(p.disk.pdev_path, &got), 0);
 	assert_int_equal(got, id);
 	libxl_device_disk_dispose(&p.disk);
 }
@@ -131,7 +131,7 @@ static void test_target_not_last_is_refused_by_block_vd(void **state)
 
 	assert_int_equal(p.rc, 0);
 	assert_string_equal(p.disk.pdev_path, "vd:42,ro");
-	assert_int_equal(vd_hotplug_parse_target(p.disk.pdev_path, &id), -EINVAL);
+	assert_int_equal(vd_hotplug_parse_params(p.disk.pdev_path, &id), -EINVAL);
 	assert_non_null(strstr(vd_errmsg(), "target= last"));
 	libxl_device_disk_dispose(&p.disk);
 }
@@ -164,10 +164,10 @@ static void test_bad_ids_are_refused_by_block_vd(void **state)
 	uint32_t id;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (vd_hotplug_parse_target(bad[i], &id) != -EINVAL)
+		if (vd_parse_target(bad[i], &id) != -EINVAL)
 			fail_msg("'%s' was accepted", bad[i]);
-	assert_int_equal(vd_hotplug_parse_target(NULL, &id), -EINVAL);
-	assert_int_equal(vd_hotplug_parse_target("vd:4294967295", &id), 0);
+	assert_int_equal(vd_parse_target(NULL, &id), -EINVAL);
+	assert_int_equal(vd_parse_target("vd:4294967295", &id), 0);
 	assert_int_equal(id, UINT32_MAX);
 }
 

@@ -11,13 +11,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "db.h"
-#include "dm.h"
-#include "error.h"
-#include "hotplug.h"
-#include "label.h"
-#include "pool.h"
-#include "vdisk.h"
+#include "pool/db.h"
+#include "attach/dm.h"
+#include "base/error.h"
+#include "attach/check.h"
+#include "attach/hotplug.h"
+#include "pool/import.h"
+#include "pool/label.h"
+#include "pool/pool.h"
+#include "pool/vdisk.h"
 
 #define ES (1024 * 1024)
 
@@ -91,15 +93,15 @@ static int teardown(void **state)
 
 static void test_map_reads_the_vd_through_dm_and_unmap_removes_it(void **state)
 {
-	struct vd_hotplug h;
+	struct vd_attacher h;
 	struct vd_dm_info info;
 	char path[64], name[VD_DM_NAME_MAX], *report = NULL;
 	unsigned problems = 99;
 	static uint8_t back[3 * ES];
 	int fd;
 
-	vd_hotplug_init(&h, db, NULL);
-	if (vd_hotplug_map(&h, vd, "w", path, sizeof(path)) < 0)
+	vd_attacher_init(&h, db, NULL);
+	if (vd_attach_map(&h, vd, "w", path, sizeof(path)) < 0)
 		fail_msg("map: %s", vd_errmsg());
 	vd_dm_name(vd, name);
 	assert_int_equal(vd_dm_libdevmapper_ops.info(name, &info), 0);
@@ -113,14 +115,14 @@ static void test_map_reads_the_vd_through_dm_and_unmap_removes_it(void **state)
 	close(fd);
 	assert_memory_equal(back, data, sizeof(data));
 
-	assert_int_equal(vd_check_runtime_with(db, &vd_hotplug_real_ops, NULL, false, &report,
+	assert_int_equal(vd_check_runtime_with(db, &vd_attach_real_ops, NULL, false, &report,
 					       &problems), 0);
 	assert_int_equal(problems, 0);
 	free(report);
 
 	/* mapping again is idempotent and shares the device */
-	assert_int_equal(vd_hotplug_map(&h, vd, "w", path, sizeof(path)), 0);
-	assert_int_equal(vd_hotplug_unmap(&h, vd), 0);
+	assert_int_equal(vd_attach_map(&h, vd, "w", path, sizeof(path)), 0);
+	assert_int_equal(vd_attach_unmap(&h, vd), 0);
 	assert_int_equal(vd_dm_libdevmapper_ops.info(name, &info), 0);
 	assert_false(info.exists);
 	assert_int_equal(access(path, F_OK), -1);
@@ -128,12 +130,12 @@ static void test_map_reads_the_vd_through_dm_and_unmap_removes_it(void **state)
 
 static void test_busy_remove_names_the_opener_and_force_swaps_in_error(void **state)
 {
-	struct vd_hotplug h;
+	struct vd_attacher h;
 	char path[64], name[VD_DM_NAME_MAX], byte;
 	int fd;
 
-	vd_hotplug_init(&h, db, NULL);
-	assert_int_equal(vd_hotplug_map(&h, vd, "w", path, sizeof(path)), 0);
+	vd_attacher_init(&h, db, NULL);
+	assert_int_equal(vd_attach_map(&h, vd, "w", path, sizeof(path)), 0);
 	vd_dm_name(vd, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
@@ -146,7 +148,7 @@ static void test_busy_remove_names_the_opener_and_force_swaps_in_error(void **st
 	close(fd);
 	assert_int_equal(vd_dm_libdevmapper_ops.remove(name, VD_DM_REMOVE_RETRY), 0);
 	/* unmap copes with the device being gone already */
-	assert_int_equal(vd_hotplug_unmap(&h, vd), 0);
+	assert_int_equal(vd_attach_unmap(&h, vd), 0);
 }
 
 int main(void)

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "dm.h"
-#include "dmtable.h"
-#include "error.h"
+#include "attach/dm.h"
+#include "attach/dmtable.h"
+#include "base/error.h"
 
 #define MiB (1024ull * 1024)
 

@@ -12,15 +12,17 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "db.h"
-#include "dm.h"
-#include "error.h"
-#include "hotplug.h"
-#include "label.h"
-#include "pool.h"
-#include "sharing.h"
-#include "vdisk.h"
-#include "xs.h"
+#include "pool/db.h"
+#include "attach/dm.h"
+#include "base/error.h"
+#include "attach/check.h"
+#include "attach/hotplug.h"
+#include "pool/import.h"
+#include "pool/label.h"
+#include "pool/pool.h"
+#include "attach/sharing.h"
+#include "pool/vdisk.h"
+#include "attach/xs.h"
 
 #define ES (64 * 1024)
 #define POOL_MAJOR 7 /* the fake backing devices look like loop devices */
@@ -212,7 +214,7 @@ static int fake_backing_device(int fd, const char *path, dev_t *ret_dev, int *re
 	return -1;
 }
 
-static const struct vd_hotplug_ops fake_ops = {
+static const struct vd_attach_ops fake_ops = {
 	.dm = &fake_dm,
 	.backing_device = fake_backing_device,
 };
@@ -451,7 +453,7 @@ struct fixture {
 	char dev_path[128];
 	struct vd_db *db;
 	struct vd_xs *xs;
-	struct vd_hotplug h;
+	struct vd_attacher h;
 	uint32_t vd1, vd2;
 };
 
@@ -491,7 +493,7 @@ static int setup(void **state)
 	memset(pool_inodes, 0, sizeof(pool_inodes));
 	set_node("domid", "0");
 	assert_int_equal(vd_xs_open(&fake_xs, &f->xs), 0);
-	vd_hotplug_init(&f->h, f->db, f->xs);
+	vd_attacher_init(&f->h, f->db, f->xs);
 	f->h.ops = &fake_ops;
 	f->h.lock_timeout_ms = 1000;
 	op_count = 0;
@@ -914,14 +916,14 @@ static void test_map_and_unmap(void **state)
 	struct fixture *f = *state;
 	char path[64];
 
-	assert_int_equal(vd_hotplug_map(&f->h, 2, "w", path, sizeof(path)), 0);
+	assert_int_equal(vd_attach_map(&f->h, 2, "w", path, sizeof(path)), 0);
 	assert_string_equal(path, "/dev/mapper/vd-2");
 	assert_int_equal(ndevs, 1);
 	/* a guest cannot take it writable meanwhile */
 	assert_int_equal(add(f, backend(5, 51712, "vd:2", "w")), -EBUSY);
-	assert_int_equal(vd_hotplug_unmap(&f->h, 2), 0);
+	assert_int_equal(vd_attach_unmap(&f->h, 2), 0);
 	assert_int_equal(ndevs, 0);
-	assert_int_equal(vd_hotplug_unmap(&f->h, 2), 0);
+	assert_int_equal(vd_attach_unmap(&f->h, 2), 0);
 }
 
 static void test_check_runtime_finds_and_repairs_leaks(void **state)
@@ -1061,19 +1063,19 @@ static void test_resize_grows_the_live_device(void **state)
 	bool reloaded = true;
 
 	/* not attached: nothing to reload */
-	assert_int_equal(vd_hotplug_grow_live(&f->h, f->vd1, &reloaded), 0);
+	assert_int_equal(vd_attach_grow_live(&f->h, f->vd1, &reloaded), 0);
 	assert_false(reloaded);
 	be = backend(5, 51712, "vd:1", "w");
 	assert_int_equal(add(f, be), 0);
 	assert_int_equal(vd_dmtable_sectors(&devs[0].table), 2 * ES / 512);
 	assert_int_equal(vd_vdisk_resize(f->db, f->vd1, 5 * ES, false, NULL, NULL, &v), 0);
 	vd_vdisk_dispose(&v);
-	assert_int_equal(vd_hotplug_grow_live(&f->h, f->vd1, &reloaded), 0);
+	assert_int_equal(vd_attach_grow_live(&f->h, f->vd1, &reloaded), 0);
 	assert_true(reloaded);
 	assert_int_equal(ndevs, 1);
 	assert_int_equal(vd_dmtable_sectors(&devs[0].table), 5 * ES / 512);
 	/* already current */
-	assert_int_equal(vd_hotplug_grow_live(&f->h, f->vd1, &reloaded), 0);
+	assert_int_equal(vd_attach_grow_live(&f->h, f->vd1, &reloaded), 0);
 	assert_false(reloaded);
 	/* a failure at any step is reported and leaves the old table live */
 	assert_int_equal(vd_vdisk_resize(f->db, f->vd1, 6 * ES, false, NULL, NULL, &v), 0);
@@ -1084,7 +1086,7 @@ static void test_resize_grows_the_live_device(void **state)
 		op_count = 0;
 		fail_at = k;
 		failed_op = NULL;
-		r = vd_hotplug_grow_live(&f->h, f->vd1, &reloaded);
+		r = vd_attach_grow_live(&f->h, f->vd1, &reloaded);
 		if (!failed_op) {
 			assert_int_equal(r, 0);
 			break;

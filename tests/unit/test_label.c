@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "label.h"
+#include "pool/label.h"
 
 static struct vd_label sample(void)
 {

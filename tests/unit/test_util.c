@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static void test_size_accepts_suffixes_as_powers_of_1024(void **state)
 {
@@ -33,23 +33,44 @@ static void test_size_rejects_malformed_input(void **state)
 	assert_int_equal(v, 7); /* untouched on error */
 }
 
-static void test_id_is_strict_and_takes_vd_prefix_only_when_allowed(void **state)
+static void test_id_is_strict_decimal(void **state)
 {
 	uint32_t id;
 
-	assert_int_equal(vd_parse_id("7", false, &id), 0);
+	assert_int_equal(vd_parse_id("7", &id), 0);
 	assert_int_equal(id, 7);
-	assert_int_equal(vd_parse_id("vd:42", true, &id), 0);
+	assert_true(vd_parse_id("vd:42", &id) < 0);
+	assert_true(vd_parse_id("0", &id) < 0);
+	assert_true(vd_parse_id("007", &id) < 0);
+	assert_true(vd_parse_id("-3", &id) < 0);
+	assert_true(vd_parse_id("4294967296", &id) < 0);
+	assert_int_equal(vd_parse_id("4294967295", &id), 0);
+	assert_int_equal(vd_parse_u32("0", &id), 0);
+	assert_int_equal(id, 0);
+	assert_true(vd_parse_u32("01", &id) < 0);
+	assert_true(vd_parse_u32("", &id) < 0);
+	assert_true(vd_parse_u32(NULL, &id) < 0);
+}
+
+/* The one rule for a vd: target: a backend's params, a disk spec, a stored configuration. */
+static void test_parse_target_takes_vd_id_with_surrounding_whitespace_only(void **state)
+{
+	uint32_t id = 0;
+
+	(void)state;
+	assert_int_equal(vd_parse_target("vd:42", &id), 0);
 	assert_int_equal(id, 42);
-	assert_true(vd_parse_id("vd:42", false, &id) < 0);
-	assert_true(vd_parse_id("vd:42 ", true, &id) < 0);
-	assert_true(vd_parse_id("vd:", true, &id) < 0);
-	assert_true(vd_parse_id("0", false, &id) < 0);
-	assert_true(vd_parse_id("007", false, &id) < 0);
-	assert_true(vd_parse_id("-3", false, &id) < 0);
-	assert_true(vd_parse_id("4294967296", false, &id) < 0);
-	assert_int_equal(vd_parse_id("4294967295", false, &id), 0);
-	assert_true(vd_parse_id("vd:7,ro", true, &id) < 0);
+	assert_int_equal(vd_parse_target(" \tvd:43 \n", &id), 0);
+	assert_int_equal(id, 43);
+	assert_true(vd_parse_target("vd:", &id) < 0);
+	assert_true(vd_parse_target("vd: 7", &id) < 0);
+	assert_true(vd_parse_target("vd:7 8", &id) < 0);
+	assert_true(vd_parse_target("vd:7,ro", &id) < 0);
+	assert_true(vd_parse_target("vd:0", &id) < 0);
+	assert_true(vd_parse_target("VD:7", &id) < 0);
+	assert_true(vd_parse_target("7", &id) < 0);
+	assert_true(vd_parse_target("vd:123456789012345678", &id) < 0);
+	assert_true(vd_parse_target(NULL, &id) < 0);
 }
 
 static void test_seconds_take_units_and_are_bounded(void **state)
@@ -90,7 +111,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size_accepts_suffixes_as_powers_of_1024),
 		cmocka_unit_test(test_size_rejects_malformed_input),
-		cmocka_unit_test(test_id_is_strict_and_takes_vd_prefix_only_when_allowed),
+		cmocka_unit_test(test_id_is_strict_decimal),
+		cmocka_unit_test(test_parse_target_takes_vd_id_with_surrounding_whitespace_only),
 		cmocka_unit_test(test_seconds_take_units_and_are_bounded),
 		cmocka_unit_test(test_uuid_round_trips),
 	};

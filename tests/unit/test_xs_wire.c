@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <xen/io/xs_wire.h>
 
-#include "xs.h"
+#include "attach/xs.h"
 
 #define NDOMS 300
 #define MAX_CONN 8

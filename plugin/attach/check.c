@@ -1,0 +1,237 @@
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "attach/check.h"
+#include "attach/dm.h"
+#include "pool/db.h"
+
+struct report {
+	FILE *f;
+	char *buf;
+	size_t len;
+	unsigned problems;
+};
+
+_printf_(2, 3) static void problem(struct report *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(rep->f, fmt, ap);
+	va_end(ap);
+	fputc('\n', rep->f);
+	rep->problems++;
+}
+
+static bool attachment_of(const struct vd_attachment *list, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].vd_id == id)
+			return true;
+	return false;
+}
+
+static const struct vd_attachment *attachment_at(const struct vd_attachment *list, size_t n,
+						  const char *be)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].backend_path, be) == 0)
+			return &list[i];
+	return NULL;
+}
+
+static void check_dm_devices(struct vd_db *db, const struct vd_attach_ops *ops,
+			     const struct vd_attachment *att, size_t natt, bool repair,
+			     struct report *rep)
+{
+	struct vd_dm_info *devs = NULL;
+	size_t ndevs = 0;
+	uint8_t pool[16], theirs[16];
+	int r;
+
+	vd_db_pool_uuid(db, pool);
+	r = ops->dm->list(VD_DM_UUID_PREFIX, &devs, &ndevs);
+	if (r < 0) {
+		problem(rep, "cannot list dm devices: %s", vd_errmsg());
+		return;
+	}
+	for (size_t i = 0; i < ndevs; i++) {
+		const struct vd_dm_info *d = &devs[i];
+		uint32_t id;
+
+		if (vd_dm_uuid_parse(d->uuid, theirs, &id) < 0)
+			continue;
+		if (memcmp(theirs, pool, 16) != 0)
+			continue; /* another pool's (another database on this host) */
+		if (attachment_of(att, natt, id))
+			continue;
+		if (!repair) {
+			problem(rep, "dm device %s (%u:%u) of VD %" PRIu32 " has no attachment "
+				     "(leaked; open count %d); 'xl-vd check --repair' removes it",
+				d->name, d->major, d->minor, id, d->open_count);
+			continue;
+		}
+		if (d->open_count > 0) {
+			_cleanup_free_ char *users = NULL;
+
+			(void)vd_dm_describe_users(d->major, d->minor, &users);
+			problem(rep, "dm device %s (%u:%u) of VD %" PRIu32 " has no attachment but "
+				     "is open: %s; not removed",
+				d->name, d->major, d->minor, id, users ? users : "?");
+			continue;
+		}
+		r = ops->dm->remove(d->name, VD_DM_REMOVE_RETRY);
+		if (r < 0)
+			problem(rep,
+				"dm device %s of VD %" PRIu32 " has no attachment; removing it "
+				"failed: %s",
+				d->name, id, vd_errmsg());
+		else
+			fprintf(rep->f, "repaired: removed leaked dm device %s of VD %" PRIu32 "\n",
+				d->name, id);
+	}
+	free(devs);
+}
+
+static void check_attachments_live(struct vd_db *db, const struct vd_attach_ops *ops,
+				   struct vd_xs *xs, const struct vd_attachment *att, size_t natt,
+				   bool repair, struct report *rep)
+{
+	for (size_t i = 0; i < natt; i++) {
+		const struct vd_attachment *a = &att[i];
+		char name[VD_DM_NAME_MAX];
+		struct vd_dm_info info;
+		bool gone = false;
+
+		vd_dm_name(a->vd_id, name);
+		if (ops->dm->info(name, &info) == 0 && !info.exists)
+			problem(rep,
+				"attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") has no dm "
+				"device %s (orphan)",
+				a->backend_path, a->vd_id, a->domid, name);
+		if (!xs || a->backend_path[0] != '/')
+			continue;
+
+		_cleanup_free_ char *params_path = NULL, *params = NULL;
+		uint32_t id;
+
+		if (asprintf(&params_path, "%s/params", a->backend_path) < 0)
+			continue;
+		if (vd_xs_read(xs, params_path, &params) == -ENOENT) {
+			gone = true;
+		} else if (params) {
+			if (vd_parse_target(params, &id) < 0 || id != a->vd_id)
+				problem(rep, "attachment %s says VD %" PRIu32 " but the backend's "
+					     "params are '%s'",
+					a->backend_path, a->vd_id, params);
+		}
+		if (!gone)
+			continue;
+		if (!repair) {
+			problem(rep, "attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") has no "
+				     "xenstore backend any more (stale); 'xl-vd check --repair' "
+				     "drops it",
+				a->backend_path, a->vd_id, a->domid);
+			continue;
+		}
+		if (vd_attach_forget(db, a->backend_path) < 0)
+			problem(rep, "stale attachment %s of VD %" PRIu32 ": cannot drop it: %s",
+				a->backend_path, a->vd_id, vd_errmsg());
+		else
+			fprintf(rep->f, "repaired: dropped stale attachment %s of VD %" PRIu32 "\n",
+				a->backend_path, a->vd_id);
+	}
+}
+
+static void check_backends_recorded(struct vd_xs *xs, const struct vd_attachment *att,
+				    size_t natt, struct report *rep)
+{
+	char **be = NULL;
+	size_t nbe = 0;
+
+	if (vd_xs_list_vbd_backends(xs, &be, &nbe) < 0) {
+		problem(rep, "cannot list vbd backends in xenstore: %s", vd_errmsg());
+		return;
+	}
+	for (size_t i = 0; i < nbe; i++) {
+		struct vd_xs_backend b = { .frontend_id = -1 };
+		uint32_t id;
+
+		if (attachment_at(att, natt, be[i]))
+			continue;
+		if (vd_xs_read_backend(xs, be[i], &b) < 0)
+			continue;
+		if (vd_parse_target(b.params, &id) == 0 && b.physical_device)
+			problem(rep,
+				"backend %s (domain %" PRId64 ") uses %s through %s but has no "
+				"attachment record",
+				be[i], b.frontend_id, b.params, b.physical_device);
+		vd_xs_backend_dispose(&b);
+	}
+	vd_xs_strv_free(be, nbe);
+}
+
+int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, struct vd_xs *xs,
+			  bool repair, char **ret_report, unsigned *ret_problems)
+{
+	struct report rep = { 0 };
+	struct vd_attachment *att = NULL;
+	size_t natt = 0;
+	int r;
+
+	rep.f = open_memstream(&rep.buf, &rep.len);
+	if (!rep.f)
+		return -ENOMEM;
+	r = vd_db_attachment_list(db, 0, &att, &natt);
+	if (r < 0) {
+		fclose(rep.f);
+		free(rep.buf);
+		return r;
+	}
+	/* Attachments first: dropping stale ones may turn their dm device into a leak that the
+	 * dm pass then removes in the same run. */
+	check_attachments_live(db, ops, xs, att, natt, repair, &rep);
+	if (repair) {
+		vd_db_attachment_list_free(att, natt);
+		att = NULL;
+		natt = 0;
+		r = vd_db_attachment_list(db, 0, &att, &natt);
+		if (r < 0) {
+			fclose(rep.f);
+			free(rep.buf);
+			return r;
+		}
+	}
+	check_dm_devices(db, ops, att, natt, repair, &rep);
+	if (xs)
+		check_backends_recorded(xs, att, natt, &rep);
+	vd_db_attachment_list_free(att, natt);
+	if (fclose(rep.f) != 0) {
+		free(rep.buf);
+		return -ENOMEM;
+	}
+	if (rep.len == 0) {
+		free(rep.buf);
+		rep.buf = NULL;
+	}
+	*ret_report = rep.buf;
+	*ret_problems = rep.problems;
+	return 0;
+}
+
+int vd_check_runtime(struct vd_db *db, bool repair, char **ret_report, unsigned *ret_problems)
+{
+	_cleanup_xs_ struct vd_xs *xs = NULL;
+
+	/* Without xenstored (not a Xen dom0, or xenstored down) only dm is compared. */
+	if (vd_xs_open(NULL, &xs) < 0) {
+		vd_err_clear();
+		xs = NULL;
+	}
+	return vd_check_runtime_with(db, &vd_attach_real_ops, xs, repair, ret_report,
+				     ret_problems);
+}
+

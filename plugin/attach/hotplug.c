@@ -1,0 +1,177 @@
+#include <inttypes.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "base/error.h"
+#include "attach/hotplug.h"
+#include "attach/sharing.h"
+#include "pool/db.h"
+
+static int parse_devid(const char *be, int64_t *ret)
+{
+	const char *slash = strrchr(be, '/');
+	uint32_t devid;
+
+	if (!slash || vd_parse_u32(slash + 1, &devid) < 0)
+		return -EINVAL;
+	*ret = devid;
+	return 0;
+}
+
+int vd_hotplug_parse_params(const char *params, uint32_t *ret_id)
+{
+	if (!params)
+		return vd_err(-EINVAL,
+			      "the backend has no 'params' node: libxl did not pass a target");
+	if (vd_parse_target(params, ret_id) < 0)
+		return vd_err(-EINVAL,
+			      "target '%s' is not vd:<id>; write the disk as "
+			      "'vdev=xvda,access=rw,script=block-vd,target=vd:<id>' (target= last)",
+			      params);
+	return 0;
+}
+
+static int fail_add(struct vd_attacher *h, const char *be, int r)
+{
+	const char *msg = vd_errmsg();
+	int w;
+
+	vd_log(VD_LOG_ERR, "add failed: %s", msg);
+	if (h->xs && be) {
+		/* in use elsewhere: hotplug-status=busy, as the stock scripts' ebusy writes */
+		w = r == -EBUSY ? vd_xs_write_busy(h->xs, be, msg)
+				: vd_xs_write_error(h->xs, be, msg);
+		if (w < 0)
+			vd_log(VD_LOG_ERR, "cannot write hotplug-error to %s: %s", be,
+			       strerror(-w));
+	}
+	return r;
+}
+
+int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
+{
+	_cleanup_free_ char *be = NULL;
+	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_attach_run run = { .h = h, .lock_fd = -1 };
+	struct vd_attachment existing = { 0 };
+	char path[64], mode;
+	int r;
+
+	if (!h->xs)
+		return vd_err(-ENOTCONN, "block-vd add needs xenstore");
+	if (!xenbus_path || !*xenbus_path)
+		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
+	r = vd_xs_absolute(h->xs, xenbus_path, &be);
+	if (r < 0)
+		return r;
+	if (parse_devid(be, &h->devid) < 0)
+		return fail_add(h, be, vd_err(-EINVAL, "XENBUS_PATH %s does not end in a device "
+						       "id", xenbus_path));
+
+	r = vd_xs_read_backend(h->xs, be, &b);
+	if (r < 0)
+		return fail_add(h, be, r);
+	h->domid = b.frontend_id;
+	vd_attach_mark(h, "xs-read");
+	r = vd_hotplug_parse_params(b.params, &run.vd_id);
+	if (r < 0)
+		goto fail;
+	h->vd_id = run.vd_id;
+	if (!b.mode || vd_sharing_mode(b.mode, &mode) < 0) {
+		r = vd_err(-EINVAL, "the backend %s has no valid 'mode' node", be);
+		goto fail;
+	}
+	if (b.frontend_id < 0 || b.frontend_id > UINT16_MAX) {
+		r = vd_err(-EINVAL, "the backend %s has no valid 'frontend-id' node", be);
+		goto fail;
+	}
+
+	/* Already done (libxl retried, or we are run twice): the stock script exits 0 too. */
+	if (b.physical_device && vd_db_attachment_get(h->db, be, &existing) == 0) {
+		bool same = existing.vd_id == run.vd_id;
+
+		vd_attachment_dispose(&existing);
+		if (same) {
+			vd_info("already attached (physical-device %s)", b.physical_device);
+			vd_xs_backend_dispose(&b);
+			return 0;
+		}
+	}
+
+	run.backend_path = be;
+	run.domid = (uint32_t)b.frontend_id;
+	run.devid = (uint32_t)h->devid;
+	run.vdev = b.vdev;
+	run.mode = mode;
+	run.mode_str = mode == 'r' ? "r" : mode == 'w' ? "w" : "w!";
+
+	r = vd_attach(&run);
+	if (r < 0)
+		goto fail;
+	r = vd_xs_write_connected(h->xs, be, run.dev, vd_dm_path(run.name, path, sizeof(path)));
+	if (r < 0) {
+		vd_attach_undo(&run);
+		goto fail;
+	}
+	vd_attach_mark(h, "xs-write");
+	vd_info("attached %s as %s (%u:%u) for domain %" PRId64 ", mode %s", b.params, path,
+		major(run.dev), minor(run.dev), b.frontend_id, run.mode_str);
+	vd_attach_run_done(&run);
+	vd_xs_backend_dispose(&b);
+	return 0;
+fail:
+	vd_attach_run_done(&run);
+	vd_xs_backend_dispose(&b);
+	return fail_add(h, be, r);
+}
+
+int vd_hotplug_remove(struct vd_attacher *h, const char *xenbus_path)
+{
+	_cleanup_free_ char *be = NULL;
+	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_attachment a = { 0 };
+	uint32_t id = 0;
+	int r;
+
+	if (!h->xs)
+		return vd_err(-ENOTCONN, "block-vd remove needs xenstore");
+	if (!xenbus_path || !*xenbus_path)
+		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
+	r = vd_xs_absolute(h->xs, xenbus_path, &be);
+	if (r < 0)
+		return r;
+	(void)parse_devid(be, &h->devid);
+	/* The backend may be half-written or half-gone: read what is there. */
+	if (vd_xs_read_backend(h->xs, be, &b) == 0)
+		h->domid = b.frontend_id;
+	vd_attach_mark(h, "xs-read");
+
+	r = vd_db_attachment_get(h->db, be, &a);
+	if (r == 0) {
+		id = a.vd_id;
+		h->domid = a.domid;
+		vd_attachment_dispose(&a);
+	} else if (r == -ENOENT) {
+		/* No attachment: an add that failed or was killed before recording one. Its dm
+		 * device (if it got that far) goes unless another attachment uses it. */
+		if (vd_parse_target(b.params, &id) < 0) {
+			vd_info("nothing to remove: no attachment and no vd: target");
+			vd_xs_backend_dispose(&b);
+			return 0;
+		}
+	} else {
+		vd_xs_backend_dispose(&b);
+		return r;
+	}
+	vd_xs_backend_dispose(&b);
+	h->vd_id = id;
+
+	r = vd_detach(h, id, be);
+	if (r < 0) {
+		vd_log(VD_LOG_ERR, "remove: %s", vd_errmsg());
+		return r;
+	}
+	vd_info("detached");
+	return 0;
+}
+

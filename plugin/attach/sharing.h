@@ -1,0 +1,44 @@
+/* The sharing policy of block-vd: may a VD be attached in a given mode while others use it?
+ * Levels (xenvd.conf "sharing", DESIGN.md): 0 = only readers may share, 1 = one writer plus
+ * readers, 2 = anything; mode "w!" skips the check. Conflicts are found by extent overlap
+ * against our attachments, against other vbd backends' physical-device and against dom0 mounts.
+ * Reads the database, xenstore (through xs.h) and /proc, /sys; changes nothing.
+ */
+#ifndef XENVD_SHARING_H
+#define XENVD_SHARING_H
+
+#include <sys/types.h>
+
+#include "pool/db.h"
+#include "attach/dmtable.h"
+#include "attach/xs.h"
+
+/* Canonical modes, as block-common.sh canonicalise_mode: no 'w' → 'r'; 'w' → 'w'; 'w' and '!'
+ * → '!' (forced, no check). -EINVAL for an empty or NULL mode. */
+int vd_sharing_mode(const char *mode, char *ret);
+
+/* Whether a new user wanting `want` may join an existing one holding `have` at level. */
+bool vd_sharing_compatible(int level, char want, char have, bool same_domain);
+
+struct vd_sharing_request {
+	uint32_t vd_id;
+	char mode;		  /* canonical: 'r', 'w' or '!' */
+	uint32_t domid;		  /* frontend domain of the new attachment */
+	const char *backend_path; /* absolute; this attachment itself is never a conflict */
+	int level;
+	const struct vd_dm_table *table; /* the VD's sectors on its backing block devices */
+	dev_t dm_dev;			 /* the VD's dm device if it exists, else 0 */
+};
+
+/* 0, or -EBUSY with a message naming the other user (domain and device, or the mount point)
+ * and the next step. Other errors when the check itself cannot run.
+ *
+ * Cost: the set of devices overlapping the VD is worked out once from /sys (the VD's devices,
+ * their whole disks and overlapping partitions); one attachments query; /proc/self/mountinfo;
+ * xenstore: the frontend domains' directories and the physical-device of every vbd that is
+ * not ours, each group sent as one pipelined batch (vd_xs_read_each), so the wait does not
+ * grow with the number of unrelated vbds; a matching device costs two more reads. No global
+ * lock is taken: callers hold only the VD's own lock. */
+int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing_request *req);
+
+#endif

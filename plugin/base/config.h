@@ -1,0 +1,27 @@
+/* xenvd.conf (key = value, '#' comments): every key has a default, so no file is needed.
+ * Owns parsing and defaults only; it opens nothing but the configuration file.
+ */
+#ifndef XENVD_CONFIG_H
+#define XENVD_CONFIG_H
+
+#include "base/util.h"
+
+struct vd_config {
+	char *db_path;		 /* database = /var/lib/xenvd/xenvd.db */
+	uint64_t extent_size;	 /* extent_size = 64M (format's default) */
+	int sharing_level;	 /* sharing = 0|1|2 (DESIGN.md "Sharing") */
+	bool scrub;		 /* scrub = yes|no (default for format; per pool after) */
+	uint64_t kernel_max;	 /* boot_kernel_max = 256M */
+	uint64_t ramdisk_max;	 /* boot_ramdisk_max = 256M */
+	uint64_t config_max;	 /* boot_config_max = 1M */
+	int boot_timeout;	 /* boot_timeout = 60 (seconds) */
+	int log_level;		 /* log_level = 0..3 (err, warn, info, debug) */
+	char *hotplug_log;	 /* hotplug_log = /var/log/xen/xen-hotplug.log */
+};
+
+/* Defaults, then the file at path (NULL: $XENVD_CONF, else XENVD_CONF_PATH) if it exists,
+ * then $XENVD_DB over the database path. A syntax error names the file and line. */
+int vd_config_load(const char *path, struct vd_config *ret);
+void vd_config_dispose(struct vd_config *cfg);
+
+#endif

@@ -1,0 +1,33 @@
+/* The last error of the calling thread, as a sentence a user can act on. Library functions
+ * return 0 or -errno; where the user needs to know which object failed and what to do next,
+ * they also set this message. Programs print it; the library never writes to stderr itself.
+ */
+#ifndef XENVD_ERROR_H
+#define XENVD_ERROR_H
+
+#include "base/util.h"
+
+/* Sets the message (printf-style, "%m" allowed for -r) and returns r, so that
+ * `return vd_err(-ENOENT, "VD %u does not exist", id);` sets and returns in one line. */
+int vd_err(int r, const char *fmt, ...) _printf_(2, 3);
+
+/* Prepends context to the current message: "while creating VD 7: <old message>". */
+int vd_err_prefix(int r, const char *fmt, ...) _printf_(2, 3);
+
+/* The message, or strerror(-r) of the last vd_err when none was set. Never NULL. */
+const char *vd_errmsg(void);
+void vd_err_clear(void);
+
+/* Debug logging: off unless vd_log_set_level() raised it (the programs' -v). Sink: stderr
+ * unless vd_log_set_sink() names another (block-vd logs to the hotplug log / syslog). */
+enum vd_log_level { VD_LOG_ERR = 0, VD_LOG_WARN, VD_LOG_INFO, VD_LOG_DEBUG };
+void vd_log_set_level(enum vd_log_level level);
+enum vd_log_level vd_log_get_level(void);
+void vd_log_set_sink(void (*sink)(enum vd_log_level level, const char *msg, void *userdata),
+		     void *userdata);
+void vd_log(enum vd_log_level level, const char *fmt, ...) _printf_(2, 3);
+#define vd_debug(...) vd_log(VD_LOG_DEBUG, __VA_ARGS__)
+#define vd_info(...) vd_log(VD_LOG_INFO, __VA_ARGS__)
+#define vd_warn(...) vd_log(VD_LOG_WARN, __VA_ARGS__)
+
+#endif

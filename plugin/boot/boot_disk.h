@@ -1,0 +1,47 @@
+/* The guest disk as vdloader reads it: an ordered list of (fd, dev_offset, length) runs, so a
+ * plain image or block device is one run and a VD read straight from its pool is several; or a
+ * "remote" disk whose reads the parent serves over a socket, so a sandboxed reader never holds a
+ * pool device's fd (which would expose other tenants' extents). Owns reading only; it never
+ * opens or writes anything and knows nothing of partitions.
+ */
+#ifndef XENVD_BOOT_DISK_H
+#define XENVD_BOOT_DISK_H
+
+#include "base/util.h"
+
+struct vd_boot_run {
+	int fd;		     /* not owned */
+	uint64_t dev_offset; /* where the run starts in fd */
+	uint64_t length;     /* bytes */
+};
+
+struct vd_boot_disk {
+	const struct vd_boot_run *runs;
+	size_t n_runs;
+	uint64_t size;	/* sum of the runs' lengths */
+	int remote_fd;	/* >= 0: reads are requests over this socket (no runs) */
+};
+
+#define VD_BOOT_REMOTE_MAX_READ (1024 * 1024)
+
+/* Sets size from the runs; -EINVAL for no runs or an overflow. */
+int vd_boot_disk_init(struct vd_boot_disk *disk, const struct vd_boot_run *runs, size_t n_runs);
+
+/* A disk of size bytes whose reads are served by vd_boot_disk_serve_one at the other end of fd. */
+int vd_boot_disk_init_remote(struct vd_boot_disk *disk, int fd, uint64_t size);
+
+/* Parent side: answers one read request arriving on fd from disk. -EPIPE once the peer closed;
+ * a request outside the disk is answered with -EIO, never served. */
+int vd_boot_disk_serve_one(const struct vd_boot_disk *disk, int fd);
+
+/* Reads exactly len bytes at off (disk coordinates); -EIO past the end or on a short read. */
+int vd_boot_disk_pread(const struct vd_boot_disk *disk, void *buf, size_t len, uint64_t off);
+
+/* A file descriptor libblkid can probe for [off, off + len): the underlying fd and its offset
+ * when the range lies in one run; otherwise a sparse memfd holding the first and last MiB of the
+ * range (enough for partition tables and superblocks), which the caller closes (*ret_owned).
+ * A remote disk always gets the memfd. */
+int vd_boot_disk_probe_fd(const struct vd_boot_disk *disk, uint64_t off, uint64_t len,
+			  int *ret_fd, uint64_t *ret_offset, bool *ret_owned);
+
+#endif

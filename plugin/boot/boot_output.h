@@ -1,0 +1,19 @@
+/* vdloader's result in the formats libxl and older toolstacks read: simple0 (libxl: NUL-
+ * separated "key value" items), simple (newline-separated) and sxp (domUloader's
+ * `linux (kernel …)(ramdisk …)(args "…")`). Refuses any value that could break the framing
+ * (XSA-198). Pure: it formats into memory and writes nothing.
+ */
+#ifndef XENVD_BOOT_OUTPUT_H
+#define XENVD_BOOT_OUTPUT_H
+
+#include "base/util.h"
+
+enum vd_boot_format { VD_BOOT_SIMPLE0, VD_BOOT_SIMPLE, VD_BOOT_SXP };
+
+int vd_boot_format_parse(const char *s, enum vd_boot_format *ret);
+
+/* ramdisk and args may be NULL or empty (the item is left out). */
+int vd_boot_output_render(enum vd_boot_format fmt, const char *kernel, const char *ramdisk,
+			  const char *args, char **ret, size_t *ret_len);
+
+#endif

@@ -1,0 +1,1406 @@
+/* The only file that calls SQLite. See db.h. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pool/db.h"
+#include "base/error.h"
+
+/* How long a writer waits for the write lock before the user sees an error. Contention is
+ * short (every transaction here is milliseconds), so this is only reached when something hangs
+ * while holding the database. */
+#define BUSY_TIMEOUT_MS 10000
+#define BEGIN_RETRY_TOTAL_MS 60000
+
+/* How many free extents an allocation looks at when searching for a contiguous run. */
+#define PICK_SCAN_LIMIT 65536
+
+struct vd_db {
+	sqlite3 *sql;
+	char *path;
+	uint8_t pool_uuid[16];
+	bool in_txn;
+	int wait_ms; /* how long begin waits for the write lock */
+};
+
+static void stmt_finalizep(sqlite3_stmt **s)
+{
+	if (*s)
+		sqlite3_finalize(*s);
+}
+#define _cleanup_stmt_ _cleanup_(stmt_finalizep)
+
+/* SQLite result codes → -errno, with the database and SQLite's own words in the message. */
+static int sql_err(struct vd_db *db, int rc, const char *what)
+{
+	int r;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		r = -EBUSY;
+		break;
+	case SQLITE_CONSTRAINT:
+		r = -EEXIST;
+		break;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		r = -EACCES;
+		break;
+	case SQLITE_NOMEM:
+		r = -ENOMEM;
+		break;
+	case SQLITE_FULL:
+		r = -ENOSPC;
+		break;
+	case SQLITE_CANTOPEN:
+		r = -ENOENT;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		r = -EBADMSG;
+		break;
+	default:
+		r = -EIO;
+	}
+	return vd_err(r, "database %s: %s failed: %s", db->path, what,
+		      db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
+}
+
+static int prepare(struct vd_db *db, const char *sql, sqlite3_stmt **ret)
+{
+	int rc = sqlite3_prepare_v2(db->sql, sql, -1, ret, NULL);
+
+	if (rc != SQLITE_OK)
+		return sql_err(db, rc, "preparing a statement");
+	return 0;
+}
+
+static int exec(struct vd_db *db, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : sql_err(db, rc, what);
+}
+
+/* Runs a statement that returns no rows. */
+static int step_done(struct vd_db *db, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sql_err(db, rc, what);
+	return 0;
+}
+
+static int query_int64(struct vd_db *db, const char *sql, int64_t *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, sql, &s);
+
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc, "a query");
+	*ret = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+/* ---- schema ---- */
+
+/* migrations[i] takes user_version i to i+1. Append only; never edit a released one. */
+static const char *const migrations[] = {
+	/* 0 → 1 */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE pool_devices ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid BLOB NOT NULL UNIQUE CHECK (length(uuid) = 16),"
+	"  path TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  extent_size INTEGER NOT NULL CHECK (extent_size > 0),"
+	"  data_offset INTEGER NOT NULL,"
+	"  extent_count INTEGER NOT NULL CHECK (extent_count > 0),"
+	"  added INTEGER NOT NULL,"
+	"  scrub INTEGER NOT NULL DEFAULT 1,"
+	"  state INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE vdisks ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT,"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  extent_count INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER,"
+	"  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+	"  needs_scrub INTEGER NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX vdisks_name ON vdisks(name) WHERE name IS NOT NULL AND state != 2;"
+	"CREATE INDEX vdisks_expiry ON vdisks(expires) WHERE state != 2 AND expires IS NOT NULL;"
+	"CREATE TABLE extents ("
+	"  device_id INTEGER NOT NULL REFERENCES pool_devices(id) ON DELETE CASCADE,"
+	"  ext_no INTEGER NOT NULL,"
+	"  vd_id INTEGER REFERENCES vdisks(id),"
+	"  vd_index INTEGER,"
+	"  dirty INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (device_id, ext_no),"
+	"  CHECK ((vd_id IS NULL) = (vd_index IS NULL))"
+	") WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX extents_by_vd ON extents(vd_id, vd_index) WHERE vd_id IS NOT NULL;"
+	"CREATE INDEX extents_free ON extents(dirty, device_id, ext_no) WHERE vd_id IS NULL;"
+	"CREATE TABLE attachments ("
+	"  backend_path TEXT PRIMARY KEY,"
+	"  vd_id INTEGER NOT NULL REFERENCES vdisks(id),"
+	"  domid INTEGER NOT NULL,"
+	"  devid INTEGER NOT NULL,"
+	"  mode TEXT NOT NULL,"
+	"  vdev TEXT,"
+	"  dm_name TEXT NOT NULL,"
+	"  since INTEGER NOT NULL);"
+	"CREATE INDEX attachments_by_vd ON attachments(vd_id);",
+};
+
+static int read_pool_uuid(struct vd_db *db)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT value FROM meta WHERE key = 'pool_uuid'", &s);
+
+	if (r < 0)
+		return r;
+	if (sqlite3_step(s) != SQLITE_ROW ||
+	    vd_uuid_parse((const char *)sqlite3_column_text(s, 0), db->pool_uuid) < 0)
+		return vd_err(-EBADMSG, "database %s has no valid pool UUID; it is damaged or not "
+				       "a xenvd database", db->path);
+	return 0;
+}
+
+static int migrate(struct vd_db *db, bool readonly)
+{
+	int64_t version;
+	int r;
+
+	r = query_int64(db, "PRAGMA user_version", &version);
+	if (r < 0)
+		return r;
+	if (version > (int64_t)ARRAY_SIZE(migrations))
+		return vd_err(-EPROTONOSUPPORT,
+			      "database %s has schema version %" PRId64 ", newer than this xenvd "
+			      "understands (%d); upgrade xenvd, or point --db at another database",
+			      db->path, version, VD_DB_SCHEMA_VERSION);
+	if (version == (int64_t)ARRAY_SIZE(migrations))
+		return read_pool_uuid(db);
+	if (readonly)
+		return vd_err(-EROFS, "database %s needs a schema upgrade (version %" PRId64
+				      " → %d) but was opened read-only; run any xl-vd command as root "
+				      "first", db->path, version, VD_DB_SCHEMA_VERSION);
+
+	r = vd_db_begin(db);
+	if (r < 0)
+		return r;
+	/* Another process may have migrated while we waited for the lock. */
+	r = query_int64(db, "PRAGMA user_version", &version);
+	if (r < 0)
+		goto fail;
+	for (; version < (int64_t)ARRAY_SIZE(migrations); version++) {
+		char pragma[64];
+
+		r = exec(db, migrations[version], "upgrading the schema");
+		if (r < 0)
+			goto fail;
+		if (version == 0) {
+			uint8_t uuid[16];
+			char text[37];
+			_cleanup_stmt_ sqlite3_stmt *s = NULL;
+
+			r = vd_random(uuid, sizeof(uuid));
+			if (r < 0)
+				goto fail;
+			uuid[6] = (uuid[6] & 0x0f) | 0x40;
+			uuid[8] = (uuid[8] & 0x3f) | 0x80;
+			vd_uuid_unparse(uuid, text);
+			r = prepare(db, "INSERT INTO meta (key, value) VALUES ('pool_uuid', ?)", &s);
+			if (r < 0)
+				goto fail;
+			sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
+			r = step_done(db, s, "recording the pool UUID");
+			if (r < 0)
+				goto fail;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %" PRId64, version + 1);
+		r = exec(db, pragma, "recording the schema version");
+		if (r < 0)
+			goto fail;
+	}
+	r = vd_db_commit(db);
+	if (r < 0)
+		goto fail;
+	return read_pool_uuid(db);
+fail:
+	vd_db_rollback(db);
+	return r;
+}
+
+static int mkdir_parents(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *dir;
+
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
+{
+	struct vd_db *db;
+	int oflags, rc, r;
+	struct stat st;
+	bool readonly = flags & VD_DB_READONLY;
+
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return -ENOMEM;
+	db->wait_ms = BEGIN_RETRY_TOTAL_MS;
+	db->path = strdup(path);
+	if (!db->path) {
+		free(db);
+		return -ENOMEM;
+	}
+
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT || !(flags & VD_DB_CREATE) || readonly) {
+			r = vd_err(-errno, "database %s: %m; create a pool first with 'xl-vd format "
+					   "DEVICE', or point --db at an existing database", path);
+			goto fail;
+		}
+		r = mkdir_parents(path);
+		if (r < 0) {
+			r = vd_err(r, "cannot create the directory of database %s: %m", path);
+			goto fail;
+		}
+	} else if (!S_ISREG(st.st_mode)) {
+		r = vd_err(-EINVAL, "database %s is not a regular file", path);
+		goto fail;
+	}
+
+	oflags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
+						 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	mode_t old_umask = umask(077); /* the database is 0600: it maps every tenant's data */
+	rc = sqlite3_open_v2(path, &db->sql, oflags, NULL);
+	umask(old_umask);
+	if (rc != SQLITE_OK) {
+		r = sql_err(db, rc, "opening");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->sql, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db->sql, 1);
+
+	r = exec(db, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+	if (r < 0)
+		goto fail;
+	if (!readonly) {
+		/* Switching to WAL needs a moment alone with the file; retry while a peer is
+		 * doing the same. */
+		for (int i = 0;; i++) {
+			rc = sqlite3_exec(db->sql, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+			if (rc == SQLITE_OK || (rc & 0xff) != SQLITE_BUSY || i > 600)
+				break;
+			usleep(10000);
+		}
+		if (rc != SQLITE_OK) {
+			r = sql_err(db, rc, "enabling WAL");
+			goto fail;
+		}
+		/* FULL: a VD id printed to the user survives a power loss. */
+		r = exec(db, "PRAGMA synchronous = FULL", "setting synchronous mode");
+		if (r < 0)
+			goto fail;
+		/* Keep -wal and -shm between processes: otherwise every open recreates and
+		 * zero-fills the shared-memory index and every last close deletes both, a few
+		 * dozen system calls per block-vd run for nothing. */
+		int persist = 1;
+
+		(void)sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+		if (flags & VD_DB_NO_CHECKPOINT_ON_CLOSE)
+			(void)sqlite3_db_config(db->sql, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	}
+	r = migrate(db, readonly);
+	if (r < 0)
+		goto fail;
+	*ret = db;
+	return 0;
+fail:
+	vd_db_close(db);
+	return r;
+}
+
+void vd_db_close(struct vd_db *db)
+{
+	if (!db)
+		return;
+	if (db->in_txn)
+		vd_db_rollback(db);
+	sqlite3_close_v2(db->sql);
+	free(db->path);
+	free(db);
+}
+
+void vd_db_set_wait(struct vd_db *db, int ms)
+{
+	db->wait_ms = ms;
+	sqlite3_busy_timeout(db->sql, ms < BUSY_TIMEOUT_MS ? ms : BUSY_TIMEOUT_MS);
+}
+
+const char *vd_db_path(const struct vd_db *db)
+{
+	return db->path;
+}
+
+void vd_db_pool_uuid(const struct vd_db *db, uint8_t ret_uuid[16])
+{
+	memcpy(ret_uuid, db->pool_uuid, 16);
+}
+
+/* ---- transactions ---- */
+
+int vd_db_begin(struct vd_db *db)
+{
+	struct timespec start, now;
+	int rc;
+
+	if (db->in_txn)
+		return vd_err(-EINVAL, "database %s: nested transaction", db->path);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned attempt = 0;; attempt++) {
+		rc = sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			break;
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			return sql_err(db, rc, "starting a transaction");
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
+		    db->wait_ms)
+			return vd_err(-EBUSY, "database %s has been locked by another process for "
+					      "over %d s; find it with 'fuser %s' and retry",
+				      db->path, db->wait_ms / 1000, db->path);
+		usleep(1000 + (attempt % 16) * 500);
+	}
+	db->in_txn = true;
+	return 0;
+}
+
+int vd_db_commit(struct vd_db *db)
+{
+	int rc;
+
+	for (int i = 0;; i++) {
+		rc = sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL);
+		if (rc == SQLITE_OK || (rc & 0xff) != SQLITE_BUSY || i > 1000)
+			break;
+		usleep(5000);
+	}
+	if (rc != SQLITE_OK) {
+		int r = sql_err(db, rc, "committing");
+
+		vd_db_rollback(db);
+		return r;
+	}
+	db->in_txn = false;
+	return 0;
+}
+
+void vd_db_rollback(struct vd_db *db)
+{
+	if (!db->in_txn)
+		return;
+	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	db->in_txn = false;
+}
+
+bool vd_db_in_transaction(const struct vd_db *db)
+{
+	return db->in_txn;
+}
+
+static int require_txn(struct vd_db *db, const char *what)
+{
+	if (!db->in_txn)
+		return vd_err(-EINVAL, "internal error: %s outside a transaction", what);
+	return 0;
+}
+
+/* ---- pool devices ---- */
+
+void vd_pool_device_dispose(struct vd_pool_device *d)
+{
+	if (!d)
+		return;
+	free(d->path);
+	d->path = NULL;
+}
+
+#define DEVICE_COLUMNS                                                                             \
+	"d.id, d.uuid, d.path, d.size, d.extent_size, d.data_offset, d.extent_count, d.added, "   \
+	"d.scrub, d.state"
+
+static int device_from_row(sqlite3_stmt *s, struct vd_pool_device *d)
+{
+	const void *uuid = sqlite3_column_blob(s, 1);
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(s, 0);
+	if (uuid && sqlite3_column_bytes(s, 1) == 16)
+		memcpy(d->uuid, uuid, 16);
+	d->path = strdup((const char *)sqlite3_column_text(s, 2));
+	if (!d->path)
+		return -ENOMEM;
+	d->size = (uint64_t)sqlite3_column_int64(s, 3);
+	d->extent_size = (uint64_t)sqlite3_column_int64(s, 4);
+	d->data_offset = (uint64_t)sqlite3_column_int64(s, 5);
+	d->extent_count = (uint64_t)sqlite3_column_int64(s, 6);
+	d->added = sqlite3_column_int64(s, 7);
+	d->scrub = sqlite3_column_int(s, 8) != 0;
+	d->state = (enum vd_device_state)sqlite3_column_int(s, 9);
+	return 0;
+}
+
+int vd_db_device_add(struct vd_db *db, const struct vd_pool_device *d, int64_t *ret_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL, *ins = NULL;
+	int64_t id;
+	int r;
+
+	r = require_txn(db, "adding a device");
+	if (r < 0)
+		return r;
+	r = prepare(db, "INSERT INTO pool_devices (uuid, path, size, extent_size, data_offset, "
+			"extent_count, added, scrub) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_blob(s, 1, d->uuid, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, d->path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (int64_t)d->size);
+	sqlite3_bind_int64(s, 4, (int64_t)d->extent_size);
+	sqlite3_bind_int64(s, 5, (int64_t)d->data_offset);
+	sqlite3_bind_int64(s, 6, (int64_t)d->extent_count);
+	sqlite3_bind_int64(s, 7, d->added);
+	sqlite3_bind_int(s, 8, d->scrub ? 1 : 0);
+	r = step_done(db, s, "recording the device");
+	if (r < 0)
+		return r;
+	id = sqlite3_last_insert_rowid(db->sql);
+
+	/* One row per extent, in one statement: a recursive CTE keeps the million-row insert
+	 * inside SQLite instead of a million step() calls. */
+	r = prepare(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+			"WHERE i + 1 < ?2) INSERT INTO extents (device_id, ext_no) "
+			"SELECT ?1, i FROM n", &ins);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 2, (int64_t)d->extent_count);
+	r = step_done(db, ins, "recording the device's extents");
+	if (r < 0)
+		return r;
+	*ret_id = id;
+	return 0;
+}
+
+int vd_db_device_get(struct vd_db *db, int64_t id, struct vd_pool_device *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT " DEVICE_COLUMNS " FROM pool_devices d WHERE d.id = ?", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return vd_err(-ENOENT, "pool device #%" PRId64 " is not in database %s", id,
+			      db->path);
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, "reading a pool device");
+	return device_from_row(s, ret);
+}
+
+int vd_db_device_find(struct vd_db *db, const uint8_t uuid[16], const char *path,
+		      struct vd_pool_device *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT " DEVICE_COLUMNS " FROM pool_devices d "
+			    "WHERE d.uuid = ?1 OR d.path = ?2 ORDER BY d.uuid = ?1 DESC LIMIT 1",
+			&s);
+
+	if (r < 0)
+		return r;
+	if (uuid)
+		sqlite3_bind_blob(s, 1, uuid, 16, SQLITE_TRANSIENT);
+	if (path)
+		sqlite3_bind_text(s, 2, path, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, "finding a pool device");
+	return device_from_row(s, ret);
+}
+
+int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	struct vd_pool_device *list = NULL;
+	size_t n = 0;
+	int rc, r;
+
+	r = prepare(db, "SELECT " DEVICE_COLUMNS " FROM pool_devices d ORDER BY d.id", &s);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct vd_pool_device *grown = realloc(list, (n + 1) * sizeof(*list));
+
+		if (!grown) {
+			vd_db_device_list_free(list, n);
+			return -ENOMEM;
+		}
+		list = grown;
+		r = device_from_row(s, &list[n]);
+		if (r < 0) {
+			vd_db_device_list_free(list, n);
+			return r;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		vd_db_device_list_free(list, n);
+		return sql_err(db, rc, "listing pool devices");
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT count(*) FROM extents WHERE vd_id IS NULL AND device_id = ?",
+			&s);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, list[i].id);
+		if (sqlite3_step(s) != SQLITE_ROW)
+			return sql_err(db, sqlite3_errcode(db->sql), "counting free extents");
+		list[i].free_extents = (uint64_t)sqlite3_column_int64(s, 0);
+	}
+	return 0;
+}
+
+void vd_db_device_list_free(struct vd_pool_device *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vd_pool_device_dispose(&list[i]);
+	free(list);
+}
+
+int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "updating a device path");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE pool_devices SET path = ? WHERE id = ?", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, id);
+	return step_done(db, s, "updating a device path");
+}
+
+int vd_db_device_remove(struct vd_db *db, int64_t id)
+{
+	_cleanup_stmt_ sqlite3_stmt *owners = NULL, *del = NULL;
+	int r = require_txn(db, "removing a device");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "SELECT group_concat(DISTINCT vd_id) FROM extents "
+			"WHERE device_id = ? AND vd_id IS NOT NULL", &owners);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(owners, 1, id);
+	if (sqlite3_step(owners) == SQLITE_ROW && sqlite3_column_type(owners, 0) != SQLITE_NULL)
+		return vd_err(-EBUSY, "it still holds extents of VD(s) %s; delete those VDs and "
+				      "run 'xl-vd gc' first",
+			      (const char *)sqlite3_column_text(owners, 0));
+	r = prepare(db, "DELETE FROM pool_devices WHERE id = ?", &del);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(del, 1, id);
+	return step_done(db, del, "removing the device");
+}
+
+/* ---- virtual disks ---- */
+
+const char *vd_state_name(enum vd_state s)
+{
+	switch (s) {
+	case VD_LIVE:
+		return "live";
+	case VD_EXPIRED:
+		return "expired";
+	case VD_DELETED:
+		return "deleted";
+	}
+	return "?";
+}
+
+void vd_vdisk_dispose(struct vd_vdisk *v)
+{
+	if (!v)
+		return;
+	free(v->name);
+	v->name = NULL;
+}
+
+enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now)
+{
+	if (v->state == VD_LIVE && v->expires && v->expires <= now)
+		return VD_EXPIRED;
+	return v->state;
+}
+
+#define VDISK_COLUMNS                                                                              \
+	"v.id, v.name, v.size, v.extent_count, v.created, v.expires, v.state, v.needs_scrub, "    \
+	"(SELECT count(*) FROM attachments a WHERE a.vd_id = v.id)"
+
+static int vdisk_from_row(sqlite3_stmt *s, struct vd_vdisk *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = (uint32_t)sqlite3_column_int64(s, 0);
+	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+		v->name = strdup((const char *)sqlite3_column_text(s, 1));
+		if (!v->name)
+			return -ENOMEM;
+	}
+	v->size = (uint64_t)sqlite3_column_int64(s, 2);
+	v->extent_count = (uint64_t)sqlite3_column_int64(s, 3);
+	v->created = sqlite3_column_int64(s, 4);
+	v->expires = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 5);
+	v->state = (enum vd_state)sqlite3_column_int(s, 6);
+	v->needs_scrub = sqlite3_column_int(s, 7) != 0;
+	v->attachments = (uint32_t)sqlite3_column_int(s, 8);
+	return 0;
+}
+
+int vd_db_vdisk_insert(struct vd_db *db, const char *name, int64_t created, int64_t expires,
+		       uint32_t *ret_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "creating a VD");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "INSERT INTO vdisks (name, created, expires) VALUES (?, ?, ?)", &s);
+	if (r < 0)
+		return r;
+	if (name)
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, created);
+	if (expires)
+		sqlite3_bind_int64(s, 3, expires);
+	int rc = sqlite3_step(s);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return vd_err(-EEXIST, "a VD named '%s' already exists; choose another --name",
+			      name ? name : "");
+	if (rc != SQLITE_DONE)
+		return sql_err(db, rc, "creating a VD");
+	int64_t id = sqlite3_last_insert_rowid(db->sql);
+	if (id > UINT32_MAX)
+		return vd_err(-EOVERFLOW, "database %s has run out of VD ids", db->path);
+	*ret_id = (uint32_t)id;
+	return 0;
+}
+
+int vd_db_vdisk_get(struct vd_db *db, uint32_t id, struct vd_vdisk *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT " VDISK_COLUMNS " FROM vdisks v WHERE v.id = ?", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return vd_err(-ENOENT, "VD %u does not exist; 'xl-vd list' shows the VDs", id);
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, "reading a VD");
+	return vdisk_from_row(s, ret);
+}
+
+int vd_db_vdisk_get_by_name(struct vd_db *db, const char *name, struct vd_vdisk *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT " VDISK_COLUMNS " FROM vdisks v WHERE v.name = ? "
+			    "ORDER BY v.state = 2, v.id DESC LIMIT 1", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return vd_err(-ENOENT, "no VD is named '%s'; 'xl-vd list' shows the VDs", name);
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, "reading a VD");
+	return vdisk_from_row(s, ret);
+}
+
+int vd_db_vdisk_list(struct vd_db *db, bool include_deleted, struct vd_vdisk **ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	struct vd_vdisk *list = NULL;
+	size_t n = 0;
+	int rc, r;
+
+	r = prepare(db, include_deleted ? "SELECT " VDISK_COLUMNS " FROM vdisks v ORDER BY v.id"
+					: "SELECT " VDISK_COLUMNS " FROM vdisks v WHERE v.state != 2 "
+					  "ORDER BY v.id", &s);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct vd_vdisk *grown = realloc(list, (n + 1) * sizeof(*list));
+
+		if (!grown) {
+			vd_db_vdisk_list_free(list, n);
+			return -ENOMEM;
+		}
+		list = grown;
+		r = vdisk_from_row(s, &list[n]);
+		if (r < 0) {
+			vd_db_vdisk_list_free(list, n);
+			return r;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		vd_db_vdisk_list_free(list, n);
+		return sql_err(db, rc, "listing VDs");
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+void vd_db_vdisk_list_free(struct vd_vdisk *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vd_vdisk_dispose(&list[i]);
+	free(list);
+}
+
+int vd_db_vdisk_set_expiry(struct vd_db *db, uint32_t id, int64_t expires, enum vd_state state)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "changing an expiry");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE vdisks SET expires = ?, state = ? WHERE id = ?", &s);
+	if (r < 0)
+		return r;
+	if (expires)
+		sqlite3_bind_int64(s, 1, expires);
+	sqlite3_bind_int(s, 2, (int)state);
+	sqlite3_bind_int64(s, 3, id);
+	return step_done(db, s, "changing an expiry");
+}
+
+static int set_needs_scrub(struct vd_db *db, uint32_t id, bool value)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "UPDATE vdisks SET needs_scrub = ? WHERE id = ?", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int(s, 1, value);
+	sqlite3_bind_int64(s, 2, id);
+	return step_done(db, s, "marking a VD");
+}
+
+int vd_db_vdisk_set_scrubbed(struct vd_db *db, uint32_t id)
+{
+	int r = require_txn(db, "marking a VD scrubbed");
+
+	return r < 0 ? r : set_needs_scrub(db, id, false);
+}
+
+int vd_db_vdisk_set_size(struct vd_db *db, uint32_t id, uint64_t extent_count, uint64_t size)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "resizing a VD");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE vdisks SET extent_count = ?, size = ? WHERE id = ?", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, (int64_t)extent_count);
+	sqlite3_bind_int64(s, 2, (int64_t)size);
+	sqlite3_bind_int64(s, 3, id);
+	return step_done(db, s, "resizing a VD");
+}
+
+int vd_db_vdisk_reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	int rc, r;
+
+	/* Expired by state (delete) or by time, never one that is attached. */
+	r = prepare(db, "SELECT v.id FROM vdisks v WHERE v.state != 2 "
+			"AND (v.state = 1 OR (v.expires IS NOT NULL AND v.expires <= ?)) "
+			"AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.vd_id = v.id) "
+			"ORDER BY v.expires, v.id", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint32_t *grown = realloc(ids, (n + 1) * sizeof(*ids));
+
+		if (!grown) {
+			free(ids);
+			return -ENOMEM;
+		}
+		ids = grown;
+		ids[n++] = (uint32_t)sqlite3_column_int64(s, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		free(ids);
+		return sql_err(db, rc, "listing expired VDs");
+	}
+	*ret_ids = ids;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- extents ---- */
+
+struct run {
+	size_t first; /* index into the scanned rows */
+	size_t len;
+};
+
+static int cmp_run_len_desc(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	return x->len < y->len ? 1 : x->len > y->len ? -1 : (x->first > y->first) - (x->first < y->first);
+}
+
+int vd_db_extents_pick_free(struct vd_db *db, uint64_t n, struct vd_extent **ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_free_ struct vd_extent *rows = NULL;
+	_cleanup_free_ struct run *runs = NULL;
+	struct vd_extent *picked;
+	size_t nrows = 0, cap = 0, nruns = 0, limit, got = 0;
+	int rc = SQLITE_DONE, r;
+
+	if (n == 0) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	limit = n > PICK_SCAN_LIMIT ? (size_t)n : PICK_SCAN_LIMIT;
+	/* Clean extents first (no zeroing needed), then by device and position, so that runs of
+	 * adjacent extents come out adjacent. */
+	r = prepare(db, "SELECT device_id, ext_no, dirty FROM extents WHERE vd_id IS NULL "
+			"ORDER BY dirty, device_id, ext_no", &s);
+	if (r < 0)
+		return r;
+	while (nrows < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct vd_extent e = {
+			.device_id = sqlite3_column_int64(s, 0),
+			.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
+			.dirty = sqlite3_column_int(s, 2) != 0,
+		};
+		if (nrows == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct vd_extent *grown = realloc(rows, ncap * sizeof(*rows));
+
+			if (!grown)
+				return -ENOMEM;
+			rows = grown;
+			cap = ncap;
+		}
+		bool extends = nrows > 0 && rows[nrows - 1].device_id == e.device_id &&
+			       rows[nrows - 1].dirty == e.dirty &&
+			       rows[nrows - 1].ext_no + 1 == e.ext_no;
+		rows[nrows++] = e;
+		if (extends) {
+			runs[nruns - 1].len++;
+		} else {
+			struct run *grown = realloc(runs, (nruns + 1) * sizeof(*runs));
+
+			if (!grown)
+				return -ENOMEM;
+			runs = grown;
+			runs[nruns++] = (struct run){ .first = nrows - 1, .len = 1 };
+		}
+		/* First fit: stop as soon as one run is long enough. */
+		if (runs[nruns - 1].len >= n)
+			break;
+	}
+	if (nrows < limit && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_err(db, rc, "finding free extents");
+
+	picked = calloc(n < nrows ? n : nrows ? nrows : 1, sizeof(*picked));
+	if (!picked)
+		return -ENOMEM;
+	if (nruns && runs[nruns - 1].len >= n) {
+		memcpy(picked, rows + runs[nruns - 1].first, n * sizeof(*picked));
+		got = n;
+	} else {
+		/* No single run fits: take the longest runs first, so the table stays short. */
+		if (nruns)
+			qsort(runs, nruns, sizeof(*runs), cmp_run_len_desc);
+		for (size_t i = 0; i < nruns && got < n; i++) {
+			size_t take = runs[i].len < n - got ? runs[i].len : (size_t)(n - got);
+
+			memcpy(picked + got, rows + runs[i].first, take * sizeof(*picked));
+			got += take;
+		}
+	}
+	*ret = picked;
+	*ret_n = got;
+	return 0;
+}
+
+uint64_t vd_db_extents_free_count(struct vd_db *db)
+{
+	int64_t v = 0;
+
+	if (query_int64(db, "SELECT count(*) FROM extents WHERE vd_id IS NULL", &v) < 0)
+		return 0;
+	return (uint64_t)v;
+}
+
+int vd_db_extents_assign(struct vd_db *db, uint32_t id, uint64_t first_index,
+			 const struct vd_extent *ext, size_t n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "assigning extents");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE extents SET vd_id = ?1, vd_index = ?2, dirty = ?3 "
+			"WHERE device_id = ?4 AND ext_no = ?5 AND vd_id IS NULL", &s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, (int64_t)(first_index + i));
+		sqlite3_bind_int(s, 3, ext[i].dirty ? 1 : 0);
+		sqlite3_bind_int64(s, 4, ext[i].device_id);
+		sqlite3_bind_int64(s, 5, (int64_t)ext[i].ext_no);
+		r = step_done(db, s, "assigning extents");
+		if (r < 0)
+			return r;
+		if (sqlite3_changes(db->sql) != 1)
+			return vd_err(-EBUSY, "extent %" PRIu64 " of pool device #%" PRId64
+					      " was taken concurrently", ext[i].ext_no, ext[i].device_id);
+	}
+	bool any_dirty = false;
+	for (size_t i = 0; i < n; i++)
+		any_dirty |= ext[i].dirty;
+	return any_dirty ? set_needs_scrub(db, id, true) : 0;
+}
+
+static int extents_query(struct vd_db *db, sqlite3_stmt *s, struct vd_extent **ret, size_t *ret_n)
+{
+	struct vd_extent *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct vd_extent *grown = realloc(list, ncap * sizeof(*list));
+
+			if (!grown) {
+				free(list);
+				return -ENOMEM;
+			}
+			list = grown;
+			cap = ncap;
+		}
+		list[n++] = (struct vd_extent){
+			.device_id = sqlite3_column_int64(s, 0),
+			.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
+			.vd_index = (uint64_t)sqlite3_column_int64(s, 2),
+			.dirty = sqlite3_column_int(s, 3) != 0,
+		};
+	}
+	if (rc != SQLITE_DONE) {
+		free(list);
+		return sql_err(db, rc, "reading extents");
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int vd_db_extents_of(struct vd_db *db, uint32_t id, struct vd_extent **ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT device_id, ext_no, vd_index, dirty FROM extents "
+			    "WHERE vd_id = ? ORDER BY vd_index", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	return extents_query(db, s, ret, ret_n);
+}
+
+int vd_db_extents_release(struct vd_db *db, uint32_t id, uint64_t from_index)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "releasing extents");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE extents SET vd_id = NULL, vd_index = NULL, dirty = 1 "
+			"WHERE vd_id = ? AND vd_index >= ?", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (int64_t)from_index);
+	return step_done(db, s, "releasing extents");
+}
+
+int vd_db_extent_state(struct vd_db *db, int64_t device_id, uint64_t ext_no, uint32_t *ret_owner,
+		       bool *ret_dirty)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT ifnull(vd_id, 0), dirty FROM extents "
+			    "WHERE device_id = ? AND ext_no = ?", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, (int64_t)ext_no);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, "reading an extent");
+	*ret_owner = (uint32_t)sqlite3_column_int64(s, 0);
+	*ret_dirty = sqlite3_column_int(s, 1) != 0;
+	return 0;
+}
+
+int vd_db_extent_set_clean(struct vd_db *db, int64_t device_id, uint64_t ext_no)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "marking an extent clean");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE extents SET dirty = 0 WHERE device_id = ? AND ext_no = ?", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, (int64_t)ext_no);
+	return step_done(db, s, "marking an extent clean");
+}
+
+int vd_db_extents_dirty_free(struct vd_db *db, size_t max, struct vd_extent **ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT device_id, ext_no, 0, dirty FROM extents "
+			    "WHERE vd_id IS NULL AND dirty = 1 ORDER BY dirty, device_id, ext_no "
+			    "LIMIT ?", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, (int64_t)max);
+	return extents_query(db, s, ret, ret_n);
+}
+
+/* ---- attachments ---- */
+
+void vd_attachment_dispose(struct vd_attachment *a)
+{
+	if (!a)
+		return;
+	free(a->backend_path);
+	free(a->vdev);
+	free(a->dm_name);
+	a->backend_path = a->vdev = a->dm_name = NULL;
+}
+
+int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "recording an attachment");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, "
+			"dm_name, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, a->backend_path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, a->vd_id);
+	sqlite3_bind_int64(s, 3, a->domid);
+	sqlite3_bind_int64(s, 4, a->devid);
+	sqlite3_bind_text(s, 5, a->mode, -1, SQLITE_TRANSIENT);
+	if (a->vdev)
+		sqlite3_bind_text(s, 6, a->vdev, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 7, a->dm_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 8, a->since);
+	int rc = sqlite3_step(s);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return vd_err(-EEXIST, "backend %s already has an attachment recorded",
+			      a->backend_path);
+	return rc == SQLITE_DONE ? 0 : sql_err(db, rc, "recording an attachment");
+}
+
+int vd_db_attachment_remove(struct vd_db *db, const char *backend_path)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "removing an attachment");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "DELETE FROM attachments WHERE backend_path = ?", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, backend_path, -1, SQLITE_TRANSIENT);
+	r = step_done(db, s, "removing an attachment");
+	if (r < 0)
+		return r;
+	return sqlite3_changes(db->sql) ? 0 : -ENOENT;
+}
+
+#define ATTACHMENT_COLUMNS "backend_path, vd_id, domid, devid, mode, vdev, dm_name, since"
+
+static int attachment_from_row(sqlite3_stmt *s, struct vd_attachment *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->backend_path = strdup((const char *)sqlite3_column_text(s, 0));
+	a->vd_id = (uint32_t)sqlite3_column_int64(s, 1);
+	a->domid = (uint32_t)sqlite3_column_int64(s, 2);
+	a->devid = (uint32_t)sqlite3_column_int64(s, 3);
+	snprintf(a->mode, sizeof(a->mode), "%s", (const char *)sqlite3_column_text(s, 4));
+	if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+		a->vdev = strdup((const char *)sqlite3_column_text(s, 5));
+	a->dm_name = strdup((const char *)sqlite3_column_text(s, 6));
+	a->since = sqlite3_column_int64(s, 7);
+	if (!a->backend_path || !a->dm_name) {
+		vd_attachment_dispose(a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int vd_db_attachment_get(struct vd_db *db, const char *backend_path, struct vd_attachment *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = prepare(db, "SELECT " ATTACHMENT_COLUMNS " FROM attachments WHERE backend_path = ?",
+			&s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, backend_path, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, "reading an attachment");
+	return attachment_from_row(s, ret);
+}
+
+int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
+			  size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	struct vd_attachment *list = NULL;
+	size_t n = 0;
+	int rc, r;
+
+	r = prepare(db, vd_id ? "SELECT " ATTACHMENT_COLUMNS " FROM attachments WHERE vd_id = ? "
+				"ORDER BY since, backend_path"
+			      : "SELECT " ATTACHMENT_COLUMNS " FROM attachments "
+				"ORDER BY vd_id, since, backend_path", &s);
+	if (r < 0)
+		return r;
+	if (vd_id)
+		sqlite3_bind_int64(s, 1, vd_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct vd_attachment *grown = realloc(list, (n + 1) * sizeof(*list));
+
+		if (!grown) {
+			vd_db_attachment_list_free(list, n);
+			return -ENOMEM;
+		}
+		list = grown;
+		r = attachment_from_row(s, &list[n]);
+		if (r < 0) {
+			vd_db_attachment_list_free(list, n);
+			return r;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		vd_db_attachment_list_free(list, n);
+		return sql_err(db, rc, "listing attachments");
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+void vd_db_attachment_list_free(struct vd_attachment *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vd_attachment_dispose(&list[i]);
+	free(list);
+}
+
+/* ---- consistency ---- */
+
+struct report {
+	char *text;
+	size_t len;
+	unsigned problems;
+};
+
+static void _printf_(2, 3) report_add(struct report *rep, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	char *grown = realloc(rep->text, rep->len + (size_t)n + 2);
+	if (!grown)
+		return;
+	rep->text = grown;
+	memcpy(rep->text + rep->len, line, (size_t)n);
+	rep->len += (size_t)n;
+	rep->text[rep->len++] = '\n';
+	rep->text[rep->len] = '\0';
+	rep->problems++;
+}
+
+/* Each query returns one row per violation, its first column a description. */
+static const struct {
+	const char *sql;
+} invariants[] = {
+	{ "SELECT 'extent ' || e.ext_no || ' of pool device #' || e.device_id || "
+	  "' lies beyond the device''s ' || d.extent_count || ' extents' "
+	  "FROM extents e JOIN pool_devices d ON d.id = e.device_id "
+	  "WHERE e.ext_no < 0 OR e.ext_no >= d.extent_count" },
+	{ "SELECT 'pool device #' || d.id || ' has ' || "
+	  "(SELECT count(*) FROM extents e WHERE e.device_id = d.id) || ' extent rows, expected ' "
+	  "|| d.extent_count FROM pool_devices d "
+	  "WHERE (SELECT count(*) FROM extents e WHERE e.device_id = d.id) != d.extent_count" },
+	{ "SELECT 'extent ' || e.ext_no || ' of pool device #' || e.device_id || "
+	  "' is owned by VD ' || e.vd_id || ', which does not exist or was deleted' "
+	  "FROM extents e LEFT JOIN vdisks v ON v.id = e.vd_id "
+	  "WHERE e.vd_id IS NOT NULL AND (v.id IS NULL OR v.state = 2)" },
+	{ "SELECT 'VD ' || v.id || ' owns ' || count(e.ext_no) || ' extents (indexes ' || "
+	  "ifnull(min(e.vd_index), '-') || '..' || ifnull(max(e.vd_index), '-') || "
+	  "'), expected ' || v.extent_count FROM vdisks v "
+	  "LEFT JOIN extents e ON e.vd_id = v.id WHERE v.state != 2 GROUP BY v.id "
+	  "HAVING count(e.ext_no) != v.extent_count OR "
+	  "(count(e.ext_no) > 0 AND (min(e.vd_index) != 0 OR max(e.vd_index) != v.extent_count - 1))" },
+	{ "SELECT 'VD ' || v.id || ' size ' || v.size || ' does not match its ' || "
+	  "v.extent_count || ' extents' FROM vdisks v WHERE v.state != 2 AND v.size != "
+	  "(SELECT ifnull(sum(d.extent_size), 0) FROM extents e JOIN pool_devices d "
+	  "ON d.id = e.device_id WHERE e.vd_id = v.id)" },
+	{ "SELECT 'VD ' || v.id || ' is marked scrubbed but extent ' || e.ext_no || "
+	  "' of pool device #' || e.device_id || ' still holds another tenant''s data' "
+	  "FROM vdisks v JOIN extents e ON e.vd_id = v.id WHERE v.needs_scrub = 0 AND e.dirty = 1" },
+	{ "SELECT 'attachment ' || a.backend_path || ' refers to VD ' || a.vd_id || "
+	  "', which does not exist or was deleted' FROM attachments a "
+	  "LEFT JOIN vdisks v ON v.id = a.vd_id WHERE v.id IS NULL OR v.state = 2" },
+	{ "SELECT 'pool devices #' || a.id || ' and #' || b.id || ' differ in extent size' "
+	  "FROM pool_devices a JOIN pool_devices b ON a.id < b.id "
+	  "WHERE a.extent_size != b.extent_size" },
+};
+
+int vd_db_check(struct vd_db *db, char **ret_report, unsigned *ret_problems)
+{
+	struct report rep = { 0 };
+	int r;
+
+	{
+		_cleanup_stmt_ sqlite3_stmt *s = NULL;
+		r = prepare(db, "PRAGMA quick_check", &s);
+		if (r < 0)
+			return r;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			const char *t = (const char *)sqlite3_column_text(s, 0);
+
+			if (t && strcmp(t, "ok") != 0)
+				report_add(&rep, "database: %s", t);
+		}
+	}
+	{
+		_cleanup_stmt_ sqlite3_stmt *s = NULL;
+		r = prepare(db, "PRAGMA foreign_key_check", &s);
+		if (r < 0)
+			goto fail;
+		while (sqlite3_step(s) == SQLITE_ROW)
+			report_add(&rep, "database: table %s row %lld refers to a missing %s row",
+				   (const char *)sqlite3_column_text(s, 0),
+				   (long long)sqlite3_column_int64(s, 1),
+				   (const char *)sqlite3_column_text(s, 2));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(invariants); i++) {
+		_cleanup_stmt_ sqlite3_stmt *s = NULL;
+		int rc;
+
+		r = prepare(db, invariants[i].sql, &s);
+		if (r < 0)
+			goto fail;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			report_add(&rep, "%s", (const char *)sqlite3_column_text(s, 0));
+		if (rc != SQLITE_DONE) {
+			r = sql_err(db, rc, "checking invariants");
+			goto fail;
+		}
+	}
+	*ret_report = rep.text;
+	*ret_problems = rep.problems;
+	return 0;
+fail:
+	free(rep.text);
+	return r;
+}

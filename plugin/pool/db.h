@@ -1,0 +1,168 @@
+/* The pool database: the only file that calls SQLite. Owns the schema and its migrations,
+ * transactions (BEGIN IMMEDIATE, retried while another process holds the write lock) and every
+ * statement (bound parameters only). It knows nothing of devices, labels or device-mapper:
+ * callers in pool.c / vdisk.c give it facts and take facts back.
+ */
+#ifndef XENVD_DB_H
+#define XENVD_DB_H
+
+#include "base/util.h"
+
+#define VD_DB_SCHEMA_VERSION 1
+
+struct vd_db;
+
+enum vd_db_open_flags {
+	VD_DB_CREATE = 1 << 0,	 /* create the file (and its directory) if missing */
+	VD_DB_READONLY = 1 << 1, /* never write, never migrate */
+	/* For short-lived hot-path processes (block-vd): closing does not checkpoint the WAL into
+	 * the database file (SQLite's automatic checkpoints, every 1000 pages, still run). */
+	VD_DB_NO_CHECKPOINT_ON_CLOSE = 1 << 2,
+};
+
+/* Opens (and creates or migrates) the database. A database of a newer schema is refused with
+ * -EPROTONOSUPPORT and a message naming both versions. */
+int vd_db_open(const char *path, unsigned flags, struct vd_db **ret);
+void vd_db_close(struct vd_db *db);
+static inline void vd_db_closep(struct vd_db **db)
+{
+	if (*db)
+		vd_db_close(*db);
+}
+#define _cleanup_db_ _cleanup_(vd_db_closep)
+const char *vd_db_path(const struct vd_db *db);
+/* How long a write transaction waits for another writer (default 60 s); block-vd lowers it to
+ * stay inside libxl's 40 s hotplug limit. */
+void vd_db_set_wait(struct vd_db *db, int ms);
+void vd_db_pool_uuid(const struct vd_db *db, uint8_t ret_uuid[16]);
+
+/* One write transaction. begin waits (bounded, ~60 s) for other writers; every mutating call
+ * below must run between begin and commit. rollback is a no-op outside a transaction. */
+int vd_db_begin(struct vd_db *db);
+/* Whether a transaction begun with vd_db_begin is open. */
+bool vd_db_in_transaction(const struct vd_db *db);
+int vd_db_commit(struct vd_db *db);
+void vd_db_rollback(struct vd_db *db);
+static inline void vd_db_rollbackp(struct vd_db **db)
+{
+	if (*db)
+		vd_db_rollback(*db);
+}
+/* `_cleanup_txn_ struct vd_db *txn = db;` rolls back unless TAKE_PTR(txn) after commit. */
+#define _cleanup_txn_ _cleanup_(vd_db_rollbackp)
+
+/* ---- pool devices ---- */
+enum vd_device_state { VD_DEVICE_ACTIVE = 0, VD_DEVICE_REMOVING = 1 };
+
+struct vd_pool_device {
+	int64_t id;
+	uint8_t uuid[16];
+	char *path; /* last seen */
+	uint64_t size;
+	uint64_t extent_size;
+	uint64_t data_offset;
+	uint64_t extent_count;
+	int64_t added;
+	bool scrub; /* zero extents reused from another VD */
+	enum vd_device_state state;
+	uint64_t free_extents; /* filled by vd_db_device_count_free() only: O(free extents) */
+};
+void vd_pool_device_dispose(struct vd_pool_device *d);
+
+/* Inserts the device and its extent_count free extents. */
+int vd_db_device_add(struct vd_db *db, const struct vd_pool_device *d, int64_t *ret_id);
+int vd_db_device_get(struct vd_db *db, int64_t id, struct vd_pool_device *ret);
+int vd_db_device_find(struct vd_db *db, const uint8_t uuid[16], const char *path,
+		      struct vd_pool_device *ret);
+int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret_n);
+void vd_db_device_list_free(struct vd_pool_device *list, size_t n);
+int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n);
+int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path);
+/* Removes a device none of whose extents is owned; -EBUSY with the owners otherwise. */
+int vd_db_device_remove(struct vd_db *db, int64_t id);
+
+/* ---- virtual disks ---- */
+enum vd_state { VD_LIVE = 0, VD_EXPIRED = 1, VD_DELETED = 2 };
+const char *vd_state_name(enum vd_state s);
+
+struct vd_vdisk {
+	uint32_t id;
+	char *name;		/* NULL when unnamed */
+	uint64_t size;		/* bytes, a whole number of extents */
+	uint64_t extent_count;
+	int64_t created;
+	int64_t expires;	/* 0 = never */
+	enum vd_state state;	/* as stored; see vd_vdisk_effective_state() */
+	bool needs_scrub;	/* some extents still hold another tenant's data */
+	uint32_t attachments;	/* filled by get/list */
+};
+void vd_vdisk_dispose(struct vd_vdisk *v);
+/* LIVE with an expiry in the past reads as EXPIRED. */
+enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now);
+
+int vd_db_vdisk_insert(struct vd_db *db, const char *name, int64_t created, int64_t expires,
+		       uint32_t *ret_id);
+int vd_db_vdisk_get(struct vd_db *db, uint32_t id, struct vd_vdisk *ret);
+int vd_db_vdisk_get_by_name(struct vd_db *db, const char *name, struct vd_vdisk *ret);
+/* include_deleted: also VDs whose extents were reclaimed. */
+int vd_db_vdisk_list(struct vd_db *db, bool include_deleted, struct vd_vdisk **ret, size_t *ret_n);
+void vd_db_vdisk_list_free(struct vd_vdisk *list, size_t n);
+int vd_db_vdisk_set_expiry(struct vd_db *db, uint32_t id, int64_t expires, enum vd_state state);
+int vd_db_vdisk_set_scrubbed(struct vd_db *db, uint32_t id);
+/* Expired VDs without attachments, oldest expiry first, at most max. */
+int vd_db_vdisk_reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, size_t *ret_n);
+
+/* ---- extents ---- */
+struct vd_extent {
+	int64_t device_id;
+	uint64_t ext_no;   /* on the device */
+	uint64_t vd_index; /* position in the VD */
+	bool dirty;	   /* holds another tenant's data */
+};
+
+/* Candidate free extents for an allocation of n: fills up to n (never an attached VD's),
+ * contiguous runs first. Fewer than n when the pool is short (ret_n says how many). */
+int vd_db_extents_pick_free(struct vd_db *db, uint64_t n, struct vd_extent **ret, size_t *ret_n);
+uint64_t vd_db_extents_free_count(struct vd_db *db);
+/* Gives the picked extents to VD id at vd_index first_index.. in order. */
+int vd_db_extents_assign(struct vd_db *db, uint32_t id, uint64_t first_index,
+			 const struct vd_extent *ext, size_t n);
+/* The VD's extents in VD order. */
+int vd_db_extents_of(struct vd_db *db, uint32_t id, struct vd_extent **ret, size_t *ret_n);
+/* Frees the VD's extents with vd_index >= from_index, marking them dirty. */
+int vd_db_extents_release(struct vd_db *db, uint32_t id, uint64_t from_index);
+/* Owner (0 = free) and dirty mark of one extent. */
+int vd_db_extent_state(struct vd_db *db, int64_t device_id, uint64_t ext_no, uint32_t *ret_owner,
+		       bool *ret_dirty);
+/* Clears the dirty mark of one extent (after it was zeroed). */
+int vd_db_extent_set_clean(struct vd_db *db, int64_t device_id, uint64_t ext_no);
+/* Dirty free extents, at most max of them (for gc's scrub-ahead). */
+int vd_db_extents_dirty_free(struct vd_db *db, size_t max, struct vd_extent **ret, size_t *ret_n);
+int vd_db_vdisk_set_size(struct vd_db *db, uint32_t id, uint64_t extent_count, uint64_t size);
+
+/* ---- attachments (written by block-vd) ---- */
+struct vd_attachment {
+	uint32_t vd_id;
+	char *backend_path; /* e.g. /local/domain/0/backend/vbd/5/51712: unique */
+	uint32_t domid;	    /* frontend domain */
+	uint32_t devid;
+	char mode[4];	    /* "r", "w", "w!" */
+	char *vdev;	    /* "xvdb" when known, else NULL */
+	char *dm_name;	    /* "vd-7" */
+	int64_t since;
+};
+void vd_attachment_dispose(struct vd_attachment *a);
+int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a);
+/* -ENOENT when there is none (remove is idempotent at the caller). */
+int vd_db_attachment_remove(struct vd_db *db, const char *backend_path);
+int vd_db_attachment_get(struct vd_db *db, const char *backend_path, struct vd_attachment *ret);
+/* vd_id 0: all of them. */
+int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
+			  size_t *ret_n);
+void vd_db_attachment_list_free(struct vd_attachment *list, size_t n);
+
+/* ---- consistency (xl-vd check) ---- */
+/* Appends one line per broken invariant to *ret_report (malloc'd, NULL when all hold). */
+int vd_db_check(struct vd_db *db, char **ret_report, unsigned *ret_problems);
+
+#endif

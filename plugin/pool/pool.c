@@ -1,0 +1,519 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/error.h"
+#include "pool/label.h"
+#include "pool/pool.h"
+#include "pool/signature.h"
+
+#define MIN_EXTENT_SIZE (64 * 1024)
+
+int vd_device_size(int fd, uint64_t *ret_size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode)) {
+		*ret_size = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t size;
+
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return -errno;
+		*ret_size = size;
+		return 0;
+	}
+	return -ENOTBLK;
+}
+
+int vd_zero_range(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeroes[1 << 16];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t range[2] = { off, len };
+
+		if (ioctl(fd, BLKZEROOUT, range) == 0)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != ENOTTY && errno != EINVAL)
+			return -errno;
+	} else if (S_ISREG(st.st_mode)) {
+		/* A hole reads back as zeroes and gives the space back to the host. */
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      (off_t)len) == 0)
+			return 0;
+		if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      (off_t)len) == 0)
+			return 0;
+	}
+	/* Last resort: write zeroes. */
+	while (len > 0) {
+		size_t chunk = len < sizeof(zeroes) ? (size_t)len : sizeof(zeroes);
+		int r = vd_pwrite_all(fd, zeroes, chunk, off);
+
+		if (r < 0)
+			return r;
+		off += chunk;
+		len -= chunk;
+	}
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static int pool_extent_size(struct vd_db *db, uint64_t *ret)
+{
+	struct vd_pool_device *list = NULL;
+	size_t n = 0;
+	int r = vd_db_device_list(db, &list, &n);
+
+	if (r < 0)
+		return r;
+	*ret = n ? list[0].extent_size : 0;
+	vd_db_device_list_free(list, n);
+	return 0;
+}
+
+int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_opts *opts,
+		   struct vd_pool_device *ret)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *canonical = NULL;
+	struct vd_pool_device dev = { 0 }, existing = { 0 };
+	struct vd_label label = { 0 }, old = { 0 };
+	uint8_t saved[VD_LABEL_SIZE], pool_uuid[16];
+	uint64_t size, extent_size = opts->extent_size, pool_es;
+	char what[256], uuid_text[37];
+	struct stat st;
+	int64_t id;
+	int r;
+
+	canonical = realpath(path, NULL);
+	if (!canonical)
+		return vd_err(-errno, "cannot format %s: %m", path);
+	if (stat(canonical, &st) < 0)
+		return vd_err(-errno, "cannot format %s: %m", path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return vd_err(-ENOTBLK, "cannot format %s: not a block device or regular file",
+			      path);
+	/* O_EXCL on a block device fails if it is mounted or held by device-mapper. */
+	fd = open(canonical, O_RDWR | O_CLOEXEC | (S_ISBLK(st.st_mode) ? O_EXCL : 0));
+	if (fd < 0)
+		return vd_err(-errno, errno == EBUSY
+					      ? "cannot format %s: it is in use (mounted, or held by "
+						"device-mapper or another driver): %m"
+					      : "cannot format %s: %m", path);
+	r = vd_device_size(fd, &size);
+	if (r < 0)
+		return vd_err(r, "cannot read the size of %s: %m", path);
+
+	vd_db_pool_uuid(db, pool_uuid);
+	r = vd_label_read(fd, &old);
+	if (r == -EPROTONOSUPPORT)
+		return vd_err(r, "%s carries a xenvd label of a newer version than this xenvd "
+				 "understands; it is never overwritten: upgrade xenvd", path);
+	if (r == 0) {
+		bool ours = memcmp(old.pool_uuid, pool_uuid, 16) == 0;
+
+		vd_uuid_unparse(old.device_uuid, uuid_text);
+		if (ours && vd_db_device_find(db, old.device_uuid, NULL, &existing) == 0) {
+			vd_pool_device_dispose(&existing);
+			return vd_err(-EEXIST, "%s is already in this pool (device %s); "
+					       "'xl-vd pool-list' shows it", path, uuid_text);
+		}
+		/* Our pool's label but no row: a format interrupted before its commit; redo it. */
+		if (!ours && !opts->force) {
+			char other[37];
+
+			vd_uuid_unparse(old.pool_uuid, other);
+			return vd_err(-EEXIST, "%s belongs to another xenvd pool (%s, device %s); "
+					       "remove it there with 'xl-vd pool-remove', or pass "
+					       "--force to destroy that pool's data on it",
+				      path, other, uuid_text);
+		}
+	} else if (r == -EBADMSG && !opts->force) {
+		return vd_err(r, "%s carries a damaged xenvd label; pass --force to overwrite it",
+			      path);
+	} else if (r != -ENOMSG && r != -EBADMSG) {
+		return vd_err(r, "cannot read %s: %m", path);
+	} else if (r == -ENOMSG && !opts->force) {
+		r = vd_signature_probe(fd, what, sizeof(what));
+		if (r < 0)
+			return vd_err(r, "cannot probe %s for existing data: %m", path);
+		if (r > 0)
+			return vd_err(-EEXIST, "%s carries %s; pass --force to overwrite it (its "
+					       "data will be lost)", path, what);
+	}
+
+	if (!extent_size) {
+		struct vd_config cfg;
+
+		r = vd_config_load(NULL, &cfg);
+		if (r < 0)
+			return r;
+		extent_size = cfg.extent_size;
+		vd_config_dispose(&cfg);
+	}
+	if (extent_size < MIN_EXTENT_SIZE || extent_size % 4096)
+		return vd_err(-EINVAL, "extent size %" PRIu64 " is invalid: it must be a multiple "
+				       "of 4K and at least 64K", extent_size);
+	r = pool_extent_size(db, &pool_es);
+	if (r < 0)
+		return r;
+	if (pool_es && pool_es != extent_size) {
+		char a[32], b[32];
+
+		return vd_err(-EINVAL, "the pool's extent size is %s, %s was asked for; format "
+				       "%s with --extent-size %s (one size per pool keeps every VD "
+				       "a whole number of extents)",
+			      vd_format_size(pool_es, a, sizeof(a)),
+			      vd_format_size(extent_size, b, sizeof(b)), path,
+			      vd_format_size(pool_es, a, sizeof(a)));
+	}
+	if (size < VD_DATA_OFFSET + extent_size) {
+		char a[32], b[32];
+
+		return vd_err(-ENOSPC, "%s is too small (%s) to hold one %s extent after the label",
+			      path, vd_format_size(size, a, sizeof(a)),
+			      vd_format_size(extent_size, b, sizeof(b)));
+	}
+
+	label = (struct vd_label){
+		.version = VD_LABEL_VERSION,
+		.extent_size = extent_size,
+		.data_offset = VD_DATA_OFFSET,
+		.extent_count = (size - VD_DATA_OFFSET) / extent_size,
+		.device_size = size,
+		.created = vd_now(),
+	};
+	memcpy(label.pool_uuid, pool_uuid, 16);
+	r = vd_random(label.device_uuid, 16);
+	if (r < 0)
+		return r;
+	label.device_uuid[6] = (label.device_uuid[6] & 0x0f) | 0x40;
+	label.device_uuid[8] = (label.device_uuid[8] & 0x3f) | 0x80;
+
+	/* Label first, then the row: a crash in between leaves a label of this pool with no
+	 * row, which the next format of the same device recognises and redoes. The reverse
+	 * order would leave a row that points at an unlabelled device. */
+	r = vd_pread_all(fd, saved, sizeof(saved), 0);
+	if (r < 0)
+		return vd_err(r, "cannot read %s: %m", path);
+	r = vd_label_write(fd, &label);
+	if (r < 0)
+		return vd_err(r, "cannot write the label of %s: %m", path);
+
+	dev = (struct vd_pool_device){
+		.path = canonical,
+		.size = size,
+		.extent_size = extent_size,
+		.data_offset = VD_DATA_OFFSET,
+		.extent_count = label.extent_count,
+		.added = label.created,
+		.scrub = !opts->no_scrub,
+	};
+	memcpy(dev.uuid, label.device_uuid, 16);
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto restore;
+	r = vd_db_device_add(db, &dev, &id);
+	if (r < 0) {
+		vd_db_rollback(db);
+		goto restore;
+	}
+	r = vd_db_commit(db);
+	if (r < 0)
+		goto restore;
+	if (ret)
+		return vd_db_device_get(db, id, ret);
+	return 0;
+
+restore:
+	/* Undo exactly what this run did: the previous first 4 KiB come back. */
+	(void)vd_pwrite_all(fd, saved, sizeof(saved), 0);
+	(void)fdatasync(fd);
+	return r;
+}
+
+static int find_device(struct vd_db *db, const char *which, struct vd_pool_device *ret)
+{
+	uint8_t uuid[16];
+	_cleanup_free_ char *canonical = NULL;
+	int r;
+
+	if (vd_uuid_parse(which, uuid) == 0)
+		r = vd_db_device_find(db, uuid, NULL, ret);
+	else {
+		canonical = realpath(which, NULL);
+		r = vd_db_device_find(db, NULL, canonical ? canonical : which, ret);
+	}
+	if (r == -ENOENT)
+		return vd_err(r, "%s is not a device of this pool; 'xl-vd pool-list' shows them",
+			      which);
+	return r;
+}
+
+int vd_pool_remove(struct vd_db *db, const char *which, bool force)
+{
+	struct vd_pool_device dev = { 0 };
+	_cleanup_close_ int fd = -EBADF;
+	char uuid_text[37];
+	int r;
+
+	r = find_device(db, which, &dev);
+	if (r < 0)
+		return r;
+	vd_uuid_unparse(dev.uuid, uuid_text);
+
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = vd_db_device_remove(db, dev.id);
+	if (r < 0) {
+		vd_db_rollback(db);
+		r = vd_err_prefix(r, "cannot remove pool device %s (%s)", uuid_text, dev.path);
+		goto out;
+	}
+	/* The label is wiped before the commit so that a failure leaves the row, which still
+	 * describes a labelled device; a crash after the wipe leaves a row whose label is gone,
+	 * which 'xl-vd check' reports and pool-remove --force finishes. */
+	r = vd_pool_open_device(db, &dev, O_RDWR, &fd);
+	if (r == 0) {
+		r = vd_label_wipe(fd);
+		if (r < 0) {
+			vd_db_rollback(db);
+			r = vd_err(r, "cannot wipe the label of %s: %m", dev.path);
+			goto out;
+		}
+	} else if (!force) {
+		vd_db_rollback(db);
+		r = vd_err_prefix(r, "cannot remove pool device %s", uuid_text);
+		goto out;
+	}
+	r = vd_db_commit(db);
+out:
+	vd_pool_device_dispose(&dev);
+	return r;
+}
+
+/* Block devices that never hold a pool device of their own: device-mapper devices (VDs among
+ * them, whose first sectors are guest data), loop, ram, optical and floppy devices, and the
+ * members of an md RAID (a RAID1 member shows the array's first sectors: the array is the
+ * device). */
+static bool scan_skips(const char *name)
+{
+	static const char *const prefixes[] = { "dm-", "loop", "ram", "zram", "sr", "fd" };
+	char path[64 + 256];
+	struct dirent *e;
+	bool member = false;
+	DIR *d;
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	snprintf(path, sizeof(path), "/sys/class/block/%s/holders", name);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!member && (e = readdir(d)))
+		member = strncmp(e->d_name, "md", 2) == 0;
+	closedir(d);
+	return member;
+}
+
+/* Pool devices are identified by their label, not their path: when a disk is no longer where
+ * it was last seen (renamed at boot, moved to another port), the block devices in /dev are
+ * probed for the label with this device's UUID. A read-only look at the first 4 KiB of each;
+ * two disks with the same label (a dd copy, multipath without dm) are refused. */
+static int find_by_label(const struct vd_pool_device *dev, const uint8_t pool_uuid[16],
+			 const char *uuid_text, char **ret_path)
+{
+	_cleanup_free_ char *found = NULL;
+	struct dirent *e;
+	DIR *d = opendir("/dev");
+	int r = 0;
+
+	if (!d)
+		return -ENODEV;
+	while (r == 0 && (e = readdir(d))) {
+		uint8_t buf[VD_LABEL_SIZE];
+		struct vd_label l;
+		char path[sizeof("/dev/") + 256];
+		struct stat st;
+		int fd;
+
+		if ((e->d_type != DT_BLK && e->d_type != DT_UNKNOWN) || scan_skips(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) ||
+		    pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
+		    vd_label_decode(buf, &l) < 0 || memcmp(l.pool_uuid, pool_uuid, 16) != 0 ||
+		    memcmp(l.device_uuid, dev->uuid, 16) != 0) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		if (found)
+			r = vd_err(-ENOTUNIQ, "pool device %s is not at %s any more, and both %s and "
+					      "%s carry its label (a copied disk?); disconnect the "
+					      "copy",
+				   uuid_text, dev->path, found, path);
+		else if (!(found = strdup(path)))
+			r = -ENOMEM;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	if (!found)
+		return -ENODEV;
+	*ret_path = TAKE_PTR(found);
+	return 0;
+}
+
+/* Records where a moved pool device is now: in the caller's transaction if one is open, else
+ * in one of its own. Best effort (a read-only database keeps the old path; the label is the
+ * identity either way). */
+static void record_new_path(struct vd_db *db, const struct vd_pool_device *dev,
+			    const char *uuid_text, const char *path)
+{
+	bool own = !vd_db_in_transaction(db);
+	int r = own ? vd_db_begin(db) : 0;
+
+	if (r == 0)
+		r = vd_db_device_set_path(db, dev->id, path);
+	if (own && r == 0)
+		r = vd_db_commit(db);
+	else if (own && vd_db_in_transaction(db))
+		vd_db_rollback(db);
+	if (r < 0) {
+		vd_warn("pool device %s found at %s (was %s), but the new path is not recorded: %s",
+			uuid_text, path, dev->path, vd_errmsg());
+		vd_err_clear();
+		return;
+	}
+	vd_info("pool device %s moved from %s to %s", uuid_text, dev->path, path);
+}
+
+/* The device at path, its label checked against dev. */
+static int open_checked(struct vd_db *db, const struct vd_pool_device *dev, const char *path,
+			int open_flags, const char *uuid_text, int *ret_fd)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct vd_label label;
+	uint8_t pool_uuid[16];
+	char found[37];
+	int r;
+
+	fd = open(path, open_flags | O_CLOEXEC);
+	if (fd < 0)
+		return vd_err(-ENODEV, "pool device %s is missing: cannot open %s (where it was "
+				       "last seen): %m; reconnect that disk", uuid_text, path);
+	r = vd_label_read(fd, &label);
+	if (r == -ENOMSG)
+		return vd_err(-ENODEV, "pool device %s: %s carries no xenvd label; another disk "
+				       "may have taken its place: reconnect the right disk",
+			      uuid_text, path);
+	if (r == -EBADMSG)
+		return vd_err(-ENXIO, "pool device %s: the label on %s is damaged (bad checksum); "
+				      "its VDs are not mapped until it is repaired", uuid_text,
+			      path);
+	if (r == -EPROTONOSUPPORT)
+		return vd_err(-ENXIO, "pool device %s: %s carries a label of a newer xenvd; "
+				      "upgrade xenvd", uuid_text, path);
+	if (r < 0)
+		return vd_err(r, "pool device %s: cannot read the label of %s: %m", uuid_text,
+			      path);
+	vd_db_pool_uuid(db, pool_uuid);
+	vd_uuid_unparse(label.device_uuid, found);
+	if (memcmp(label.pool_uuid, pool_uuid, 16) || memcmp(label.device_uuid, dev->uuid, 16))
+		return vd_err(-ESTALE, "pool device %s: %s now carries device %s%s; a disk was "
+				       "swapped or renamed: reconnect the right disk",
+			      uuid_text, path, found,
+			      memcmp(label.pool_uuid, pool_uuid, 16) ? " of another pool" : "");
+	if (label.extent_size != dev->extent_size || label.data_offset != dev->data_offset ||
+	    label.extent_count != dev->extent_count)
+		return vd_err(-ENXIO, "pool device %s: the label on %s disagrees with the "
+				      "database (extent size, data offset or count); run "
+				      "'xl-vd check'", uuid_text, path);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
+			int *ret_fd)
+{
+	_cleanup_free_ char *moved = NULL, *first = NULL;
+	uint8_t pool_uuid[16];
+	char uuid_text[37];
+	int r, orig;
+
+	vd_uuid_unparse(dev->uuid, uuid_text);
+	r = open_checked(db, dev, dev->path, open_flags, uuid_text, ret_fd);
+	/* Gone, or another disk in its place: look for it by its label. Files are only ever
+	 * found at their path. */
+	if ((r != -ENODEV && r != -ESTALE) || strncmp(dev->path, "/dev/", 5) != 0)
+		return r == -ESTALE ? -ENXIO : r;
+	orig = r == -ESTALE ? -ENXIO : r;
+	first = strdup(vd_errmsg());
+	vd_db_pool_uuid(db, pool_uuid);
+	r = find_by_label(dev, pool_uuid, uuid_text, &moved);
+	if (r == -ENODEV)
+		return vd_err(orig, "%s (no other disk in /dev carries its label either)",
+			      first ? first : "pool device missing");
+	if (r < 0)
+		return r;
+	vd_err_clear();
+	r = open_checked(db, dev, moved, open_flags, uuid_text, ret_fd);
+	if (r < 0)
+		return r;
+	record_new_path(db, dev, uuid_text, moved);
+	return 0;
+}
+
+int vd_pool_check_labels(struct vd_db *db, char **report, unsigned *problems)
+{
+	struct vd_pool_device *list = NULL;
+	size_t n = 0, len = *report ? strlen(*report) : 0;
+	int r = vd_db_device_list(db, &list, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		int fd = -EBADF;
+		const char *msg;
+		char *grown;
+
+		r = vd_pool_open_device(db, &list[i], O_RDONLY, &fd);
+		if (r == 0) {
+			close(fd);
+			continue;
+		}
+		msg = vd_errmsg();
+		grown = realloc(*report, len + strlen(msg) + 2);
+		if (!grown) {
+			vd_db_device_list_free(list, n);
+			return -ENOMEM;
+		}
+		*report = grown;
+		len += (size_t)sprintf(*report + len, "%s\n", msg);
+		(*problems)++;
+	}
+	vd_db_device_list_free(list, n);
+	vd_err_clear();
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* Pool devices: formatting one (label, then database row), removing one, and opening one with
+ * its label checked against the database. The only module that decides whether a path is the
+ * device the database means. Label encoding is label.c's; SQL is db.c's.
+ */
+#ifndef XENVD_POOL_H
+#define XENVD_POOL_H
+
+#include "pool/db.h"
+
+struct vd_format_opts {
+	uint64_t extent_size; /* 0: the configured default */
+	bool force;	      /* overwrite a filesystem, partition table or foreign label */
+	bool no_scrub;	      /* this device's extents are not zeroed on reuse */
+};
+
+int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_opts *opts,
+		   struct vd_pool_device *ret);
+
+/* "UUID" or a path; refuses while any extent is owned unless force (which also needs the
+ * owners to be deleted VDs). Wipes the label. */
+int vd_pool_remove(struct vd_db *db, const char *which, bool force);
+
+/* Opens the device (O_RDONLY/O_RDWR | O_CLOEXEC, plus extra_flags) at its last-seen path and
+ * checks that its label is the one the database has: pool UUID, device UUID, extent size,
+ * data offset. A mismatch is -ENXIO (another disk is there) or -ENODEV (no label/missing),
+ * with a message that names the device UUID, the path and the next step. */
+int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
+			int *ret_fd);
+
+/* Opens every pool device read-only and checks its label; one report line per device that
+ * fails (appended to *report, malloc'd), counted in *problems. */
+int vd_pool_check_labels(struct vd_db *db, char **report, unsigned *problems);
+
+/* Size of a regular file or block device, in bytes. */
+int vd_device_size(int fd, uint64_t *ret_size);
+
+/* Zeroes [off, off+len) of the device: BLKZEROOUT on block devices, a punched hole (which reads
+ * back as zeroes) or written zeroes on regular files. */
+int vd_zero_range(int fd, uint64_t off, uint64_t len);
+
+#endif

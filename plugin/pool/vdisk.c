@@ -1,0 +1,664 @@
+#include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "pool/lock.h"
+#include "pool/pool.h"
+#include "pool/vdisk.h"
+
+/* gc zeroes free extents a batch at a time inside a write transaction, so no allocation can
+ * take an extent while it is being zeroed; the batch bounds how long others wait. */
+#define GC_BATCH_EXTENTS 16
+
+struct device_table {
+	struct vd_pool_device *dev;
+	size_t n;
+};
+
+static void device_table_free(struct device_table *t)
+{
+	vd_db_device_list_free(t->dev, t->n);
+	t->dev = NULL;
+	t->n = 0;
+}
+
+static const struct vd_pool_device *device_by_id(const struct device_table *t, int64_t id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->dev[i].id == id)
+			return &t->dev[i];
+	return NULL;
+}
+
+static bool valid_name(const char *name)
+{
+	size_t len = strlen(name);
+	bool digits_only = true;
+
+	if (len == 0 || len > 64 || strncmp(name, "vd:", 3) == 0)
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+			return false;
+		digits_only &= isdigit((unsigned char)*p) != 0;
+	}
+	return !digits_only;
+}
+
+int vd_vdisk_lookup(struct vd_db *db, const char *which, struct vd_vdisk *ret)
+{
+	uint32_t id;
+
+	if (vd_parse_id(which, &id) == 0 || vd_parse_target(which, &id) == 0)
+		return vd_db_vdisk_get(db, id, ret);
+	if (!valid_name(which))
+		return vd_err(-EINVAL, "'%s' is neither a VD id (a positive number) nor a VD name",
+			      which);
+	return vd_db_vdisk_get_by_name(db, which, ret);
+}
+
+/* Releases an expired, unattached VD's extents to the pool (marked dirty: they hold that
+ * tenant's data until zeroed). Must run inside a transaction. */
+static int reclaim_one(struct vd_db *db, uint32_t id)
+{
+	struct vd_vdisk v = { 0 };
+	int r;
+
+	r = vd_db_vdisk_get(db, id, &v);
+	if (r < 0)
+		return r;
+	r = vd_db_extents_release(db, id, 0);
+	if (r == 0)
+		r = vd_db_vdisk_set_expiry(db, id, v.expires ? v.expires : vd_now(), VD_DELETED);
+	vd_vdisk_dispose(&v);
+	vd_debug("reclaimed VD %u", id);
+	return r;
+}
+
+/* Takes n extents for VD id at first_index, reclaiming expired VDs oldest first when the free
+ * extents are not enough. Inside a transaction. */
+static int allocate(struct vd_db *db, const struct device_table *devs, uint32_t id,
+		    uint64_t first_index, uint64_t n)
+{
+	_cleanup_free_ struct vd_extent *picked = NULL;
+	_cleanup_free_ uint32_t *expired = NULL;
+	size_t got = 0, nexpired = 0, next = 0;
+	int r;
+
+	for (;;) {
+		free(picked);
+		picked = NULL;
+		r = vd_db_extents_pick_free(db, n, &picked, &got);
+		if (r < 0)
+			return r;
+		if (got == n)
+			break;
+		if (!expired) {
+			r = vd_db_vdisk_reclaimable(db, vd_now(), &expired, &nexpired);
+			if (r < 0)
+				return r;
+		}
+		if (next >= nexpired) {
+			char need[32], have[32];
+			uint64_t es = devs->dev[0].extent_size;
+
+			return vd_err(-ENOSPC, "not enough space in the pool: %s needed, %s free "
+					       "(%zu extents of %" PRIu64 " bytes); add a device with "
+					       "'xl-vd format' or delete VDs and run 'xl-vd gc'",
+				      vd_format_size(n * es, need, sizeof(need)),
+				      vd_format_size(got * es, have, sizeof(have)), got, es);
+		}
+		/* Oldest-expired first, as the original Xen VDs did; one that is busy (its lock
+		 * held by a map or attach in progress) is skipped. */
+		int lock_fd = -EBADF;
+		uint32_t victim = expired[next++];
+
+		if (vd_lock_vdisk(db, victim, 0, &lock_fd) < 0) {
+			vd_err_clear();
+			continue;
+		}
+		r = reclaim_one(db, victim);
+		close(lock_fd);
+		if (r < 0)
+			return r;
+	}
+	/* Extents of a pool opted out of scrubbing are handed out as they are. */
+	for (size_t i = 0; i < got; i++) {
+		const struct vd_pool_device *d = device_by_id(devs, picked[i].device_id);
+
+		if (d && !d->scrub)
+			picked[i].dirty = false;
+	}
+	return vd_db_extents_assign(db, id, first_index, picked, got);
+}
+
+static int pool_devices(struct vd_db *db, struct device_table *ret)
+{
+	int r = vd_db_device_list(db, &ret->dev, &ret->n);
+
+	if (r < 0)
+		return r;
+	if (ret->n == 0)
+		return vd_err(-ENOSPC, "the pool of %s has no devices; add one with "
+				       "'xl-vd format DEVICE'", vd_db_path(db));
+	return 0;
+}
+
+static uint64_t extents_for(uint64_t size, uint64_t extent_size)
+{
+	return size / extent_size + (size % extent_size != 0);
+}
+
+int vd_vdisk_create(struct vd_db *db, const struct vd_create_opts *opts, vd_progress_fn progress,
+		    void *userdata, struct vd_vdisk *ret)
+{
+	struct device_table devs = { 0 };
+	struct vd_vdisk v = { 0 };
+	uint64_t n, es;
+	uint32_t id = 0;
+	int64_t now = vd_now();
+	int r;
+
+	if (opts->name && !valid_name(opts->name))
+		return vd_err(-EINVAL, "VD name '%s' is invalid: use 1-64 letters, digits, '-', "
+				       "'_' or '.', not only digits", opts->name);
+	if (opts->size == 0)
+		return vd_err(-EINVAL, "a VD needs a size greater than zero");
+	if (opts->expire_seconds < 0)
+		return vd_err(-EINVAL, "an expiry must be 0 (never) or a positive number of seconds");
+
+	r = pool_devices(db, &devs);
+	if (r < 0)
+		goto out;
+	es = devs.dev[0].extent_size;
+	n = extents_for(opts->size, es);
+	if (n > (UINT64_MAX / es))
+		return vd_err(-EINVAL, "VD size %" PRIu64 " is too large", opts->size);
+
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = vd_db_vdisk_insert(db, opts->name, now,
+			       opts->expire_seconds ? now + opts->expire_seconds : 0, &id);
+	if (r == 0)
+		r = allocate(db, &devs, id, 0, n);
+	if (r == 0)
+		r = vd_db_vdisk_set_size(db, id, n, n * es);
+	if (r < 0) {
+		vd_db_rollback(db);
+		goto out;
+	}
+	r = vd_db_commit(db);
+	if (r < 0)
+		goto out;
+
+	r = vd_vdisk_scrub(db, id, progress, userdata);
+	if (r < 0) {
+		vd_err_prefix(r, "VD %u was created but zeroing its reused extents failed "
+				 "(it stays unusable until 'xl-vd gc' finishes that)", id);
+		goto out;
+	}
+	r = vd_db_vdisk_get(db, id, ret ? ret : &v);
+out:
+	vd_vdisk_dispose(&v);
+	device_table_free(&devs);
+	return r;
+}
+
+static int require_usable(const struct vd_vdisk *v, const char *action)
+{
+	if (v->state == VD_DELETED)
+		return vd_err(-ENOENT, "VD %u was deleted and its extents reclaimed; it cannot be "
+				       "%s", v->id, action);
+	if (vd_vdisk_effective_state(v, vd_now()) == VD_EXPIRED)
+		return vd_err(-ESTALE, "VD %u has expired; renew it with 'xl-vd refresh %u' "
+				       "before it can be %s", v->id, v->id, action);
+	return 0;
+}
+
+int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
+{
+	struct vd_vdisk v = { 0 };
+	int64_t now = vd_now();
+	int r;
+
+	if (expire_seconds < 0)
+		return vd_err(-EINVAL, "an expiry must be 0 (never) or a positive number of seconds");
+	r = vd_db_begin(db);
+	if (r < 0)
+		return r;
+	r = vd_db_vdisk_get(db, id, &v);
+	if (r == 0 && v.state == VD_DELETED)
+		r = vd_err(-ENOENT, "VD %u was deleted and its extents reclaimed; it cannot be "
+				    "refreshed: create a new VD", id);
+	if (r == 0)
+		r = vd_db_vdisk_set_expiry(db, id, expire_seconds ? now + expire_seconds : 0,
+					   VD_LIVE);
+	if (r == 0)
+		r = vd_db_commit(db);
+	else
+		vd_db_rollback(db);
+	vd_vdisk_dispose(&v);
+	return r;
+}
+
+int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
+		    vd_progress_fn progress, void *userdata, struct vd_vdisk *ret)
+{
+	struct device_table devs = { 0 };
+	struct vd_vdisk v = { 0 };
+	_cleanup_close_ int lock_fd = -EBADF;
+	uint64_t n, es;
+	int r;
+
+	if (size == 0)
+		return vd_err(-EINVAL, "a VD needs a size greater than zero");
+	r = vd_lock_vdisk(db, id, 10000, &lock_fd);
+	if (r < 0)
+		return r;
+	r = pool_devices(db, &devs);
+	if (r < 0)
+		goto out;
+	es = devs.dev[0].extent_size;
+	n = extents_for(size, es);
+
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = vd_db_vdisk_get(db, id, &v);
+	if (r == 0)
+		r = require_usable(&v, "resized");
+	if (r == 0 && n < v.extent_count) {
+		char cur[32], want[32];
+
+		if (!force)
+			r = vd_err(-EPERM, "shrinking VD %u from %s to %s destroys the data at its "
+					   "end; pass --force if that is intended", id,
+				   vd_format_size(v.size, cur, sizeof(cur)),
+				   vd_format_size(n * es, want, sizeof(want)));
+		else if (v.attachments)
+			r = vd_err(-EBUSY, "VD %u is attached (%u attachment(s)); detach it before "
+					   "shrinking", id, v.attachments);
+		else
+			r = vd_db_extents_release(db, id, n);
+	} else if (r == 0 && n > v.extent_count) {
+		r = allocate(db, &devs, id, v.extent_count, n - v.extent_count);
+	}
+	if (r == 0)
+		r = vd_db_vdisk_set_size(db, id, n, n * es);
+	if (r < 0) {
+		vd_db_rollback(db);
+		goto out;
+	}
+	r = vd_db_commit(db);
+	if (r < 0)
+		goto out;
+	close(TAKE_FD(lock_fd)); /* scrub takes it again */
+	r = vd_vdisk_scrub(db, id, progress, userdata);
+	if (r == 0 && ret)
+		r = vd_db_vdisk_get(db, id, ret);
+out:
+	vd_vdisk_dispose(&v);
+	device_table_free(&devs);
+	return r;
+}
+
+int vd_vdisk_delete(struct vd_db *db, uint32_t id, bool force)
+{
+	struct vd_vdisk v = { 0 };
+	int r;
+
+	r = vd_db_begin(db);
+	if (r < 0)
+		return r;
+	r = vd_db_vdisk_get(db, id, &v);
+	if (r == 0 && v.state == VD_DELETED)
+		r = vd_err(-ENOENT, "VD %u was already deleted", id);
+	if (r == 0 && v.attachments && !force)
+		r = vd_err(-EBUSY, "VD %u is attached (%u attachment(s), see 'xl-vd show %u'); "
+				   "detach it first, or pass --force (it is then reclaimed after "
+				   "the last detach)", id, v.attachments, id);
+	if (r == 0)
+		r = vd_db_vdisk_set_expiry(db, id, vd_now(), VD_EXPIRED);
+	if (r == 0)
+		r = vd_db_commit(db);
+	else
+		vd_db_rollback(db);
+	vd_vdisk_dispose(&v);
+	return r;
+}
+
+/* Opens every device of the table once. fds[i] for devs->dev[i], -1 when not needed. */
+static int open_devices(struct vd_db *db, const struct device_table *devs, const bool *needed,
+			int flags, int *fds)
+{
+	for (size_t i = 0; i < devs->n; i++) {
+		fds[i] = -1;
+		if (!needed[i])
+			continue;
+		int r = vd_pool_open_device(db, &devs->dev[i], flags, &fds[i]);
+
+		if (r < 0) {
+			for (size_t j = 0; j < i; j++)
+				if (fds[j] >= 0)
+					close(fds[j]);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void close_devices(const struct device_table *devs, int *fds)
+{
+	for (size_t i = 0; i < devs->n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static size_t device_index(const struct device_table *t, int64_t id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->dev[i].id == id)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Zeroes the given extents and marks them clean, a batch per transaction. Inside each batch's
+ * transaction an extent is zeroed only if it still belongs to owner (0: still free) and is still
+ * dirty: an allocation may have taken a free extent since the list was read, and its new VD's
+ * data must never be zeroed. */
+static int zero_extents(struct vd_db *db, const struct device_table *devs, uint32_t owner,
+			const struct vd_extent *ext, size_t n, uint64_t *done, uint64_t total,
+			vd_progress_fn progress, void *userdata)
+{
+	_cleanup_free_ bool *needed = calloc(devs->n ? devs->n : 1, sizeof(bool));
+	_cleanup_free_ int *fds = calloc(devs->n ? devs->n : 1, sizeof(int));
+	int r;
+
+	if (!needed || !fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = device_index(devs, ext[i].device_id);
+
+		if (d != SIZE_MAX && devs->dev[d].scrub)
+			needed[d] = true;
+	}
+	r = open_devices(db, devs, needed, O_RDWR, fds);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i += GC_BATCH_EXTENTS) {
+		size_t end = i + GC_BATCH_EXTENTS < n ? i + GC_BATCH_EXTENTS : n;
+
+		r = vd_db_begin(db);
+		if (r < 0)
+			break;
+		for (size_t k = i; k < end && r == 0; k++) {
+			size_t d = device_index(devs, ext[k].device_id);
+			const struct vd_pool_device *dev = d == SIZE_MAX ? NULL : &devs->dev[d];
+
+			uint32_t now_owner;
+			bool dirty;
+
+			if (d == SIZE_MAX)
+				continue;
+			r = vd_db_extent_state(db, ext[k].device_id, ext[k].ext_no, &now_owner,
+					       &dirty);
+			if (r < 0)
+				break;
+			if (now_owner != owner || !dirty)
+				continue;
+			if (dev->scrub) {
+				r = vd_zero_range(fds[d],
+						  dev->data_offset + ext[k].ext_no * dev->extent_size,
+						  dev->extent_size);
+				if (r < 0) {
+					r = vd_err(r, "cannot zero extent %" PRIu64 " of %s: %m",
+						   ext[k].ext_no, dev->path);
+					break;
+				}
+			}
+			r = vd_db_extent_set_clean(db, ext[k].device_id, ext[k].ext_no);
+			*done += dev->extent_size;
+		}
+		if (r == 0)
+			r = vd_db_commit(db);
+		else
+			vd_db_rollback(db);
+		if (progress)
+			progress(*done, total, userdata);
+	}
+	close_devices(devs, fds);
+	return r;
+}
+
+int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void *userdata)
+{
+	struct device_table devs = { 0 };
+	_cleanup_free_ struct vd_extent *ext = NULL;
+	_cleanup_close_ int lock_fd = -EBADF;
+	size_t n = 0, ndirty = 0;
+	uint64_t done = 0, total = 0;
+	struct vd_vdisk v = { 0 };
+	int r;
+
+	r = vd_lock_vdisk(db, id, 10000, &lock_fd);
+	if (r < 0)
+		return r;
+	r = vd_db_vdisk_get(db, id, &v);
+	if (r < 0)
+		return r;
+	if (!v.needs_scrub)
+		goto out;
+	r = pool_devices(db, &devs);
+	if (r == 0)
+		r = vd_db_extents_of(db, id, &ext, &n);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!ext[i].dirty)
+			continue;
+		ext[ndirty++] = ext[i];
+		total += devs.dev[0].extent_size;
+	}
+	r = zero_extents(db, &devs, id, ext, ndirty, &done, total, progress, userdata);
+	if (r < 0)
+		goto out;
+	r = vd_db_begin(db);
+	if (r == 0)
+		r = vd_db_vdisk_set_scrubbed(db, id);
+	if (r == 0)
+		r = vd_db_commit(db);
+	else
+		vd_db_rollback(db);
+out:
+	vd_vdisk_dispose(&v);
+	device_table_free(&devs);
+	return r;
+}
+
+int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_gc_result *ret)
+{
+	_cleanup_free_ uint32_t *expired = NULL;
+	struct vd_gc_result res = { 0 };
+	struct device_table devs = { 0 };
+	struct vd_vdisk *all = NULL;
+	size_t nexpired = 0, nall = 0;
+	int r;
+
+	/* 1. Reclaim expired, unattached VDs, each under its lock and in its own transaction. */
+	r = vd_db_vdisk_reclaimable(db, vd_now(), &expired, &nexpired);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nexpired; i++) {
+		_cleanup_close_ int lock_fd = -EBADF;
+		struct vd_vdisk v = { 0 };
+
+		if (vd_lock_vdisk(db, expired[i], 0, &lock_fd) < 0) {
+			vd_err_clear();
+			continue; /* busy: next gc */
+		}
+		r = vd_db_begin(db);
+		if (r < 0)
+			return r;
+		/* Still expired and unattached? A refresh or an attach may have come first. */
+		r = vd_db_vdisk_get(db, expired[i], &v);
+		if (r == 0 && v.state != VD_DELETED && !v.attachments &&
+		    vd_vdisk_effective_state(&v, vd_now()) == VD_EXPIRED) {
+			r = reclaim_one(db, expired[i]);
+			if (r == 0) {
+				res.reclaimed_vdisks++;
+				res.reclaimed_extents += v.extent_count;
+			}
+		}
+		vd_vdisk_dispose(&v);
+		if (r == 0)
+			r = vd_db_commit(db);
+		else
+			vd_db_rollback(db);
+		if (r < 0)
+			return r;
+	}
+
+	/* 2. Finish VDs whose creation was interrupted before their extents were zeroed. */
+	r = vd_db_vdisk_list(db, false, &all, &nall);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nall && r == 0; i++)
+		if (all[i].needs_scrub)
+			r = vd_vdisk_scrub(db, all[i].id, NULL, NULL);
+	vd_db_vdisk_list_free(all, nall);
+	if (r < 0)
+		return r;
+
+	/* 3. Zero dirty free extents ahead of time, so creates need not wait for it. */
+	r = vd_db_device_list(db, &devs.dev, &devs.n);
+	if (r < 0)
+		return r;
+	uint64_t done = 0, total = 0;
+	for (;;) {
+		_cleanup_free_ struct vd_extent *dirty = NULL;
+		size_t n = 0;
+
+		r = vd_db_extents_dirty_free(db, 1024, &dirty, &n);
+		if (r < 0 || n == 0)
+			break;
+		if (!total)
+			total = (vd_db_extents_free_count(db)) * devs.dev[0].extent_size;
+		/* Re-checked under each batch's transaction: skip those allocated meanwhile. */
+		r = zero_extents(db, &devs, 0, dirty, n, &done, total, progress, userdata);
+		if (r < 0)
+			break;
+		res.scrubbed_extents += n;
+	}
+	device_table_free(&devs);
+	if (r == 0 && ret)
+		*ret = res;
+	return r;
+}
+
+int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_segment **ret,
+		      size_t *ret_n)
+{
+	struct device_table devs = { 0 };
+	_cleanup_free_ struct vd_extent *ext = NULL;
+	_cleanup_free_ bool *needed = NULL;
+	_cleanup_free_ int *fds = NULL;
+	struct vd_segment *segs = NULL;
+	struct vd_vdisk v = { 0 };
+	size_t n = 0, nsegs = 0;
+	int r;
+
+	r = vd_db_vdisk_get(db, id, &v);
+	if (r < 0)
+		return r;
+	if (v.state == VD_DELETED) {
+		r = vd_err(-ENOENT, "VD %u was deleted and its extents reclaimed", id);
+		goto out;
+	}
+	if (v.needs_scrub) {
+		r = vd_err(-EAGAIN, "VD %u still has extents holding a previous tenant's data (its "
+				    "creation was interrupted); run 'xl-vd gc' to zero them", id);
+		goto out;
+	}
+	r = vd_db_device_list(db, &devs.dev, &devs.n);
+	if (r == 0)
+		r = vd_db_extents_of(db, id, &ext, &n);
+	if (r < 0)
+		goto out;
+
+	segs = calloc(n ? n : 1, sizeof(*segs));
+	needed = calloc(devs.n ? devs.n : 1, sizeof(bool));
+	fds = calloc(devs.n ? devs.n : 1, sizeof(int));
+	if (!segs || !needed || !fds) {
+		r = -ENOMEM;
+		goto out;
+	}
+	uint64_t vd_offset = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = device_index(&devs, ext[i].device_id);
+		const struct vd_pool_device *dev;
+		uint64_t dev_offset;
+
+		if (d == SIZE_MAX) {
+			r = vd_err(-EBADMSG, "VD %u refers to pool device #%" PRId64 ", which is "
+					     "not in the database; run 'xl-vd check'", id,
+				   ext[i].device_id);
+			goto out;
+		}
+		dev = &devs.dev[d];
+		needed[d] = true;
+		dev_offset = dev->data_offset + ext[i].ext_no * dev->extent_size;
+		if (nsegs && segs[nsegs - 1].device_id == dev->id &&
+		    segs[nsegs - 1].dev_offset + segs[nsegs - 1].length == dev_offset) {
+			segs[nsegs - 1].length += dev->extent_size;
+		} else {
+			segs[nsegs] = (struct vd_segment){
+				.vd_offset = vd_offset,
+				.length = dev->extent_size,
+				.dev_offset = dev_offset,
+				.device_id = dev->id,
+				.device_path = strdup(dev->path),
+				.fd = -1,
+			};
+			memcpy(segs[nsegs].device_uuid, dev->uuid, 16);
+			if (!segs[nsegs].device_path) {
+				r = -ENOMEM;
+				goto out;
+			}
+			nsegs++;
+		}
+		vd_offset += dev->extent_size;
+	}
+	if (open_flags >= 0) {
+		r = open_devices(db, &devs, needed, open_flags, fds);
+		if (r < 0)
+			goto out;
+		for (size_t i = 0; i < nsegs; i++)
+			segs[i].fd = fds[device_index(&devs, segs[i].device_id)];
+	}
+	*ret = TAKE_PTR(segs);
+	*ret_n = nsegs;
+out:
+	if (segs)
+		vd_segments_free(segs, nsegs);
+	vd_vdisk_dispose(&v);
+	device_table_free(&devs);
+	return r;
+}
+
+void vd_segments_free(struct vd_segment *segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* A device's fd is shared by its runs: close it at its last use only. */
+		bool later = false;
+
+		for (size_t j = i + 1; j < n && segs[i].fd >= 0; j++)
+			later |= segs[j].fd == segs[i].fd;
+		if (segs[i].fd >= 0 && !later)
+			close(segs[i].fd);
+		free(segs[i].device_path);
+	}
+	free(segs);
+}
