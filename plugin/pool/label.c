@@ -7,8 +7,13 @@
 /* Layout (big-endian), offsets in bytes:
  *   0 magic[8]  8 version u32  12 header_len u32  16 pool_uuid[16]  32 device_uuid[16]
  *  48 extent_size u64  56 data_offset u64  64 extent_count u64  72 device_size u64
- *  80 created s64  88 crc32c u32 over bytes 0..87; the rest of the 4 KiB is zero. */
-#define LABEL_HEADER_LEN 88
+ *  80 created s64
+ * version 1: 88 crc32c u32 over bytes 0..87;
+ * version 2: 88 md_offset u64  96 md_size u64  104 md_copy u32  108 reserved u32
+ *            112 crc32c u32 over bytes 0..111.
+ * The rest of the 4 KiB is zero. */
+#define LABEL_HEADER_LEN_V1 88
+#define LABEL_HEADER_LEN_V2 112
 
 uint32_t vd_crc32c(uint32_t crc, const void *buf, size_t len)
 {
@@ -56,10 +61,17 @@ static uint64_t get64(const uint8_t *p)
 
 void vd_label_encode(const struct vd_label *l, uint8_t buf[VD_LABEL_SIZE])
 {
+	/* Only a device carrying a metadata area needs version 2. */
+	uint32_t version = l->md_copy ? 2 : 1;
+
+	if (l->version > VD_LABEL_VERSION)
+		version = l->version; /* only to test that a newer label is refused */
+	uint32_t header_len = version == 2 ? LABEL_HEADER_LEN_V2 : LABEL_HEADER_LEN_V1;
+
 	memset(buf, 0, VD_LABEL_SIZE);
 	memcpy(buf, VD_LABEL_MAGIC, 8);
-	put32(buf + 8, l->version ? l->version : VD_LABEL_VERSION);
-	put32(buf + 12, LABEL_HEADER_LEN);
+	put32(buf + 8, version);
+	put32(buf + 12, header_len);
 	memcpy(buf + 16, l->pool_uuid, 16);
 	memcpy(buf + 32, l->device_uuid, 16);
 	put64(buf + 48, l->extent_size);
@@ -67,7 +79,12 @@ void vd_label_encode(const struct vd_label *l, uint8_t buf[VD_LABEL_SIZE])
 	put64(buf + 64, l->extent_count);
 	put64(buf + 72, l->device_size);
 	put64(buf + 80, (uint64_t)l->created);
-	put32(buf + LABEL_HEADER_LEN, vd_crc32c(0, buf, LABEL_HEADER_LEN));
+	if (version >= 2) {
+		put64(buf + 88, l->md_offset);
+		put64(buf + 96, l->md_size);
+		put32(buf + 104, l->md_copy);
+	}
+	put32(buf + header_len, vd_crc32c(0, buf, header_len));
 }
 
 int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
@@ -81,7 +98,8 @@ int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
 	if (l.version > VD_LABEL_VERSION)
 		return -EPROTONOSUPPORT;
 	header_len = get32(buf + 12);
-	if (l.version == 0 || header_len != LABEL_HEADER_LEN)
+	if (l.version == 0 ||
+	    header_len != (l.version == 1 ? LABEL_HEADER_LEN_V1 : LABEL_HEADER_LEN_V2))
 		return -EBADMSG;
 	if (get32(buf + header_len) != vd_crc32c(0, buf, header_len))
 		return -EBADMSG;
@@ -92,6 +110,18 @@ int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
 	l.extent_count = get64(buf + 64);
 	l.device_size = get64(buf + 72);
 	l.created = (int64_t)get64(buf + 80);
+	if (l.version >= 2) {
+		l.md_offset = get64(buf + 88);
+		l.md_size = get64(buf + 96);
+		l.md_copy = get32(buf + 104);
+		/* The area lies past the label, inside the device, and off the extents. */
+		if (l.md_copy < 1 || l.md_copy > 2 || l.md_offset < VD_LABEL_SIZE ||
+		    l.md_offset % 4096 || l.md_size < 3 * 4096 || l.md_size % 4096 ||
+		    l.md_size > l.device_size || l.md_offset > l.device_size - l.md_size ||
+		    (l.md_offset < l.data_offset + l.extent_count * l.extent_size &&
+		     l.md_offset + l.md_size > l.data_offset))
+			return -EBADMSG;
+	}
 	if (l.extent_size == 0 || l.extent_size % 512 || l.data_offset < VD_LABEL_SIZE ||
 	    l.extent_count == 0 || l.extent_count > (l.device_size - l.data_offset) / l.extent_size ||
 	    l.data_offset > l.device_size)

@@ -9,7 +9,10 @@
 
 #define VD_LABEL_SIZE 4096
 #define VD_LABEL_MAGIC "XENVD\0LB"
-#define VD_LABEL_VERSION 1
+/* Version 1: no metadata area. Version 2 adds where this device's copy of the pool's metadata
+ * area (its database, DESIGN.md "Where the metadata lives") is. A device without an area is
+ * still written as version 1, so that an older xenvd keeps reading file-database pools. */
+#define VD_LABEL_VERSION 2
 /* Extent data starts here: past the label and 1 MiB-aligned for any sector size. */
 #define VD_DATA_OFFSET (1024 * 1024)
 
@@ -22,6 +25,10 @@ struct vd_label {
 	uint64_t extent_count;
 	uint64_t device_size;
 	int64_t created;
+	/* Version 2: this device's copy of the metadata area, md_copy 0 when it has none. */
+	uint64_t md_offset; /* bytes from the start of the device */
+	uint64_t md_size;
+	uint32_t md_copy;   /* 1: the primary copy, 2: the second copy */
 };
 
 uint32_t vd_crc32c(uint32_t crc, const void *buf, size_t len);

@@ -10,7 +10,7 @@
 static struct vd_label sample(void)
 {
 	struct vd_label l = {
-		.version = VD_LABEL_VERSION,
+		.version = 1,
 		.extent_size = 64ULL << 20,
 		.data_offset = VD_DATA_OFFSET,
 		.extent_count = 100,
@@ -84,6 +84,60 @@ static void test_impossible_geometry_is_rejected(void **state)
 	assert_int_equal(vd_label_decode(buf, &back), -EBADMSG);
 }
 
+static struct vd_label sample_with_area(void)
+{
+	struct vd_label l = sample();
+
+	l.version = 2;
+	l.md_offset = VD_DATA_OFFSET;
+	l.md_size = 64ULL << 20;
+	l.md_copy = 1;
+	l.data_offset = VD_DATA_OFFSET + l.md_size;
+	l.extent_count = 99;
+	return l;
+}
+
+static void test_label_with_metadata_area_round_trips_as_version_2(void **state)
+{
+	uint8_t buf[VD_LABEL_SIZE];
+	struct vd_label l = sample_with_area(), back;
+
+	vd_label_encode(&l, buf);
+	assert_int_equal(buf[11], 2);
+	assert_int_equal(vd_label_decode(buf, &back), 0);
+	assert_memory_equal(&l, &back, sizeof(l));
+}
+
+static void test_label_without_area_stays_version_1_for_older_xenvd(void **state)
+{
+	uint8_t buf[VD_LABEL_SIZE];
+	struct vd_label l = sample(), back;
+
+	l.version = 2;
+	vd_label_encode(&l, buf);
+	assert_int_equal(buf[11], 1);
+	/* Version 1's checksum sits at byte 88, where an older xenvd looks for it. */
+	assert_int_equal(((uint32_t)buf[88] << 24 | (uint32_t)buf[89] << 16 |
+			  (uint32_t)buf[90] << 8 | buf[91]), vd_crc32c(0, buf, 88));
+	assert_int_equal(vd_label_decode(buf, &back), 0);
+	assert_int_equal(back.version, 1);
+	assert_int_equal(back.md_copy, 0);
+}
+
+static void test_metadata_area_over_the_extents_is_rejected(void **state)
+{
+	uint8_t buf[VD_LABEL_SIZE];
+	struct vd_label l = sample_with_area(), back;
+
+	l.data_offset = VD_DATA_OFFSET; /* the first extents would overwrite the database */
+	vd_label_encode(&l, buf);
+	assert_int_equal(vd_label_decode(buf, &back), -EBADMSG);
+	l = sample_with_area();
+	l.md_offset = l.device_size; /* past the end of the device */
+	vd_label_encode(&l, buf);
+	assert_int_equal(vd_label_decode(buf, &back), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +147,9 @@ int main(void)
 		cmocka_unit_test(test_newer_version_is_refused_not_misread),
 		cmocka_unit_test(test_foreign_data_is_no_label),
 		cmocka_unit_test(test_impossible_geometry_is_rejected),
+		cmocka_unit_test(test_label_with_metadata_area_round_trips_as_version_2),
+		cmocka_unit_test(test_label_without_area_stays_version_1_for_older_xenvd),
+		cmocka_unit_test(test_metadata_area_over_the_extents_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
