@@ -1,6 +1,8 @@
 /* xl-vd format, pool-list, pool-remove. */
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pool/pool.h"
 #include "xl-vd.h"
@@ -11,10 +13,16 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		{ "extent-size", required_argument, NULL, 'e' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "no-scrub", no_argument, NULL, 'n' },
+		{ "pool-database", no_argument, NULL, 'P' },
+		{ "file-database", no_argument, NULL, 'F' },
+		{ "max-extents", required_argument, NULL, 'M' },
 		XLVD_COMMON_LONGOPTS,
 		{}
 	};
+	const char *db_path = ctx->db_path ? ctx->db_path : ctx->cfg.db_path;
+	const char *storage = ctx->cfg.db_storage;
 	struct vd_format_opts fo = { 0 };
+	struct stat st;
 	struct vd_pool_device dev = { 0 };
 	struct vd_db *db;
 	char uuid[37], a[32], b[32];
@@ -33,6 +41,17 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		case 'n':
 			fo.no_scrub = true;
 			break;
+		case 'P':
+			storage = "pool";
+			break;
+		case 'F':
+			storage = "file";
+			break;
+		case 'M':
+			if (vd_parse_size(optarg, &fo.max_extents) < 0 || fo.max_extents == 0)
+				return xlvd_usage_error("format", "invalid --max-extents '%s'",
+							optarg);
+			break;
 		default:
 			if ((r = xlvd_common_opt(ctx, "format", c)) != 0)
 				return r > 0 ? 0 : 1;
@@ -42,11 +61,20 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_usage_error("format", "expected one DEVICE");
 	if (!fo.no_scrub && !ctx->cfg.scrub)
 		fo.no_scrub = true;
-	if (xlvd_open_db(ctx, true, &db) < 0)
-		return 1;
-	r = vd_pool_format(db, argv[optind], &fo, &dev);
-	if (r < 0)
-		return xlvd_fail(r);
+	/* A new pool: its database goes on its first device, or in the file at db_path. */
+	if (!ctx->db && access(db_path, F_OK) < 0 && errno == ENOENT &&
+	    (!strcmp(storage, "pool") ||
+	     (!strcmp(storage, "auto") && stat(argv[optind], &st) == 0 && S_ISBLK(st.st_mode)))) {
+		r = vd_pool_format_onpool(db_path, argv[optind], &fo, &ctx->db, &dev);
+		if (r < 0)
+			return xlvd_fail(r);
+	} else {
+		if (xlvd_open_db(ctx, true, &db) < 0)
+			return 1;
+		r = vd_pool_format(db, argv[optind], &fo, &dev);
+		if (r < 0)
+			return xlvd_fail(r);
+	}
 	vd_uuid_unparse(dev.uuid, uuid);
 	if (ctx->json) {
 		printf("{\"uuid\":\"%s\",\"path\":", uuid);
@@ -111,6 +139,11 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json)
 		puts("]");
+	else if (vd_db_storage(db))
+		printf("Database: on the pool's metadata area, %s (located by %s)\n",
+		       vd_db_storage(db), vd_db_path(db));
+	else
+		printf("Database: %s\n", vd_db_path(db));
 	vd_db_device_list_free(list, n);
 	return 0;
 }

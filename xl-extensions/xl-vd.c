@@ -8,7 +8,9 @@
 #include "vd_dm.h"
 
 static const struct xlvd_command commands[] = {
-	{ "format", cmd_format, "format DEVICE [--extent-size SIZE] [--force] [--no-scrub]",
+	{ "format", cmd_format,
+	  "format DEVICE [--extent-size SIZE] [--force] [--no-scrub] "
+	  "[--pool-database|--file-database] [--max-extents N]",
 	  "add a block device or file to the pool (writes a label)" },
 	{ "pool-list", cmd_pool_list, "pool-list", "list the pool's devices and their free space" },
 	{ "pool-remove", cmd_pool_remove, "pool-remove DEVICE|UUID [--force]",

@@ -73,6 +73,10 @@ static int apply(struct vd_config *c, const char *key, const char *v)
 		return parse_int(v, 0, 3, &c->log_level);
 	if (!strcmp(key, "hotplug_log"))
 		return set_string(&c->hotplug_log, v);
+	if (!strcmp(key, "database_storage"))
+		return !strcmp(v, "auto") || !strcmp(v, "pool") || !strcmp(v, "file")
+			       ? set_string(&c->db_storage, v)
+			       : -EINVAL;
 	return -ENOKEY;
 }
 
@@ -96,7 +100,7 @@ int vd_config_load(const char *path, struct vd_config *ret)
 
 	if (!path)
 		path = (env = getenv("XENVD_CONF")) && *env ? env : XENVD_CONF_PATH;
-	if (set_string(&c.db_path, XENVD_DB_PATH) < 0 ||
+	if (set_string(&c.db_path, XENVD_DB_PATH) < 0 || set_string(&c.db_storage, "auto") < 0 ||
 	    set_string(&c.hotplug_log, "/var/log/xen/xen-hotplug.log") < 0) {
 		r = -ENOMEM;
 		goto fail;
@@ -146,6 +150,15 @@ int vd_config_load(const char *path, struct vd_config *ret)
 		r = -ENOMEM;
 		goto fail;
 	}
+	env = getenv("XENVD_DB_STORAGE");
+	if (env && *env) {
+		r = apply(&c, "database_storage", env);
+		if (r < 0) {
+			r = vd_err(r == -ENOMEM ? r : -EINVAL, "XENVD_DB_STORAGE='%s': expected auto, "
+				   "pool or file", env);
+			goto fail;
+		}
+	}
 	*ret = c;
 	return 0;
 fail:
@@ -157,5 +170,6 @@ void vd_config_dispose(struct vd_config *c)
 {
 	free(c->db_path);
 	free(c->hotplug_log);
-	c->db_path = c->hotplug_log = NULL;
+	free(c->db_storage);
+	c->db_path = c->hotplug_log = c->db_storage = NULL;
 }

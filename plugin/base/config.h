@@ -17,10 +17,14 @@ struct vd_config {
 	int boot_timeout;	 /* boot_timeout = 60 (seconds) */
 	int log_level;		 /* log_level = 0..3 (err, warn, info, debug) */
 	char *hotplug_log;	 /* hotplug_log = /var/log/xen/xen-hotplug.log */
+	/* database_storage = auto|pool|file ($XENVD_DB_STORAGE): where format puts a NEW
+	 * pool's database. auto: on the pool (its metadata area) when the first device is a
+	 * block device, else the file at db_path. */
+	char *db_storage;
 };
 
 /* Defaults, then the file at path (NULL: $XENVD_CONF, else XENVD_CONF_PATH) if it exists,
- * then $XENVD_DB over the database path. A syntax error names the file and line. */
+ * then $XENVD_DB over the database path and $XENVD_DB_STORAGE over database_storage. A syntax error names the file and line. */
 int vd_config_load(const char *path, struct vd_config *ret);
 void vd_config_dispose(struct vd_config *cfg);
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pool/db.h"
+#include "pool/db_vfs.h"
 #include "base/error.h"
 
 /* How long a writer waits for the write lock before the user sees an error. Contention is
@@ -23,6 +24,7 @@
 struct vd_db {
 	sqlite3 *sql;
 	char *path;
+	struct vd_db_vfs *vfs; /* the pool carries its database: path is its locator */
 	uint8_t pool_uuid[16];
 	bool in_txn;
 	int wait_ms; /* how long begin waits for the write lock */
@@ -216,11 +218,16 @@ static int migrate(struct vd_db *db, bool readonly)
 			char text[37];
 			_cleanup_stmt_ sqlite3_stmt *s = NULL;
 
-			r = vd_random(uuid, sizeof(uuid));
-			if (r < 0)
-				goto fail;
-			uuid[6] = (uuid[6] & 0x0f) | 0x40;
-			uuid[8] = (uuid[8] & 0x3f) | 0x80;
+			if (db->vfs) {
+				/* A database on a pool's metadata area: the area says whose. */
+				vd_mdarea_pool_uuid(vd_db_vfs_area(db->vfs), uuid);
+			} else {
+				r = vd_random(uuid, sizeof(uuid));
+				if (r < 0)
+					goto fail;
+				uuid[6] = (uuid[6] & 0x0f) | 0x40;
+				uuid[8] = (uuid[8] & 0x3f) | 0x80;
+			}
 			vd_uuid_unparse(uuid, text);
 			r = prepare(db, "INSERT INTO meta (key, value) VALUES ('pool_uuid', ?)", &s);
 			if (r < 0)
@@ -265,6 +272,32 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
+/* Settings of a database on a pool's metadata area: a rollback journal (WAL needs memory
+ * shared by every user of the pool), 4 KiB pages (the area's block), temporary files in
+ * memory (the VFS has only the database and its journal). */
+static int open_onpool(struct vd_db *db, bool readonly)
+{
+	static const char *const pragmas[] = {
+		"PRAGMA page_size = 4096",
+		"PRAGMA temp_store = MEMORY",
+		"PRAGMA journal_mode = DELETE",
+		"PRAGMA synchronous = FULL",
+		"PRAGMA foreign_keys = ON",
+	};
+	int rc;
+
+	sqlite3_busy_timeout(db->sql, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db->sql, 1);
+	for (size_t i = readonly ? 1 : 0; i < ARRAY_SIZE(pragmas); i++) {
+		if (readonly && i == 2)
+			continue;
+		rc = sqlite3_exec(db->sql, pragmas[i], NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
 int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 {
 	struct vd_db *db;
@@ -300,6 +333,21 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 
 	oflags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
 						 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (vd_locator_is(path)) {
+		/* The pool carries its database: path only says on which devices. */
+		r = vd_db_vfs_attach(path, readonly, &db->vfs);
+		if (r < 0)
+			goto fail;
+		rc = sqlite3_open_v2(vd_db_vfs_filename(db->vfs), &db->sql, oflags,
+				     VD_DB_VFS_NAME);
+		if (rc == SQLITE_OK)
+			rc = open_onpool(db, readonly);
+		if (rc != SQLITE_OK) {
+			r = sql_err(db, rc, "opening");
+			goto fail;
+		}
+		goto opened;
+	}
 	mode_t old_umask = umask(077); /* the database is 0600: it maps every tenant's data */
 	rc = sqlite3_open_v2(path, &db->sql, oflags, NULL);
 	umask(old_umask);
@@ -339,6 +387,7 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 		if (flags & VD_DB_NO_CHECKPOINT_ON_CLOSE)
 			(void)sqlite3_db_config(db->sql, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	}
+opened:
 	r = migrate(db, readonly);
 	if (r < 0)
 		goto fail;
@@ -356,6 +405,16 @@ void vd_db_close(struct vd_db *db)
 	if (db->in_txn)
 		vd_db_rollback(db);
 	sqlite3_close_v2(db->sql);
+	if (db->vfs) {
+		const char *env = getenv("XENVD_IO_STATS");
+		const struct vd_md_stats *st = vd_mdarea_stats(vd_db_vfs_area(db->vfs));
+
+		/* For the benchmark: what this process cost the metadata area's devices. */
+		if (env && *env == '1')
+			fprintf(stderr, "xenvd-io: reads=%" PRIu64 " writes=%" PRIu64
+				" flushes=%" PRIu64 "\n", st->reads, st->writes, st->flushes);
+		vd_db_vfs_detach(db->vfs);
+	}
 	free(db->path);
 	free(db);
 }
@@ -369,6 +428,11 @@ void vd_db_set_wait(struct vd_db *db, int ms)
 const char *vd_db_path(const struct vd_db *db)
 {
 	return db->path;
+}
+
+const char *vd_db_storage(const struct vd_db *db)
+{
+	return db->vfs ? vd_mdarea_describe(vd_db_vfs_area(db->vfs)) : NULL;
 }
 
 void vd_db_pool_uuid(const struct vd_db *db, uint8_t ret_uuid[16])

@@ -30,7 +30,11 @@ static inline void vd_db_closep(struct vd_db **db)
 		vd_db_close(*db);
 }
 #define _cleanup_db_ _cleanup_(vd_db_closep)
+/* The database file, or for a pool that carries its database, the locator naming its devices
+ * (mdarea.h). */
 const char *vd_db_path(const struct vd_db *db);
+/* NULL for a database file; else where the pool's metadata area is ("/dev/sdb@1048576"). */
+const char *vd_db_storage(const struct vd_db *db);
 /* How long a write transaction waits for another writer (default 60 s); block-vd lowers it to
  * stay inside libxl's 40 s hotplug limit. */
 void vd_db_set_wait(struct vd_db *db, int ms);

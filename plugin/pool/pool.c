@@ -11,6 +11,7 @@
 #include "base/config.h"
 #include "base/error.h"
 #include "pool/label.h"
+#include "pool/mdarea.h"
 #include "pool/pool.h"
 #include "pool/signature.h"
 
@@ -86,9 +87,44 @@ static int pool_extent_size(struct vd_db *db, uint64_t *ret)
 	return 0;
 }
 
+/* When the pool carries its database, whether the locator puts a copy of the metadata area on
+ * the device open at fd: then its label must say so, and its extents start after the area. */
+static int area_on_device(struct vd_db *db, int fd, struct vd_md_copy *ret)
+{
+	struct vd_locator loc = { 0 };
+	struct stat st, other;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!vd_db_storage(db))
+		return 0;
+	r = vd_locator_read(vd_db_path(db), &loc);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < loc.n; i++) {
+		if (stat(loc.copies[i].path, &other) < 0)
+			continue;
+		if (S_ISBLK(st.st_mode) ? S_ISBLK(other.st_mode) && st.st_rdev == other.st_rdev
+					: st.st_dev == other.st_dev && st.st_ino == other.st_ino) {
+			*ret = loc.copies[i];
+			ret->path = NULL;
+			break;
+		}
+	}
+out:
+	vd_locator_dispose(&loc);
+	return r;
+}
+
 int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_opts *opts,
 		   struct vd_pool_device *ret)
 {
+	struct vd_md_copy area;
+	uint64_t data_offset = VD_DATA_OFFSET;
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *canonical = NULL;
 	struct vd_pool_device dev = { 0 }, existing = { 0 };
@@ -182,10 +218,16 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 			      vd_format_size(extent_size, b, sizeof(b)), path,
 			      vd_format_size(pool_es, a, sizeof(a)));
 	}
-	if (size < VD_DATA_OFFSET + extent_size) {
+	r = area_on_device(db, fd, &area);
+	if (r < 0)
+		return r;
+	if (area.copy)
+		data_offset = area.offset + area.size;
+	if (size < data_offset + extent_size) {
 		char a[32], b[32];
 
-		return vd_err(-ENOSPC, "%s is too small (%s) to hold one %s extent after the label",
+		return vd_err(-ENOSPC, "%s is too small (%s) to hold one %s extent after the label "
+				       "and metadata area",
 			      path, vd_format_size(size, a, sizeof(a)),
 			      vd_format_size(extent_size, b, sizeof(b)));
 	}
@@ -193,17 +235,25 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 	label = (struct vd_label){
 		.version = VD_LABEL_VERSION,
 		.extent_size = extent_size,
-		.data_offset = VD_DATA_OFFSET,
-		.extent_count = (size - VD_DATA_OFFSET) / extent_size,
+		.data_offset = data_offset,
+		.extent_count = (size - data_offset) / extent_size,
 		.device_size = size,
 		.created = vd_now(),
+		.md_offset = area.offset,
+		.md_size = area.size,
+		.md_copy = area.copy,
 	};
 	memcpy(label.pool_uuid, pool_uuid, 16);
-	r = vd_random(label.device_uuid, 16);
-	if (r < 0)
-		return r;
-	label.device_uuid[6] = (label.device_uuid[6] & 0x0f) | 0x40;
-	label.device_uuid[8] = (label.device_uuid[8] & 0x3f) | 0x80;
+	if (area.copy) {
+		/* The locator named this device when the area was made. */
+		memcpy(label.device_uuid, area.device_uuid, 16);
+	} else {
+		r = vd_random(label.device_uuid, 16);
+		if (r < 0)
+			return r;
+		label.device_uuid[6] = (label.device_uuid[6] & 0x0f) | 0x40;
+		label.device_uuid[8] = (label.device_uuid[8] & 0x3f) | 0x80;
+	}
 
 	/* Label first, then the row: a crash in between leaves a label of this pool with no
 	 * row, which the next format of the same device recognises and redoes. The reverse
@@ -219,7 +269,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 		.path = canonical,
 		.size = size,
 		.extent_size = extent_size,
-		.data_offset = VD_DATA_OFFSET,
+		.data_offset = data_offset,
 		.extent_count = label.extent_count,
 		.added = label.created,
 		.scrub = !opts->no_scrub,
@@ -245,6 +295,155 @@ restore:
 	(void)vd_pwrite_all(fd, saved, sizeof(saved), 0);
 	(void)fdatasync(fd);
 	return r;
+}
+
+static int mkdir_parents(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *slash;
+
+	if (!copy)
+		return -ENOMEM;
+	slash = strrchr(copy, '/');
+	if (!slash || slash == copy)
+		return 0;
+	*slash = '\0';
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(copy, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static void random_uuid(uint8_t uuid[16])
+{
+	(void)vd_random(uuid, 16);
+	uuid[6] = (uuid[6] & 0x0f) | 0x40;
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;
+}
+
+int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd_format_opts *opts,
+			  struct vd_db **ret_db, struct vd_pool_device *ret)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *canonical = NULL;
+	struct vd_locator loc = { 0 };
+	struct vd_label old;
+	struct vd_db *db = NULL;
+	uint64_t size, extent_size = opts->extent_size, max_extents = opts->max_extents, md_size;
+	char what[256], a[32], b[32];
+	struct stat st;
+	int r;
+
+	if (access(db_path, F_OK) == 0)
+		return vd_err(-EEXIST, "%s already exists: this dom0 has a pool", db_path);
+	canonical = realpath(path, NULL);
+	if (!canonical)
+		return vd_err(-errno, "cannot format %s: %m", path);
+	if (stat(canonical, &st) < 0)
+		return vd_err(-errno, "cannot format %s: %m", path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return vd_err(-ENOTBLK, "cannot format %s: not a block device or regular file",
+			      path);
+	fd = open(canonical, O_RDWR | O_CLOEXEC | (S_ISBLK(st.st_mode) ? O_EXCL : 0));
+	if (fd < 0)
+		return vd_err(-errno, errno == EBUSY
+					      ? "cannot format %s: it is in use (mounted, or held by "
+						"device-mapper or another driver): %m"
+					      : "cannot format %s: %m", path);
+	r = vd_device_size(fd, &size);
+	if (r < 0)
+		return vd_err(r, "cannot read the size of %s: %m", path);
+
+	/* The same refusals as vd_pool_format, before anything is written. */
+	r = vd_label_read(fd, &old);
+	if (r == -EPROTONOSUPPORT)
+		return vd_err(r, "%s carries a xenvd label of a newer version than this xenvd "
+				 "understands; it is never overwritten: upgrade xenvd", path);
+	if (r == 0 && !opts->force) {
+		char other[37];
+
+		vd_uuid_unparse(old.pool_uuid, other);
+		return vd_err(-EEXIST, "%s belongs to another xenvd pool (%s)%s; bring that pool "
+				       "here with 'xl-vd pool-import %s', or pass --force to destroy "
+				       "its data", path, other,
+			      old.md_copy ? ", which carries its own database" : "", path);
+	}
+	if (r == -EBADMSG && !opts->force)
+		return vd_err(r, "%s carries a damaged xenvd label; pass --force to overwrite it",
+			      path);
+	if (r < 0 && r != -ENOMSG && r != -EBADMSG)
+		return vd_err(r, "cannot read %s: %m", path);
+	if (r == -ENOMSG && !opts->force) {
+		r = vd_signature_probe(fd, what, sizeof(what));
+		if (r < 0)
+			return vd_err(r, "cannot probe %s for existing data: %m", path);
+		if (r > 0)
+			return vd_err(-EEXIST, "%s carries %s; pass --force to overwrite it (its "
+					       "data will be lost)", path, what);
+	}
+	if (!extent_size) {
+		struct vd_config cfg;
+
+		r = vd_config_load(NULL, &cfg);
+		if (r < 0)
+			return r;
+		extent_size = cfg.extent_size;
+		vd_config_dispose(&cfg);
+	}
+	if (extent_size < MIN_EXTENT_SIZE || extent_size % 4096)
+		return vd_err(-EINVAL, "extent size %" PRIu64 " is invalid: it must be a multiple "
+				       "of 4K and at least 64K", extent_size);
+	if (!max_extents) {
+		max_extents = size > VD_MD_OFFSET ? (size - VD_MD_OFFSET) / extent_size * 8 : 0;
+		if (max_extents < 65536)
+			max_extents = 65536;
+	}
+	md_size = vd_mdarea_size_for(max_extents);
+	if (size < VD_MD_OFFSET + md_size + extent_size)
+		return vd_err(-ENOSPC, "%s (%s) is too small for a metadata area of %s (for %" PRIu64
+				       " extents) and one extent; pass --max-extents N for a smaller "
+				       "area, or --file-database to keep the database in %s",
+			      path, vd_format_size(size, a, sizeof(a)),
+			      vd_format_size(md_size, b, sizeof(b)), max_extents, db_path);
+
+	random_uuid(loc.pool_uuid);
+	loc.n = 1;
+	loc.copies[0] = (struct vd_md_copy){
+		.path = canonical,
+		.offset = VD_MD_OFFSET,
+		.size = md_size,
+		.copy = 1,
+	};
+	random_uuid(loc.copies[0].device_uuid);
+	/* Area, then locator, then database, then label and row (vd_pool_format). A crash
+	 * before the locator leaves nothing this dom0 knows of; after it, a pool with no device
+	 * whose next 'xl-vd format' of this device finds its area in the locator and finishes. */
+	r = vd_mdarea_init(fd, VD_MD_OFFSET, md_size, loc.pool_uuid, 1);
+	if (r < 0)
+		return vd_err(r, "cannot write the metadata area of %s: %m", path);
+	close(TAKE_FD(fd));
+	r = mkdir_parents(db_path);
+	if (r < 0)
+		return vd_err(r, "cannot create the directory of %s: %m", db_path);
+	r = vd_locator_write(db_path, &loc);
+	if (r < 0)
+		return r;
+	r = vd_db_open(db_path, VD_DB_CREATE, &db);
+	if (r == 0)
+		r = vd_pool_format(db, canonical, opts, ret);
+	if (r < 0) {
+		/* Nothing of this pool is in use yet: the next format starts afresh. */
+		vd_db_close(db);
+		unlink(db_path);
+		return r;
+	}
+	*ret_db = db;
+	return 0;
 }
 
 static int find_device(struct vd_db *db, const char *which, struct vd_pool_device *ret)
@@ -383,6 +582,23 @@ static int find_by_label(const struct vd_pool_device *dev, const uint8_t pool_uu
 		return -ENODEV;
 	*ret_path = TAKE_PTR(found);
 	return 0;
+}
+
+int vd_pool_find_label(const uint8_t pool_uuid[16], const uint8_t device_uuid[16],
+		       const char *last_path, char **ret_path)
+{
+	struct vd_pool_device dev = { .path = (char *)last_path };
+	char uuid_text[37];
+	int r;
+
+	memcpy(dev.uuid, device_uuid, 16);
+	vd_uuid_unparse(device_uuid, uuid_text);
+	r = find_by_label(&dev, pool_uuid, uuid_text, ret_path);
+	if (r == -ENODEV)
+		return vd_err(r, "pool device %s, which carries the pool's database, is not at %s "
+				 "and no disk in /dev carries its label; reconnect it", uuid_text,
+			      last_path);
+	return r;
 }
 
 /* Records where a moved pool device is now: in the caller's transaction if one is open, else

@@ -11,7 +11,16 @@ struct vd_format_opts {
 	uint64_t extent_size; /* 0: the configured default */
 	bool force;	      /* overwrite a filesystem, partition table or foreign label */
 	bool no_scrub;	      /* this device's extents are not zeroed on reuse */
+	uint64_t max_extents; /* a new on-pool database: extents the pool may reach (0: 8 times
+			       * this device's, at least 65536) */
 };
+
+/* Formats path as the first device of a NEW pool that carries its own database: a metadata
+ * area after the label (sized for max_extents), the database created in it, and a locator at
+ * db_path saying where it is (DESIGN.md "Where the metadata lives"). db_path must not exist.
+ * Returns the opened database. */
+int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd_format_opts *opts,
+			  struct vd_db **ret_db, struct vd_pool_device *ret);
 
 int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_opts *opts,
 		   struct vd_pool_device *ret);
@@ -26,6 +35,11 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force);
  * with a message that names the device UUID, the path and the next step. */
 int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
 			int *ret_fd);
+
+/* The block device in /dev carrying the label of device_uuid of pool_uuid (not at last_path
+ * any more): -ENODEV with a message when none does, -ENOTUNIQ when two do. */
+int vd_pool_find_label(const uint8_t pool_uuid[16], const uint8_t device_uuid[16],
+		       const char *last_path, char **ret_path);
 
 /* Opens every pool device read-only and checks its label; one report line per device that
  * fails (appended to *report, malloc'd), counted in *problems. */

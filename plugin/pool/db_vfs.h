@@ -1,0 +1,25 @@
+/* SQLite's boundary for a pool that carries its own database: the SQLite VFS "xenvd-mdarea",
+ * which puts the database file and its rollback journal on the regions of the pool's metadata
+ * area (mdarea.c) and passes SQLite's lock calls to the pool's metadata lock (mdlock.c). db.c
+ * opens the database through it; nothing here runs SQL.
+ */
+#ifndef XENVD_DB_VFS_H
+#define XENVD_DB_VFS_H
+
+#include "pool/mdarea.h"
+
+#define VD_DB_VFS_NAME "xenvd-mdarea"
+
+struct vd_db_vfs;
+
+/* Reads the locator at locator_path, finds the devices carrying the pool's metadata area
+ * (at their recorded paths, else by their labels), opens the area, takes the local lock and
+ * makes the area known to SQLite under a name for sqlite3_open_v2(name, ..., VD_DB_VFS_NAME).
+ * A damaged area is refused with a message naming the device and what is wrong. */
+int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs **ret);
+const char *vd_db_vfs_filename(const struct vd_db_vfs *v);
+struct vd_mdarea *vd_db_vfs_area(const struct vd_db_vfs *v);
+/* After sqlite3_close: forgets the name, releases the area and the lock. */
+void vd_db_vfs_detach(struct vd_db_vfs *v);
+
+#endif

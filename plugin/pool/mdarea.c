@@ -1,0 +1,833 @@
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "pool/label.h"
+#include "pool/mdarea.h"
+
+/* The header block, the first 4 KiB of the area; three 512-byte sectors, each with its own
+ * CRC32C, so that each is written whole or not at all:
+ *   sector 0, the area:   0 magic "XENVD\0MD"  8 version u32  12 header_len u32
+ *                        16 pool_uuid[16]  32 area_size u64  40 db_offset u64  48 db_capacity u64
+ *                        56 journal_offset u64  64 journal_capacity u64  72 copy u32
+ *                        76 reserved u32  80 crc32c over 0..79
+ *   sector 1, the database region, sector 2, the journal region:
+ *                         0 magic "XENVD\0RG"  8 kind u32  12 header_len u32  16 length u64
+ *                        24 generation u64  32 crc32c over 0..31
+ * Big-endian; region offsets are from the start of the area. */
+#define AREA_MAGIC "XENVD\0MD"
+#define REGION_MAGIC "XENVD\0RG"
+#define AREA_VERSION 1
+#define AREA_HEADER_LEN 80
+#define REGION_HEADER_LEN 32
+#define SECTOR 512
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+struct region {
+	uint64_t offset, capacity, length, generation;
+	bool dirty; /* length changed since the header was written */
+};
+
+struct copy {
+	int fd;
+	struct vd_md_copy where;
+};
+
+struct vd_mdarea {
+	uint8_t pool_uuid[16];
+	struct copy copies[2];
+	size_t n;
+	bool readonly;
+	struct region regions[2];
+	/* The journal's write-back cache: block i of the journal region in blocks[i]. */
+	uint8_t **blocks;
+	bool *block_dirty;
+	size_t nblocks;
+	uint8_t *bounce; /* VD_MD_BLOCK-aligned */
+	size_t bounce_size;
+	struct vd_md_stats stats;
+	int64_t drop_after;
+	bool zero_journal_head; /* the journal was emptied: zero its first block at sync */
+	char describe[512];
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+uint64_t vd_mdarea_size_for(uint64_t max_extents)
+{
+	/* Measured: an extent costs about 40 bytes of table and indexes; 64 leaves room for
+	 * VDs, attachments and half-empty pages. The journal can hold every page of the
+	 * database (a transaction touching all of them) plus its record framing. */
+	uint64_t db = round_up(max_extents * 64 + (4 << 20), VD_MD_BLOCK);
+	uint64_t journal = round_up(db + db / 512 + (64 << 10), VD_MD_BLOCK);
+
+	return round_up(VD_MD_BLOCK + db + journal, 1 << 20);
+}
+
+static void layout(uint64_t size, struct region regions[2])
+{
+	uint64_t usable = size - VD_MD_BLOCK;
+	/* The journal gets a little more than half: it frames every page it holds. */
+	uint64_t db = usable / 2 / VD_MD_BLOCK * VD_MD_BLOCK - 16 * VD_MD_BLOCK;
+
+	memset(regions, 0, 2 * sizeof(*regions));
+	regions[VD_MD_DB].offset = VD_MD_BLOCK;
+	regions[VD_MD_DB].capacity = db;
+	regions[VD_MD_JOURNAL].offset = VD_MD_BLOCK + db;
+	regions[VD_MD_JOURNAL].capacity = usable - db;
+}
+
+static void encode_header(uint8_t *buf, const uint8_t pool_uuid[16], uint64_t size,
+			  const struct region regions[2], uint32_t copy)
+{
+	memset(buf, 0, VD_MD_BLOCK);
+	memcpy(buf, AREA_MAGIC, 8);
+	put32(buf + 8, AREA_VERSION);
+	put32(buf + 12, AREA_HEADER_LEN);
+	memcpy(buf + 16, pool_uuid, 16);
+	put64(buf + 32, size);
+	put64(buf + 40, regions[VD_MD_DB].offset);
+	put64(buf + 48, regions[VD_MD_DB].capacity);
+	put64(buf + 56, regions[VD_MD_JOURNAL].offset);
+	put64(buf + 64, regions[VD_MD_JOURNAL].capacity);
+	put32(buf + 72, copy);
+	put32(buf + AREA_HEADER_LEN, vd_crc32c(0, buf, AREA_HEADER_LEN));
+	for (int i = 0; i < 2; i++) {
+		uint8_t *s = buf + SECTOR * (1 + i);
+
+		memcpy(s, REGION_MAGIC, 8);
+		put32(s + 8, (uint32_t)i);
+		put32(s + 12, REGION_HEADER_LEN);
+		put64(s + 16, regions[i].length);
+		put64(s + 24, regions[i].generation);
+		put32(s + REGION_HEADER_LEN, vd_crc32c(0, s, REGION_HEADER_LEN));
+	}
+}
+
+/* Checks a header block read from copy `where`; fills pool uuid, size and regions. */
+static int decode_header(const uint8_t *buf, const struct vd_md_copy *where, uint8_t pool_uuid[16],
+			 struct region regions[2])
+{
+	static const uint8_t zero[SECTOR];
+	const char *what = NULL;
+	uint64_t size;
+
+	if (memcmp(buf, zero, SECTOR) == 0)
+		what = "is blank (its header was zeroed)";
+	else if (memcmp(buf, AREA_MAGIC, 8) != 0)
+		what = "carries no metadata area header (overwritten?)";
+	else if (get32(buf + 8) > AREA_VERSION)
+		return vd_err(-EPROTONOSUPPORT, "the metadata area on %s (at %" PRIu64 ") is of a "
+				"newer xenvd; upgrade xenvd", where->path, where->offset);
+	else if (get32(buf + 12) != AREA_HEADER_LEN ||
+		 get32(buf + AREA_HEADER_LEN) != vd_crc32c(0, buf, AREA_HEADER_LEN))
+		what = "has a damaged header (bad checksum)";
+	if (what)
+		goto bad;
+	memcpy(pool_uuid, buf + 16, 16);
+	size = get64(buf + 32);
+	regions[VD_MD_DB].offset = get64(buf + 40);
+	regions[VD_MD_DB].capacity = get64(buf + 48);
+	regions[VD_MD_JOURNAL].offset = get64(buf + 56);
+	regions[VD_MD_JOURNAL].capacity = get64(buf + 64);
+	if (size != where->size || get32(buf + 72) != where->copy) {
+		what = "does not match its device label (size or copy number)";
+		goto bad;
+	}
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *s = buf + SECTOR * (1 + i);
+
+		if (memcmp(s, REGION_MAGIC, 8) != 0 || get32(s + 8) != (uint32_t)i ||
+		    get32(s + 12) != REGION_HEADER_LEN ||
+		    get32(s + REGION_HEADER_LEN) != vd_crc32c(0, s, REGION_HEADER_LEN)) {
+			what = i ? "has a damaged journal region header (bad checksum)"
+				 : "has a damaged database region header (bad checksum)";
+			goto bad;
+		}
+		regions[i].length = get64(s + 16);
+		regions[i].generation = get64(s + 24);
+		regions[i].dirty = false;
+		if (regions[i].offset < VD_MD_BLOCK || regions[i].offset % VD_MD_BLOCK ||
+		    regions[i].capacity > size || regions[i].offset > size - regions[i].capacity) {
+			what = "has an impossible layout";
+			goto bad;
+		}
+		if (regions[i].length > regions[i].capacity) {
+			what = i ? "has a journal longer than its region (truncated journal)"
+				 : "has a database longer than its region (truncated database)";
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	return vd_err(-EBADMSG, "the metadata area on %s (at %" PRIu64 ") %s; the pool's "
+			"database cannot be read from it. It is not re-initialised: restore it, or "
+			"import the pool from its other copy with 'xl-vd pool-import'",
+		      where->path, where->offset, what);
+}
+
+int vd_mdarea_init(int fd, uint64_t offset, uint64_t size, const uint8_t pool_uuid[16],
+		   uint32_t copy)
+{
+	struct region regions[2];
+	uint8_t buf[VD_MD_BLOCK];
+	int r;
+
+	if (size < 4 * VD_MD_BLOCK || size % VD_MD_BLOCK)
+		return -EINVAL;
+	layout(size, regions);
+	encode_header(buf, pool_uuid, size, regions, copy);
+	/* The first block of the database region is zeroed too: a stale database left there
+	 * by an earlier pool must not be taken for this one's. */
+	r = vd_pwrite_all(fd, buf, sizeof(buf), offset);
+	if (r == 0) {
+		memset(buf, 0, sizeof(buf));
+		r = vd_pwrite_all(fd, buf, sizeof(buf), offset + regions[VD_MD_DB].offset);
+	}
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	return r;
+}
+
+static bool dropped(struct vd_mdarea *a)
+{
+	if (a->drop_after < 0)
+		return false;
+	if (a->drop_after == 0)
+		return true;
+	a->drop_after--;
+	return false;
+}
+
+static int copy_pread(struct vd_mdarea *a, struct copy *c, void *buf, size_t len, uint64_t off)
+{
+	a->stats.reads++;
+	return vd_pread_all(c->fd, buf, len, c->where.offset + off);
+}
+
+/* One write to every copy. */
+static int all_pwrite(struct vd_mdarea *a, const void *buf, size_t len, uint64_t off)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		int r;
+
+		a->stats.writes++;
+		if (dropped(a))
+			continue;
+		r = vd_pwrite_all(a->copies[i].fd, buf, len, a->copies[i].where.offset + off);
+		if (r < 0)
+			return vd_err(r, "cannot write the metadata area on %s: %m",
+				      a->copies[i].where.path);
+	}
+	return 0;
+}
+
+static int all_flush(struct vd_mdarea *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		a->stats.flushes++;
+		if (a->drop_after == 0)
+			continue;
+		if (fdatasync(a->copies[i].fd) < 0)
+			return vd_err(-errno, "cannot flush the metadata area on %s: %m",
+				      a->copies[i].where.path);
+	}
+	return 0;
+}
+
+static int bounce(struct vd_mdarea *a, size_t len)
+{
+	void *p;
+
+	if (len <= a->bounce_size)
+		return 0;
+	len = round_up(len, 64 * VD_MD_BLOCK);
+	if (posix_memalign(&p, VD_MD_BLOCK, len) != 0)
+		return -ENOMEM;
+	free(a->bounce);
+	a->bounce = p;
+	a->bounce_size = len;
+	return 0;
+}
+
+static int write_header(struct vd_mdarea *a)
+{
+	int r = bounce(a, VD_MD_BLOCK);
+
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 2; i++)
+		if (a->regions[i].dirty)
+			a->regions[i].generation++;
+	for (size_t i = 0; i < a->n; i++) {
+		encode_header(a->bounce, a->pool_uuid, a->copies[i].where.size, a->regions,
+			      a->copies[i].where.copy);
+		a->stats.writes++;
+		if (dropped(a))
+			continue;
+		r = vd_pwrite_all(a->copies[i].fd, a->bounce, VD_MD_BLOCK,
+				  a->copies[i].where.offset);
+		if (r < 0)
+			return vd_err(r, "cannot write the metadata area header on %s: %m",
+				      a->copies[i].where.path);
+	}
+	a->regions[0].dirty = a->regions[1].dirty = false;
+	return 0;
+}
+
+static void drop_journal_cache(struct vd_mdarea *a)
+{
+	for (size_t i = 0; i < a->nblocks; i++)
+		free(a->blocks[i]);
+	free(a->blocks);
+	free(a->block_dirty);
+	a->blocks = NULL;
+	a->block_dirty = NULL;
+	a->nblocks = 0;
+}
+
+static int read_header_block(struct vd_mdarea *a, struct copy *c, uint8_t pool_uuid[16],
+			     struct region regions[2])
+{
+	int r = bounce(a, VD_MD_BLOCK);
+
+	if (r < 0)
+		return r;
+	r = copy_pread(a, c, a->bounce, VD_MD_BLOCK, 0);
+	if (r == -ENODATA)
+		return vd_err(-EBADMSG, "the metadata area on %s (at %" PRIu64 ") lies past the "
+				"end of the device (truncated?)", c->where.path, c->where.offset);
+	if (r < 0)
+		return vd_err(r, "cannot read the metadata area on %s: %m", c->where.path);
+	return decode_header(a->bounce, &c->where, pool_uuid, regions);
+}
+
+int vd_mdarea_refresh(struct vd_mdarea *a)
+{
+	uint8_t uuid[16];
+	int r;
+
+	drop_journal_cache(a);
+	r = read_header_block(a, &a->copies[0], uuid, a->regions);
+	if (r == 0 && memcmp(uuid, a->pool_uuid, 16) != 0)
+		r = vd_err(-ESTALE, "the metadata area on %s now belongs to another pool",
+			   a->copies[0].where.path);
+	return r;
+}
+
+static int open_copy(const struct vd_md_copy *where, bool readonly, struct copy *ret)
+{
+	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct stat st;
+	int fd;
+
+	fd = open(where->path, flags | O_DIRECT);
+	if (fd < 0 && errno == EINVAL) {
+		/* tmpfs and a few others have no O_DIRECT: only files live there, and only
+		 * tests keep an on-pool database in a file. */
+		fd = open(where->path, flags);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(fd);
+			errno = EINVAL;
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		return vd_err(-errno, "cannot open %s, which carries the pool's database: %m",
+			      where->path);
+	ret->fd = fd;
+	ret->where = *where;
+	ret->where.path = strdup(where->path);
+	if (!ret->where.path) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies, size_t n,
+		   bool readonly, struct vd_mdarea **ret)
+{
+	struct vd_mdarea *a = calloc(1, sizeof(*a));
+	_cleanup_free_ char *first_error = NULL;
+	size_t len = 0;
+	int r = 0;
+
+	if (!a)
+		return -ENOMEM;
+	a->drop_after = -1;
+	a->readonly = readonly;
+	memcpy(a->pool_uuid, pool_uuid, 16);
+	for (size_t i = 0; i < n && i < 2; i++) {
+		struct copy c = { .fd = -EBADF };
+		struct region regions[2];
+		uint8_t uuid[16];
+
+		r = open_copy(&copies[i], readonly, &c);
+		if (r == 0) {
+			r = read_header_block(a, &c, uuid, regions);
+			if (r == 0 && memcmp(uuid, pool_uuid, 16) != 0)
+				r = vd_err(-ESTALE, "the metadata area on %s belongs to another "
+						    "pool", c.where.path);
+			if (r < 0) {
+				close(c.fd);
+				free(c.where.path);
+			}
+		}
+		if (r < 0) {
+			if (!first_error)
+				first_error = strdup(vd_errmsg());
+			if (n > 1)
+				vd_warn("%s; using the pool's other metadata copy", vd_errmsg());
+			continue;
+		}
+		if (a->n == 0)
+			memcpy(a->regions, regions, sizeof(regions));
+		a->copies[a->n++] = c;
+	}
+	if (a->n == 0) {
+		r = vd_err(r < 0 ? r : -ENODEV, "%s", first_error ? first_error :
+			   "no copy of the metadata area could be opened");
+		vd_mdarea_close(a);
+		return r;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		len += (size_t)snprintf(a->describe + len, sizeof(a->describe) - len, "%s%s@%" PRIu64,
+					i ? " + " : "", a->copies[i].where.path,
+					a->copies[i].where.offset);
+	*ret = a;
+	return 0;
+}
+
+void vd_mdarea_close(struct vd_mdarea *a)
+{
+	if (!a)
+		return;
+	drop_journal_cache(a);
+	for (size_t i = 0; i < a->n; i++) {
+		close(a->copies[i].fd);
+		free(a->copies[i].where.path);
+	}
+	free(a->bounce);
+	free(a);
+}
+
+void vd_mdarea_pool_uuid(const struct vd_mdarea *a, uint8_t ret[16])
+{
+	memcpy(ret, a->pool_uuid, 16);
+}
+
+const char *vd_mdarea_describe(const struct vd_mdarea *a)
+{
+	return a->describe;
+}
+
+uint64_t vd_mdarea_length(const struct vd_mdarea *a, enum vd_md_region r)
+{
+	return a->regions[r].length;
+}
+
+uint64_t vd_mdarea_capacity(const struct vd_mdarea *a, enum vd_md_region r)
+{
+	return a->regions[r].capacity;
+}
+
+const struct vd_md_stats *vd_mdarea_stats(const struct vd_mdarea *a)
+{
+	return &a->stats;
+}
+
+void vd_mdarea_drop_writes_after(struct vd_mdarea *a, int64_t n)
+{
+	a->drop_after = n;
+}
+
+/* Reads whole blocks [first, first+count) of a region from the devices into the bounce
+ * buffer, with the journal's cached blocks laid over them. */
+static int read_blocks(struct vd_mdarea *a, enum vd_md_region r, uint64_t first, uint64_t count)
+{
+	struct region *reg = &a->regions[r];
+	int ret = bounce(a, count * VD_MD_BLOCK);
+	uint64_t i = 0;
+
+	if (ret < 0)
+		return ret;
+	while (i < count) {
+		uint64_t b = first + i, run = 0;
+
+		if (r == VD_MD_JOURNAL && b < a->nblocks && a->blocks[b]) {
+			memcpy(a->bounce + i * VD_MD_BLOCK, a->blocks[b], VD_MD_BLOCK);
+			i++;
+			continue;
+		}
+		while (i + run < count &&
+		       !(r == VD_MD_JOURNAL && b + run < a->nblocks && a->blocks[b + run]))
+			run++;
+		ret = copy_pread(a, &a->copies[0], a->bounce + i * VD_MD_BLOCK,
+				 run * VD_MD_BLOCK, reg->offset + b * VD_MD_BLOCK);
+		if (ret < 0)
+			return vd_err(ret == -ENODATA ? -EIO : ret, "cannot read the metadata area "
+				      "on %s: %m", a->copies[0].where.path);
+		i += run;
+	}
+	return 0;
+}
+
+int vd_mdarea_read(struct vd_mdarea *a, enum vd_md_region r, void *buf, size_t len,
+		   uint64_t off)
+{
+	struct region *reg = &a->regions[r];
+	size_t avail = off >= reg->length ? 0 : (size_t)MIN((uint64_t)len, reg->length - off);
+	uint64_t first = off / VD_MD_BLOCK;
+	int ret;
+
+	if (avail > 0) {
+		uint64_t last = (off + avail - 1) / VD_MD_BLOCK;
+
+		ret = read_blocks(a, r, first, last - first + 1);
+		if (ret < 0)
+			return ret;
+		memcpy(buf, a->bounce + (off - first * VD_MD_BLOCK), avail);
+	}
+	if (avail < len) {
+		memset((uint8_t *)buf + avail, 0, len - avail);
+		return -ENODATA;
+	}
+	return 0;
+}
+
+static int cache_block(struct vd_mdarea *a, uint64_t b, bool need_old)
+{
+	if (b >= a->nblocks) {
+		size_t n = MAX((size_t)b + 1, a->nblocks * 2);
+		uint8_t **blocks = realloc(a->blocks, n * sizeof(*blocks));
+		bool *dirty;
+
+		if (!blocks)
+			return -ENOMEM;
+		a->blocks = blocks;
+		dirty = realloc(a->block_dirty, n * sizeof(*dirty));
+		if (!dirty)
+			return -ENOMEM;
+		a->block_dirty = dirty;
+		memset(a->blocks + a->nblocks, 0, (n - a->nblocks) * sizeof(*blocks));
+		memset(a->block_dirty + a->nblocks, 0, (n - a->nblocks) * sizeof(*dirty));
+		a->nblocks = n;
+	}
+	if (a->blocks[b])
+		return 0;
+	a->blocks[b] = calloc(1, VD_MD_BLOCK);
+	if (!a->blocks[b])
+		return -ENOMEM;
+	if (need_old && b * VD_MD_BLOCK < a->regions[VD_MD_JOURNAL].length) {
+		int r = read_blocks(a, VD_MD_JOURNAL, b, 1);
+
+		if (r < 0)
+			return r;
+		memcpy(a->blocks[b], a->bounce, VD_MD_BLOCK);
+	}
+	return 0;
+}
+
+static int write_journal(struct vd_mdarea *a, const uint8_t *buf, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		uint64_t b = off / VD_MD_BLOCK, in = off % VD_MD_BLOCK;
+		size_t n = (size_t)MIN((uint64_t)len, VD_MD_BLOCK - in);
+		int r = cache_block(a, b, in != 0 || n != VD_MD_BLOCK);
+
+		if (r < 0)
+			return r;
+		memcpy(a->blocks[b] + in, buf, n);
+		a->block_dirty[b] = true;
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_db(struct vd_mdarea *a, const uint8_t *buf, size_t len, uint64_t off)
+{
+	struct region *reg = &a->regions[VD_MD_DB];
+	uint64_t first = off / VD_MD_BLOCK, last = (off + len - 1) / VD_MD_BLOCK;
+	uint64_t count = last - first + 1;
+	int r;
+
+	if (off % VD_MD_BLOCK || len % VD_MD_BLOCK) {
+		/* Read-modify-write of the edge blocks (SQLite writes whole 4 KiB pages; this is
+		 * only for completeness). */
+		r = read_blocks(a, VD_MD_DB, first, count);
+		if (r < 0)
+			return r;
+	} else {
+		r = bounce(a, len);
+		if (r < 0)
+			return r;
+	}
+	memcpy(a->bounce + (off - first * VD_MD_BLOCK), buf, len);
+	return all_pwrite(a, a->bounce, count * VD_MD_BLOCK, reg->offset + first * VD_MD_BLOCK);
+}
+
+int vd_mdarea_write(struct vd_mdarea *a, enum vd_md_region r, const void *buf, size_t len,
+		    uint64_t off)
+{
+	struct region *reg = &a->regions[r];
+	int ret;
+
+	if (a->readonly)
+		return -EROFS;
+	if (len == 0)
+		return 0;
+	if (off + len > reg->capacity)
+		return vd_err(-ENOSPC, "the pool's metadata area on %s is full (%s region of %" PRIu64
+			      " bytes); the pool outgrew what format sized it for",
+			      a->copies[0].where.path, r == VD_MD_DB ? "database" : "journal",
+			      reg->capacity);
+	ret = r == VD_MD_JOURNAL ? write_journal(a, buf, len, off) : write_db(a, buf, len, off);
+	if (ret < 0)
+		return ret;
+	if (off + len > reg->length) {
+		reg->length = off + len;
+		reg->dirty = true;
+	}
+	return 0;
+}
+
+int vd_mdarea_truncate(struct vd_mdarea *a, enum vd_md_region r, uint64_t len)
+{
+	struct region *reg = &a->regions[r];
+
+	if (a->readonly)
+		return -EROFS;
+	if (len > reg->capacity)
+		return -ENOSPC;
+	if (r == VD_MD_JOURNAL) {
+		/* An emptied journal also loses its first block (SQLite's journal header): the
+		 * region keeps older transactions' records, which must never look hot. */
+		if (len == 0)
+			a->zero_journal_head = true;
+		for (uint64_t b = round_up(len, VD_MD_BLOCK) / VD_MD_BLOCK; b < a->nblocks; b++) {
+			free(a->blocks[b]);
+			a->blocks[b] = NULL;
+			a->block_dirty[b] = false;
+		}
+	}
+	if (reg->length != len) {
+		reg->length = len;
+		reg->dirty = true;
+	}
+	return 0;
+}
+
+static int flush_journal_cache(struct vd_mdarea *a)
+{
+	struct region *reg = &a->regions[VD_MD_JOURNAL];
+	uint64_t b = 0;
+
+	while (b < a->nblocks) {
+		uint64_t run = 0;
+		int r;
+
+		if (!a->block_dirty[b]) {
+			b++;
+			continue;
+		}
+		while (b + run < a->nblocks && a->block_dirty[b + run])
+			run++;
+		r = bounce(a, run * VD_MD_BLOCK);
+		if (r < 0)
+			return r;
+		for (uint64_t i = 0; i < run; i++) {
+			memcpy(a->bounce + i * VD_MD_BLOCK, a->blocks[b + i], VD_MD_BLOCK);
+			a->block_dirty[b + i] = false;
+		}
+		r = all_pwrite(a, a->bounce, run * VD_MD_BLOCK, reg->offset + b * VD_MD_BLOCK);
+		if (r < 0)
+			return r;
+		b += run;
+	}
+	return 0;
+}
+
+int vd_mdarea_sync(struct vd_mdarea *a, enum vd_md_region r)
+{
+	int ret = 0;
+
+	if (a->readonly)
+		return 0;
+	if (r == VD_MD_JOURNAL && a->zero_journal_head) {
+		/* Unless a new journal header is about to be written there anyway. */
+		if (!(a->nblocks > 0 && a->blocks[0] && a->block_dirty[0])) {
+			ret = bounce(a, VD_MD_BLOCK);
+			if (ret == 0) {
+				memset(a->bounce, 0, VD_MD_BLOCK);
+				ret = all_pwrite(a, a->bounce, VD_MD_BLOCK,
+						 a->regions[VD_MD_JOURNAL].offset);
+			}
+		}
+		if (ret == 0)
+			a->zero_journal_head = false;
+	}
+	if (ret == 0 && r == VD_MD_JOURNAL)
+		ret = flush_journal_cache(a);
+	/* Data first, then the header that says how long it is: the flush after covers both
+	 * (a header that lands first only ever lengthens a region over blocks whose content
+	 * SQLite's own journal protocol does not yet rely on). */
+	if (ret == 0 && (a->regions[0].dirty || a->regions[1].dirty))
+		ret = write_header(a);
+	if (ret == 0)
+		ret = all_flush(a);
+	return ret;
+}
+
+/* ---- locator ---- */
+
+bool vd_locator_is(const char *path)
+{
+	char buf[sizeof(VD_LOCATOR_MAGIC)];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	return n == (ssize_t)sizeof(buf) - 1 && memcmp(buf, VD_LOCATOR_MAGIC, n) == 0;
+}
+
+void vd_locator_dispose(struct vd_locator *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->copies[i].path);
+		l->copies[i].path = NULL;
+	}
+	l->n = 0;
+}
+
+int vd_locator_read(const char *path, struct vd_locator *ret)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	struct vd_locator l = { 0 };
+	char line[4200];
+	bool have_pool = false;
+	unsigned lineno = 0;
+
+	if (!f)
+		return vd_err(-errno, "cannot read %s: %m", path);
+	while (fgets(line, sizeof(line), f)) {
+		char uuid[64], dev[64], where[4097];
+		uint64_t off, size;
+		unsigned copy;
+
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (sscanf(line, "pool %63s", uuid) == 1 && vd_uuid_parse(uuid, l.pool_uuid) == 0) {
+			have_pool = true;
+			continue;
+		}
+		if (sscanf(line, "copy %u %63s %" SCNu64 " %" SCNu64 " %4096[^\n]", &copy, dev, &off,
+			   &size, where) == 5 && (copy == 1 || copy == 2) && l.n < 2 &&
+		    vd_uuid_parse(dev, l.copies[l.n].device_uuid) == 0) {
+			l.copies[l.n].copy = copy;
+			l.copies[l.n].offset = off;
+			l.copies[l.n].size = size;
+			l.copies[l.n].path = strdup(where);
+			if (!l.copies[l.n].path) {
+				vd_locator_dispose(&l);
+				return -ENOMEM;
+			}
+			l.n++;
+			continue;
+		}
+		vd_locator_dispose(&l);
+		return vd_err(-EBADMSG, "%s:%u: not a xenvd locator line; this file says where "
+				"the pool's database lives: restore it with 'xl-vd pool-import "
+				"DEVICE'", path, lineno);
+	}
+	if (!have_pool || l.n == 0) {
+		vd_locator_dispose(&l);
+		return vd_err(-EBADMSG, "%s is an incomplete xenvd locator; restore it with "
+				"'xl-vd pool-import DEVICE'", path);
+	}
+	*ret = l;
+	return 0;
+}
+
+int vd_locator_write(const char *path, const struct vd_locator *l)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	char uuid[37];
+	int fd, r;
+
+	if (asprintf(&tmp, "%s.locator-new", path) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return vd_err(-errno, "cannot write %s: %m", tmp);
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	vd_uuid_unparse(l->pool_uuid, uuid);
+	fprintf(f, "%s\n# This dom0's pool keeps its database on its devices; 'xl-vd pool-list' "
+		   "says where.\n# Rewritten by xl-vd format and pool-import; do not edit.\n"
+		   "pool %s\n", VD_LOCATOR_MAGIC, uuid);
+	for (size_t i = 0; i < l->n; i++) {
+		vd_uuid_unparse(l->copies[i].device_uuid, uuid);
+		fprintf(f, "copy %u %s %" PRIu64 " %" PRIu64 " %s\n", l->copies[i].copy, uuid,
+			l->copies[i].offset, l->copies[i].size, l->copies[i].path);
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		r = vd_err(-errno, "cannot write %s: %m", tmp);
+		unlink(tmp);
+		return r;
+	}
+	if (rename(tmp, path) < 0) {
+		r = vd_err(-errno, "cannot rename %s to %s: %m", tmp, path);
+		unlink(tmp);
+		return r;
+	}
+	{
+		_cleanup_free_ char *copy = strdup(path);
+		_cleanup_close_ int dfd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY |
+						      O_CLOEXEC) : -1;
+
+		if (dfd >= 0)
+			(void)fsync(dfd);
+	}
+	return 0;
+}

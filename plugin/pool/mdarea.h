@@ -1,0 +1,85 @@
+/* The metadata area: where a pool that carries its own database keeps it, on its devices
+ * (DESIGN.md "Where the metadata lives"). Owns the area's on-disk format (a header block, then
+ * a database region and a journal region, each with a header recording its length and a
+ * checksum), aligned O_DIRECT I/O to one or two copies of it, the I/O counters, and the
+ * locator file that tells a dom0 where its pool's database lives. It knows nothing of SQLite
+ * (db_vfs.c puts SQLite's files on its regions) nor of what the database says.
+ */
+#ifndef XENVD_MDAREA_H
+#define XENVD_MDAREA_H
+
+#include "base/util.h"
+
+#define VD_MD_BLOCK 4096
+/* A new pool's area starts here on its first device: right after the label's megabyte. */
+#define VD_MD_OFFSET (1024 * 1024)
+
+enum vd_md_region { VD_MD_DB = 0, VD_MD_JOURNAL = 1 };
+
+struct vd_md_stats {
+	uint64_t reads, writes, flushes;
+};
+
+/* Where one copy of the area lies. */
+struct vd_md_copy {
+	uint8_t device_uuid[16];
+	char *path;	 /* last seen */
+	uint64_t offset; /* bytes from the start of the device */
+	uint64_t size;
+	uint32_t copy;	 /* 1 or 2 */
+};
+
+struct vd_mdarea;
+
+/* Bytes of area (a whole number of MiB) for a pool that may reach max_extents extents. */
+uint64_t vd_mdarea_size_for(uint64_t max_extents);
+
+/* Writes a fresh, empty area (header block with both regions at length 0) at offset of fd. */
+int vd_mdarea_init(int fd, uint64_t offset, uint64_t size, const uint8_t pool_uuid[16],
+		   uint32_t copy);
+
+/* Opens the area copies (1 or 2 of them) and checks their headers. A copy that cannot be read,
+ * or whose header is blank or fails its checksum, is refused with a message naming it; with
+ * two copies, one bad copy is left out with a warning and the other serves. */
+int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies, size_t n,
+		   bool readonly, struct vd_mdarea **ret);
+void vd_mdarea_close(struct vd_mdarea *a);
+void vd_mdarea_pool_uuid(const struct vd_mdarea *a, uint8_t ret[16]);
+/* "/dev/sdb (1 MiB + 64 MiB)" for messages. */
+const char *vd_mdarea_describe(const struct vd_mdarea *a);
+
+/* Re-reads the header block (after taking a lock: another process may have written). */
+int vd_mdarea_refresh(struct vd_mdarea *a);
+uint64_t vd_mdarea_length(const struct vd_mdarea *a, enum vd_md_region r);
+uint64_t vd_mdarea_capacity(const struct vd_mdarea *a, enum vd_md_region r);
+/* Reads [off, off+len) of a region; past its length reads zeroes and returns -ENODATA. */
+int vd_mdarea_read(struct vd_mdarea *a, enum vd_md_region r, void *buf, size_t len,
+		   uint64_t off);
+/* Writes; the journal is buffered until sync, the database goes straight to the devices.
+ * -ENOSPC past the region's capacity. */
+int vd_mdarea_write(struct vd_mdarea *a, enum vd_md_region r, const void *buf, size_t len,
+		    uint64_t off);
+int vd_mdarea_truncate(struct vd_mdarea *a, enum vd_md_region r, uint64_t len);
+/* Writes what is buffered and the header block if a length changed, then flushes. */
+int vd_mdarea_sync(struct vd_mdarea *a, enum vd_md_region r);
+const struct vd_md_stats *vd_mdarea_stats(const struct vd_mdarea *a);
+
+/* Fault injection for the power-cut test: every device write after the first n is dropped
+ * (and reported as done); -1 turns it off. */
+void vd_mdarea_drop_writes_after(struct vd_mdarea *a, int64_t n);
+
+/* ---- the locator: a small text file at the database path saying which devices carry the
+ * pool's database. Any other file there is a database file. ---- */
+#define VD_LOCATOR_MAGIC "# xenvd on-pool database locator v1"
+bool vd_locator_is(const char *path);
+struct vd_locator {
+	uint8_t pool_uuid[16];
+	struct vd_md_copy copies[2];
+	size_t n;
+};
+void vd_locator_dispose(struct vd_locator *l);
+int vd_locator_read(const char *path, struct vd_locator *ret);
+/* Written beside path, synced, renamed over it (an existing database file is replaced). */
+int vd_locator_write(const char *path, const struct vd_locator *l);
+
+#endif
