@@ -176,3 +176,44 @@ int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv)
 		printf("Removed %s from the pool\n", argv[optind]);
 	return 0;
 }
+
+int cmd_pool_import(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
+	const char *db_path = ctx->db_path ? ctx->db_path : ctx->cfg.db_path;
+	struct vd_vdisk *vds = NULL;
+	struct vd_attachment *att = NULL;
+	size_t nvd = 0, natt = 0;
+	uint8_t pool[16];
+	char uuid[37];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = xlvd_common_opt(ctx, "pool-import", c)) != 0)
+			return r > 0 ? 0 : 1;
+	if (optind >= argc)
+		return xlvd_usage_error("pool-import", "expected one or more DEVICEs");
+	r = vd_pool_import(db_path, argv + optind, (size_t)(argc - optind), &ctx->db);
+	if (r < 0)
+		return xlvd_fail(r);
+	r = vd_db_vdisk_list(ctx->db, false, &vds, &nvd);
+	if (r == 0)
+		r = vd_db_attachment_list(ctx->db, 0, &att, &natt);
+	if (r < 0)
+		return xlvd_fail(r);
+	vd_db_pool_uuid(ctx->db, pool);
+	vd_uuid_unparse(pool, uuid);
+	if (ctx->json)
+		printf("{\"pool\":\"%s\",\"vdisks\":%zu,\"attachments\":%zu,\"database\":",
+		       uuid, nvd, natt);
+	else
+		printf("Imported pool %s: %zu VD(s), %zu attachment(s); database on %s\n", uuid,
+		       nvd, natt, vd_db_storage(ctx->db));
+	if (ctx->json) {
+		json_string(vd_db_storage(ctx->db));
+		puts("}");
+	}
+	vd_db_vdisk_list_free(vds, nvd);
+	vd_db_attachment_list_free(att, natt);
+	return 0;
+}

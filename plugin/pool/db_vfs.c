@@ -361,9 +361,15 @@ static int locate_copy(const struct vd_locator *loc, size_t i, char **ret_path)
 	bool here = false;
 
 	if (fd >= 0) {
-		here = pread(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) &&
-		       vd_label_decode(buf, &l) == 0 && !memcmp(l.pool_uuid, loc->pool_uuid, 16) &&
+		int r = pread(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf)
+				? vd_label_decode(buf, &l) : -ENOMSG;
+
+		here = r == 0 && !memcmp(l.pool_uuid, loc->pool_uuid, 16) &&
 		       !memcmp(l.device_uuid, c->device_uuid, 16);
+		/* No label of ours yet (a format between its area and its label): the area
+		 * says. */
+		if (!here)
+			here = vd_mdarea_probe(c->path, c->offset, loc->pool_uuid);
 		close(fd);
 	}
 	if (here || strncmp(c->path, "/dev/", 5) != 0) {

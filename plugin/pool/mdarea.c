@@ -219,6 +219,16 @@ int vd_mdarea_init(int fd, uint64_t offset, uint64_t size, const uint8_t pool_uu
 	return r;
 }
 
+bool vd_mdarea_probe(const char *path, uint64_t offset, const uint8_t pool_uuid[16])
+{
+	uint8_t buf[SECTOR];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	return fd >= 0 && pread(fd, buf, sizeof(buf), (off_t)offset) == (ssize_t)sizeof(buf) &&
+	       memcmp(buf, AREA_MAGIC, 8) == 0 && memcmp(buf + 16, pool_uuid, 16) == 0 &&
+	       get32(buf + AREA_HEADER_LEN) == vd_crc32c(0, buf, AREA_HEADER_LEN);
+}
+
 static bool dropped(struct vd_mdarea *a)
 {
 	if (a->drop_after < 0)

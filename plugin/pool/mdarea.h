@@ -38,6 +38,9 @@ uint64_t vd_mdarea_size_for(uint64_t max_extents);
 int vd_mdarea_init(int fd, uint64_t offset, uint64_t size, const uint8_t pool_uuid[16],
 		   uint32_t copy);
 
+/* Whether path carries, at offset, the header of a metadata area of pool_uuid. */
+bool vd_mdarea_probe(const char *path, uint64_t offset, const uint8_t pool_uuid[16]);
+
 /* Opens the area copies (1 or 2 of them) and checks their headers. A copy that cannot be read,
  * or whose header is blank or fails its checksum, is refused with a message naming it; with
  * two copies, one bad copy is left out with a warning and the other serves. */

@@ -446,6 +446,142 @@ int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd
 	return 0;
 }
 
+int vd_pool_import(const char *db_path, char *const *devices, size_t n, struct vd_db **ret_db)
+{
+	struct vd_locator loc = { 0 }, existing = { 0 };
+	struct vd_label labels[64];
+	char *paths[64] = { 0 };
+	struct vd_db *db = NULL;
+	bool have_pool = false, wrote = false;
+	char uuid[37], other[37];
+	int r = 0;
+
+	if (n == 0 || n > ARRAY_SIZE(labels))
+		return vd_err(-EINVAL, "pool-import takes 1 to %zu devices", ARRAY_SIZE(labels));
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int fd = -EBADF;
+
+		paths[i] = realpath(devices[i], NULL);
+		if (!paths[i]) {
+			r = vd_err(-errno, "cannot import %s: %m", devices[i]);
+			goto out;
+		}
+		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			r = vd_err(-errno, "cannot import %s: %m", devices[i]);
+			goto out;
+		}
+		r = vd_label_read(fd, &labels[i]);
+		if (r < 0) {
+			r = vd_err(r, "cannot import %s: %s", devices[i],
+				   r == -ENOMSG ? "it carries no xenvd label" :
+				   r == -EPROTONOSUPPORT ? "its label is of a newer xenvd" :
+				   r == -EBADMSG ? "its xenvd label is damaged" : "cannot read its label");
+			goto out;
+		}
+		if (!have_pool) {
+			memcpy(loc.pool_uuid, labels[i].pool_uuid, 16);
+			have_pool = true;
+		} else if (memcmp(loc.pool_uuid, labels[i].pool_uuid, 16) != 0) {
+			vd_uuid_unparse(loc.pool_uuid, uuid);
+			vd_uuid_unparse(labels[i].pool_uuid, other);
+			r = vd_err(-EINVAL, "cannot import: %s belongs to pool %s, %s to pool %s; "
+					    "import one pool at a time", devices[0], uuid, devices[i],
+				   other);
+			goto out;
+		}
+		if (labels[i].md_copy && loc.n < 2) {
+			struct vd_md_copy *c = &loc.copies[loc.n++];
+
+			memcpy(c->device_uuid, labels[i].device_uuid, 16);
+			c->offset = labels[i].md_offset;
+			c->size = labels[i].md_size;
+			c->copy = labels[i].md_copy;
+			c->path = strdup(paths[i]);
+			if (!c->path) {
+				r = -ENOMEM;
+				goto out;
+			}
+		}
+	}
+	vd_uuid_unparse(loc.pool_uuid, uuid);
+	if (loc.n == 0) {
+		r = vd_err(-ENOENT, "none of the devices given carries pool %s's database (its "
+				    "first device, and its second if it has a copy, do); name them, "
+				    "or 'xl-vd --db FILE' if the pool kept its database in a file",
+			   uuid);
+		goto out;
+	}
+	if (loc.n == 2 && loc.copies[0].copy == 2) {
+		struct vd_md_copy t = loc.copies[0];
+
+		loc.copies[0] = loc.copies[1];
+		loc.copies[1] = t;
+	}
+	if (access(db_path, F_OK) == 0) {
+		if (!vd_locator_is(db_path)) {
+			r = vd_err(-EEXIST, "this dom0 already has a pool database in %s; a dom0 "
+					    "serves one pool: move it away first", db_path);
+			goto out;
+		}
+		r = vd_locator_read(db_path, &existing);
+		if (r < 0)
+			goto out;
+		if (memcmp(existing.pool_uuid, loc.pool_uuid, 16) != 0) {
+			vd_uuid_unparse(existing.pool_uuid, other);
+			r = vd_err(-EEXIST, "this dom0 already serves pool %s (%s); it cannot import "
+					    "pool %s as well", other, db_path, uuid);
+			goto out;
+		}
+	}
+	r = mkdir_parents(db_path);
+	if (r < 0) {
+		r = vd_err(r, "cannot create the directory of %s: %m", db_path);
+		goto out;
+	}
+	r = vd_locator_write(db_path, &loc);
+	if (r < 0)
+		goto out;
+	wrote = existing.n == 0;
+	r = vd_db_open(db_path, 0, &db);
+	if (r < 0)
+		goto out;
+	/* Where every device given is now (the database has where it was last seen). */
+	r = vd_db_begin(db);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct vd_pool_device dev = { 0 };
+
+		if (vd_db_device_find(db, labels[i].device_uuid, NULL, &dev) < 0) {
+			vd_err_clear();
+			vd_uuid_unparse(labels[i].device_uuid, other);
+			vd_warn("%s (device %s) carries pool %s's label but the pool's database has "
+				"no such device (removed from the pool?); left alone", paths[i],
+				other, uuid);
+			continue;
+		}
+		if (strcmp(dev.path, paths[i]) != 0)
+			r = vd_db_device_set_path(db, dev.id, paths[i]);
+		vd_pool_device_dispose(&dev);
+	}
+	if (r == 0)
+		r = vd_db_commit(db);
+	else
+		vd_db_rollback(db);
+	if (r < 0)
+		goto out;
+	*ret_db = TAKE_PTR(db);
+	wrote = false;
+out:
+	vd_db_close(db);
+	if (wrote)
+		unlink(db_path);
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(paths); i++)
+		free(paths[i]);
+	vd_locator_dispose(&loc);
+	vd_locator_dispose(&existing);
+	return r;
+}
+
 static int find_device(struct vd_db *db, const char *which, struct vd_pool_device *ret)
 {
 	uint8_t uuid[16];

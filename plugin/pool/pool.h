@@ -25,6 +25,12 @@ int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd
 int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_opts *opts,
 		   struct vd_pool_device *ret);
 
+/* Brings a pool that carries its own database to a dom0 that has none (db_path must not exist,
+ * or be the locator of the same pool): reads the labels of the devices given, finds the
+ * copies of the metadata area among them, writes the locator at db_path, opens the database
+ * and records where each device given is now. Returns the opened database. */
+int vd_pool_import(const char *db_path, char *const *devices, size_t n, struct vd_db **ret_db);
+
 /* "UUID" or a path; refuses while any extent is owned unless force (which also needs the
  * owners to be deleted VDs). Wipes the label. */
 int vd_pool_remove(struct vd_db *db, const char *which, bool force);
