@@ -430,6 +430,13 @@ const char *vd_db_path(const struct vd_db *db)
 	return db->path;
 }
 
+int vd_db_add_area_copy(struct vd_db *db, const struct vd_md_copy *where)
+{
+	if (!db->vfs || !db->in_txn)
+		return -EINVAL;
+	return vd_mdarea_add_copy(vd_db_vfs_area(db->vfs), where);
+}
+
 const char *vd_db_storage(const struct vd_db *db)
 {
 	return db->vfs ? vd_mdarea_describe(vd_db_vfs_area(db->vfs)) : NULL;

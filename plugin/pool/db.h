@@ -33,6 +33,10 @@ static inline void vd_db_closep(struct vd_db **db)
 /* The database file, or for a pool that carries its database, the locator naming its devices
  * (mdarea.h). */
 const char *vd_db_path(const struct vd_db *db);
+/* In a transaction that has written nothing yet: a second copy of the pool's metadata area
+ * (mdarea.h's struct vd_md_copy), kept in step from now on. -EINVAL for a database file. */
+struct vd_md_copy;
+int vd_db_add_area_copy(struct vd_db *db, const struct vd_md_copy *where);
 /* NULL for a database file; else where the pool's metadata area is ("/dev/sdb@1048576"). */
 const char *vd_db_storage(const struct vd_db *db);
 /* How long a write transaction waits for another writer (default 60 s); block-vd lowers it to

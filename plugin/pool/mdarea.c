@@ -439,6 +439,62 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 	return 0;
 }
 
+int vd_mdarea_add_copy(struct vd_mdarea *a, const struct vd_md_copy *where)
+{
+	struct copy c = { .fd = -EBADF };
+	uint64_t len = round_up(a->regions[VD_MD_DB].length, VD_MD_BLOCK), done = 0;
+	struct region regions[2];
+	size_t n;
+	int r;
+
+	if (a->n >= 2)
+		return vd_err(-EEXIST, "the pool's database already has two copies");
+	if (where->size < vd_mdarea_capacity(a, VD_MD_DB) + vd_mdarea_capacity(a, VD_MD_JOURNAL) +
+			      VD_MD_BLOCK)
+		return vd_err(-EINVAL, "a copy of the metadata area needs %" PRIu64 " bytes",
+			      a->copies[0].where.size);
+	r = open_copy(where, false, &c);
+	if (r < 0)
+		return r;
+	while (done < len) {
+		n = (size_t)MIN(len - done, (uint64_t)(1 << 20));
+		r = bounce(a, n);
+		if (r == 0)
+			r = copy_pread(a, &a->copies[0], a->bounce, n,
+				       a->regions[VD_MD_DB].offset + done);
+		if (r == 0) {
+			a->stats.writes++;
+			r = vd_pwrite_all(c.fd, a->bounce, n,
+					  where->offset + a->regions[VD_MD_DB].offset + done);
+		}
+		if (r < 0)
+			goto fail;
+		done += n;
+	}
+	memcpy(regions, a->regions, sizeof(regions));
+	regions[VD_MD_JOURNAL].length = 0;
+	r = bounce(a, VD_MD_BLOCK);
+	if (r < 0)
+		goto fail;
+	encode_header(a->bounce, a->pool_uuid, where->size, regions, where->copy);
+	a->stats.writes++;
+	r = vd_pwrite_all(c.fd, a->bounce, VD_MD_BLOCK, where->offset);
+	if (r == 0) {
+		a->stats.flushes++;
+		r = fdatasync(c.fd) < 0 ? -errno : 0;
+	}
+	if (r < 0)
+		goto fail;
+	a->copies[a->n++] = c;
+	snprintf(a->describe + strlen(a->describe), sizeof(a->describe) - strlen(a->describe),
+		 " + %s@%" PRIu64, where->path, where->offset);
+	return 0;
+fail:
+	close(c.fd);
+	free(c.where.path);
+	return vd_err(r, "cannot copy the pool's database to %s: %m", where->path);
+}
+
 void vd_mdarea_close(struct vd_mdarea *a)
 {
 	if (!a)

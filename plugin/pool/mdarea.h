@@ -51,6 +51,11 @@ void vd_mdarea_pool_uuid(const struct vd_mdarea *a, uint8_t ret[16]);
 /* "/dev/sdb (1 MiB + 64 MiB)" for messages. */
 const char *vd_mdarea_describe(const struct vd_mdarea *a);
 
+/* Makes a second copy of the area at where (on another device): the database region as it is
+ * now, an empty journal, flushed; from then on every write goes to both. Call it holding the
+ * write lock with nothing written yet in the transaction. */
+int vd_mdarea_add_copy(struct vd_mdarea *a, const struct vd_md_copy *where);
+
 /* Re-reads the header block (after taking a lock: another process may have written). */
 int vd_mdarea_refresh(struct vd_mdarea *a);
 uint64_t vd_mdarea_length(const struct vd_mdarea *a, enum vd_md_region r);

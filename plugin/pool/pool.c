@@ -89,40 +89,43 @@ static int pool_extent_size(struct vd_db *db, uint64_t *ret)
 
 /* When the pool carries its database, whether the locator puts a copy of the metadata area on
  * the device open at fd: then its label must say so, and its extents start after the area. */
-static int area_on_device(struct vd_db *db, int fd, struct vd_md_copy *ret)
+static int area_on_device(struct vd_db *db, int fd, struct vd_md_copy *ret,
+			  struct vd_locator *ret_loc)
 {
-	struct vd_locator loc = { 0 };
 	struct stat st, other;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	if (!vd_db_storage(db))
 		return 0;
-	r = vd_locator_read(vd_db_path(db), &loc);
+	r = vd_locator_read(vd_db_path(db), ret_loc);
 	if (r < 0)
 		return r;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	for (size_t i = 0; i < loc.n; i++) {
-		if (stat(loc.copies[i].path, &other) < 0)
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	for (size_t i = 0; i < ret_loc->n; i++) {
+		if (stat(ret_loc->copies[i].path, &other) < 0)
 			continue;
 		if (S_ISBLK(st.st_mode) ? S_ISBLK(other.st_mode) && st.st_rdev == other.st_rdev
 					: st.st_dev == other.st_dev && st.st_ino == other.st_ino) {
-			*ret = loc.copies[i];
+			*ret = ret_loc->copies[i];
 			ret->path = NULL;
 			break;
 		}
 	}
-out:
-	vd_locator_dispose(&loc);
-	return r;
+	return 0;
+}
+
+static void locator_disposep(struct vd_locator *l)
+{
+	vd_locator_dispose(l);
 }
 
 int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_opts *opts,
 		   struct vd_pool_device *ret)
 {
+	_cleanup_(locator_disposep) struct vd_locator loc = { 0 };
+	bool new_copy = false;
 	struct vd_md_copy area;
 	uint64_t data_offset = VD_DATA_OFFSET;
 	_cleanup_close_ int fd = -EBADF;
@@ -218,9 +221,23 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 			      vd_format_size(extent_size, b, sizeof(b)), path,
 			      vd_format_size(pool_es, a, sizeof(a)));
 	}
-	r = area_on_device(db, fd, &area);
+	r = area_on_device(db, fd, &area, &loc);
 	if (r < 0)
 		return r;
+	if (!area.copy && loc.n == 1) {
+		/* The pool's second device gets the second copy of its database, so that one
+		 * lost device does not lose the map of the others. */
+		if (size >= VD_MD_OFFSET + loc.copies[0].size + extent_size) {
+			area = (struct vd_md_copy){ .offset = VD_MD_OFFSET,
+						    .size = loc.copies[0].size, .copy = 2 };
+			new_copy = true;
+		} else {
+			vd_warn("%s is too small for a second copy of the pool's database (%s); "
+				"the pool keeps one copy, on %s", path,
+				vd_format_size(loc.copies[0].size, what, sizeof(what)),
+				loc.copies[0].path);
+		}
+	}
 	if (area.copy)
 		data_offset = area.offset + area.size;
 	if (size < data_offset + extent_size) {
@@ -244,7 +261,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 		.md_copy = area.copy,
 	};
 	memcpy(label.pool_uuid, pool_uuid, 16);
-	if (area.copy) {
+	if (area.copy && !new_copy) {
 		/* The locator named this device when the area was made. */
 		memcpy(label.device_uuid, area.device_uuid, 16);
 	} else {
@@ -278,6 +295,29 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 	r = vd_db_begin(db);
 	if (r < 0)
 		goto restore;
+	if (new_copy) {
+		/* Cloned in the transaction's write lock, before it writes anything; listed in
+		 * the locator before the commit, so that no committed state has a copy that
+		 * this dom0 does not keep in step. */
+		area.path = canonical;
+		memcpy(area.device_uuid, label.device_uuid, 16);
+		r = vd_db_add_area_copy(db, &area);
+		if (r == 0) {
+			loc.copies[loc.n] = area;
+			loc.copies[loc.n].path = strdup(canonical);
+			if (!loc.copies[loc.n].path)
+				r = -ENOMEM;
+			else
+				loc.n++;
+		}
+		if (r == 0)
+			r = vd_locator_write(vd_db_path(db), &loc);
+		area.path = NULL;
+		if (r < 0) {
+			vd_db_rollback(db);
+			goto restore;
+		}
+	}
 	r = vd_db_device_add(db, &dev, &id);
 	if (r < 0) {
 		vd_db_rollback(db);
