@@ -1,5 +1,5 @@
 # Foundation tests: cmocka unit tests of libxenvd, and xl-vd integration tests on file pools.
-UNIT_CORE = tests/unit/test_util tests/unit/test_label tests/unit/test_alloc
+UNIT_CORE = tests/unit/test_util tests/unit/test_label tests/unit/test_alloc tests/unit/test_onpool
 check_PROGRAMS += $(UNIT_CORE)
 TESTS += $(UNIT_CORE)
 tests_unit_test_util_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
@@ -8,6 +8,8 @@ tests_unit_test_alloc_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_label_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_alloc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_onpool_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_onpool_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
 # Just the unit tests (the ASan+UBSan CI build runs these).
 check-unit:

@@ -430,6 +430,16 @@ const char *vd_db_path(const struct vd_db *db)
 	return db->path;
 }
 
+void vd_db_io_stats(const struct vd_db *db, uint64_t *ret_reads, uint64_t *ret_writes,
+		    uint64_t *ret_flushes)
+{
+	const struct vd_md_stats *st = db->vfs ? vd_mdarea_stats(vd_db_vfs_area(db->vfs)) : NULL;
+
+	*ret_reads = st ? st->reads : 0;
+	*ret_writes = st ? st->writes : 0;
+	*ret_flushes = st ? st->flushes : 0;
+}
+
 int vd_db_add_area_copy(struct vd_db *db, const struct vd_md_copy *where)
 {
 	if (!db->vfs || !db->in_txn)

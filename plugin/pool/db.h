@@ -37,6 +37,9 @@ const char *vd_db_path(const struct vd_db *db);
  * (mdarea.h's struct vd_md_copy), kept in step from now on. -EINVAL for a database file. */
 struct vd_md_copy;
 int vd_db_add_area_copy(struct vd_db *db, const struct vd_md_copy *where);
+/* What this connection cost the metadata area's devices (all zero for a database file). */
+void vd_db_io_stats(const struct vd_db *db, uint64_t *ret_reads, uint64_t *ret_writes,
+		    uint64_t *ret_flushes);
 /* NULL for a database file; else where the pool's metadata area is ("/dev/sdb@1048576"). */
 const char *vd_db_storage(const struct vd_db *db);
 /* How long a write transaction waits for another writer (default 60 s); block-vd lowers it to

@@ -421,6 +421,12 @@ int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs *
 	r = vd_mdlock_local(loc.pool_uuid, &v->lock);
 	if (r < 0)
 		goto out;
+	/* Fault injection for the power-cut tests: writes after the first N never reach the
+	 * devices. */
+	const char *drop = getenv("XENVD_MD_DROP_WRITES_AFTER");
+
+	if (drop && *drop)
+		vd_mdarea_drop_writes_after(v->area, strtoll(drop, NULL, 10));
 	if (moved && !readonly)
 		(void)vd_locator_write(locator_path, &loc); /* best effort: labels find it anyway */
 	snprintf(v->name, sizeof(v->name), "/xenvd-mdarea/%d-%u", (int)getpid(), ++attach_seq);
