@@ -11,6 +11,11 @@ tests_unit_test_alloc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_onpool_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_onpool_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
+# The integration tests' sqlite3 for a database on a pool's metadata area as well.
+check_PROGRAMS += tests/vd-sql
+tests_vd_sql_SOURCES = tests/vd-sql.c
+tests_vd_sql_LDADD = $(XENVD_LIBS)
+
 # Just the unit tests (the ASan+UBSan CI build runs these).
 check-unit:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="`for t in $(TESTS); do case $$t in tests/unit/*) echo $$t;; esac; done`"
@@ -23,6 +28,15 @@ INTEGRATION_CORE = \
 	tests/integration/xlvd_crash.sh
 TESTS += $(INTEGRATION_CORE)
 dist_check_SCRIPTS += $(INTEGRATION_CORE) tests/integration/lib.sh
+
+# Everything again on the on-pool database (tests/onpool-suite.sh): the whole suite but itself
+# and the QEMU bed, which has a step of its own for it.
+TESTS += tests/onpool-suite.sh
+dist_check_SCRIPTS += tests/onpool-suite.sh
+AM_TESTS_ENVIRONMENT += \
+	ONPOOL_SUITE='$(TESTS)'; export ONPOOL_SUITE;
+CLEAN_DIRS += tests/onpool-suite.d
+EXTRA_DIST += tests/unit/pool_fixture.h
 
 # More crash trials than the default suite runs.
 check-crash-long:

@@ -440,8 +440,8 @@ int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd
 				       "of 4K and at least 64K", extent_size);
 	if (!max_extents) {
 		max_extents = size > VD_MD_OFFSET ? (size - VD_MD_OFFSET) / extent_size * 8 : 0;
-		if (max_extents < 65536)
-			max_extents = 65536;
+		if (max_extents < 16384)
+			max_extents = 16384;
 	}
 	md_size = vd_mdarea_size_for(max_extents);
 	if (size < VD_MD_OFFSET + md_size + extent_size)

@@ -12,7 +12,7 @@ struct vd_format_opts {
 	bool force;	      /* overwrite a filesystem, partition table or foreign label */
 	bool no_scrub;	      /* this device's extents are not zeroed on reuse */
 	uint64_t max_extents; /* a new on-pool database: extents the pool may reach (0: 8 times
-			       * this device's, at least 65536) */
+			       * this device's, at least 16384) */
 };
 
 /* Formats path as the first device of a NEW pool that carries its own database: a metadata

@@ -38,14 +38,33 @@ expect_ok() {
 	return 0
 }
 
-# A file-backed pool device of SIZE (sparse).
+# A file-backed pool device of SIZE (sparse). On-pool, devices of 16M or more get 64M more
+# for the database's metadata area, so that the same VDs fit.
 make_device() {
 	truncate -s "$2" "$1"
+	if [ $ONPOOL = 1 ] && [ "$(stat -c %s "$1")" -ge 16777216 ]; then
+		truncate -s +64M "$1"
+	fi
+}
+
+# The same tests run on both storages of a pool's database (tests/local.mk runs them twice):
+# XENVD_DB_STORAGE=pool puts even a file-backed pool's database on its first device.
+ONPOOL=0
+[ "${XENVD_DB_STORAGE:-}" = pool ] && ONPOOL=1
+export XENVD_RUN_DIR="$WORK/run" # the on-pool database's lock, away from the host's
+
+# SQL on the database, wherever it lives (sqlite3 for a file, tests/vd-sql for both).
+db_sql() {
+	if [ -x "${top_builddir:-.}/tests/vd-sql" ]; then
+		"${top_builddir:-.}/tests/vd-sql" "$XENVD_DB" "$@"
+	else
+		sqlite3 "$XENVD_DB" "$@"
+	fi
 }
 
 # A text dump of the whole database, to show that a refused command changed nothing.
 db_dump() {
-	sqlite3 "$XENVD_DB" .dump
+	db_sql .dump
 }
 
 finish() {

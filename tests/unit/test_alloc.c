@@ -16,6 +16,7 @@
 #include "pool/lock.h"
 #include "pool/pool.h"
 #include "pool/vdisk.h"
+#include "pool_fixture.h"
 
 #define ES (64 * 1024) /* extent size used by these tests */
 
@@ -47,8 +48,7 @@ static int setup_n(void **state, uint64_t n)
 	for (int i = 0; i < 2; i++)
 		snprintf(f->dev_path[i], sizeof(f->dev_path[i]), "%s/pool%d.img", f->dir, i);
 	make_file(f->dev_path[0], VD_DATA_OFFSET + n * ES);
-	assert_int_equal(vd_db_open(f->db_path, VD_DB_CREATE, &f->db), 0);
-	assert_int_equal(vd_pool_format(f->db, f->dev_path[0], &fo, NULL), 0);
+	assert_int_equal(fixture_new_pool(f->db_path, f->dev_path[0], &fo, &f->db), 0);
 	unsetenv("XENVD_NOW");
 	*state = f;
 	return 0;
@@ -402,15 +402,15 @@ static void test_newer_schema_is_refused(void **state)
 
 	vd_db_close(f->db);
 	f->db = NULL;
-	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
+	assert_int_equal(fixture_raw_open(f->db_path, &raw), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), 0);
-	sqlite3_close(raw);
+	fixture_raw_close(raw);
 	assert_int_equal(vd_db_open(f->db_path, 0, &db), -EPROTONOSUPPORT);
 	assert_non_null(strstr(vd_errmsg(), "schema version 99"));
 	/* Put it back so teardown's database is usable. */
-	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
+	assert_int_equal(fixture_raw_open(f->db_path, &raw), SQLITE_OK);
 	sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL);
-	sqlite3_close(raw);
+	fixture_raw_close(raw);
 	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
 }
 
@@ -422,11 +422,11 @@ static void test_check_reports_an_extent_with_two_views_of_ownership(void **stat
 	sqlite3 *raw;
 
 	uint32_t a = create(f, 2, 0);
-	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
+	assert_int_equal(fixture_raw_open(f->db_path, &raw), SQLITE_OK);
 	/* Corrupt behind the library's back: VD a loses an extent. */
 	assert_int_equal(sqlite3_exec(raw, "UPDATE extents SET vd_id = NULL, vd_index = NULL "
 					   "WHERE vd_index = 1", NULL, NULL, NULL), 0);
-	sqlite3_close(raw);
+	fixture_raw_close(raw);
 	assert_int_equal(vd_db_check(f->db, &report, &problems), 0);
 	assert_true(problems >= 1);
 	char expect[64];
@@ -478,7 +478,7 @@ static void test_format_restores_the_first_4k_when_the_database_step_fails(void 
 	assert_int_equal(pwrite(fd, before, sizeof(before), 0), (ssize_t)sizeof(before));
 	close(fd);
 	/* the database refuses the new device row */
-	assert_int_equal(sqlite3_open(f->db_path, &sql), SQLITE_OK);
+	assert_int_equal(fixture_raw_open(f->db_path, &sql), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(sql, "CREATE TRIGGER refuse BEFORE INSERT ON pool_devices "
 					   "BEGIN SELECT RAISE(ABORT, 'injected'); END",
 				      NULL, NULL, NULL),
@@ -494,7 +494,7 @@ static void test_format_restores_the_first_4k_when_the_database_step_fails(void 
 	vd_db_device_list_free(list, n);
 	/* once the database takes it, the same format works */
 	assert_int_equal(sqlite3_exec(sql, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(sql);
+	fixture_raw_close(sql);
 	assert_int_equal(vd_pool_format(f->db, f->dev_path[1], &fo, NULL), 0);
 	assert_consistent(f);
 }

@@ -20,6 +20,7 @@
 #include "pool/label.h"
 #include "pool/pool.h"
 #include "pool/vdisk.h"
+#include "pool_fixture.h"
 
 #define ES (1024 * 1024)
 
@@ -67,8 +68,7 @@ static int setup(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, VD_DATA_OFFSET + 8 * ES), 0);
 	close(fd);
-	assert_int_equal(vd_db_open(db_path, VD_DB_CREATE, &db), 0);
-	assert_int_equal(vd_pool_format(db, dev_path, &fo, NULL), 0);
+	assert_int_equal(fixture_new_pool(db_path, dev_path, &fo, &db), 0);
 	assert_int_equal(vd_vdisk_create(db, &co, NULL, NULL, &v), 0);
 	vd = v.id;
 	vd_vdisk_dispose(&v);

@@ -23,6 +23,7 @@
 #include "attach/sharing.h"
 #include "pool/vdisk.h"
 #include "attach/xs.h"
+#include "pool_fixture.h"
 
 #define ES (64 * 1024)
 #define POOL_MAJOR 7 /* the fake backing devices look like loop devices */
@@ -483,8 +484,7 @@ static int setup(void **state)
 	assert_int_equal(ftruncate(fd, VD_DATA_OFFSET + 16 * ES), 0);
 	close(fd);
 	unsetenv("XENVD_NOW");
-	assert_int_equal(vd_db_open(f->db_path, VD_DB_CREATE, &f->db), 0);
-	assert_int_equal(vd_pool_format(f->db, f->dev_path, &fo, NULL), 0);
+	assert_int_equal(fixture_new_pool(f->db_path, f->dev_path, &fo, &f->db), 0);
 	f->vd1 = create_vd(f, 2, 0);
 	f->vd2 = create_vd(f, 3, 0);
 
