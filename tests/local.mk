@@ -25,7 +25,9 @@ INTEGRATION_CORE = \
 	tests/integration/xlvd_cli.sh \
 	tests/integration/xlvd_bad_input.sh \
 	tests/integration/xlvd_concurrency.sh \
-	tests/integration/xlvd_crash.sh
+	tests/integration/xlvd_crash.sh \
+	tests/integration/xlvd_onpool.sh \
+	tests/integration/xlvd_crash_loop.sh
 TESTS += $(INTEGRATION_CORE)
 dist_check_SCRIPTS += $(INTEGRATION_CORE) tests/integration/lib.sh
 
@@ -42,6 +44,11 @@ EXTRA_DIST += tests/unit/pool_fixture.h
 check-crash-long:
 	XENVD_CRASH_TRIALS=1000 $(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/integration/xlvd_crash.sh
 .PHONY: check-crash-long
+
+# More crash trials of a pool that carries its database on a block device.
+check-crash-onpool-long:
+	XENVD_CRASH_TRIALS=500 $(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/integration/xlvd_crash_loop.sh
+.PHONY: check-crash-onpool-long
 
 # The README's demo: a file-backed pool and its own database in a work directory.
 demo: xl-extensions/xl-vd

@@ -1,6 +1,9 @@
-/* vd-sql DB SQL|.dump: runs SQL on a xenvd database, a file or a pool's metadata area (through
+/* vd-sql DB SQL|.dump|.journal: runs SQL on a xenvd database, a file or a pool's metadata area (through
  * the xenvd-mdarea VFS), printing rows as the sqlite3 shell does ('|' between columns). For
- * tests only: they inspect and damage databases the way an administrator's sqlite3 would. */
+ * tests only: they inspect and damage databases the way an administrator's sqlite3 would.
+ * .journal prints the length of an on-pool database's hot journal without opening the
+ * database (non-zero after a crash mid-transaction; the next user rolls it back), 0 when there
+ * is none: an empty journal region, or one emptied at its header. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +57,22 @@ int main(int argc, char **argv)
 	if (argc != 3) {
 		fprintf(stderr, "usage: vd-sql DB SQL|.dump\n");
 		return 2;
+	}
+	if (strcmp(argv[2], ".journal") == 0) {
+		if (!vd_locator_is(argv[1]) || vd_db_vfs_attach(argv[1], true, &v) < 0 ||
+		    vd_mdarea_refresh(vd_db_vfs_area(v)) < 0) {
+			fprintf(stderr, "vd-sql: %s\n", vd_errmsg());
+			return 1;
+		}
+		uint8_t first = 0;
+		uint64_t len = vd_mdarea_length(vd_db_vfs_area(v), VD_MD_JOURNAL);
+
+		/* As SQLite sees it: a journal whose first byte is zero is not hot. */
+		if (len > 0)
+			(void)vd_mdarea_read(vd_db_vfs_area(v), VD_MD_JOURNAL, &first, 1, 0);
+		printf("%llu\n", first ? (unsigned long long)len : 0ULL);
+		vd_db_vfs_detach(v);
+		return 0;
 	}
 	if (vd_locator_is(argv[1])) {
 		if (vd_db_vfs_attach(argv[1], false, &v) < 0) {

@@ -421,6 +421,24 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 				vd_warn("%s; using the pool's other metadata copy", vd_errmsg());
 			continue;
 		}
+		if (a->n == 1 && regions[VD_MD_JOURNAL].generation !=
+				     a->regions[VD_MD_JOURNAL].generation) {
+			/* Every write transaction moves the journal's generation: copies that
+			 * disagree were not kept in step (one was away). The newer serves; the
+			 * stale one is left alone rather than read. */
+			bool newer = regions[VD_MD_JOURNAL].generation >
+				     a->regions[VD_MD_JOURNAL].generation;
+			struct copy *stale = newer ? &a->copies[0] : &c;
+
+			vd_warn("the copy of the pool's database on %s is older than the one on %s "
+				"and is not used; the pool keeps one working copy",
+				stale->where.path, newer ? c.where.path : a->copies[0].where.path);
+			close(stale->fd);
+			free(stale->where.path);
+			if (!newer)
+				continue;
+			a->n = 0;
+		}
 		if (a->n == 0)
 			memcpy(a->regions, regions, sizeof(regions));
 		a->copies[a->n++] = c;

@@ -573,6 +573,28 @@ int vd_pool_import(const char *db_path, char *const *devices, size_t n, struct v
 					    "pool %s as well", other, db_path, uuid);
 			goto out;
 		}
+		/* Copies the locator knows and the command line did not name stay in it. */
+		for (size_t i = 0; i < existing.n && loc.n < 2; i++) {
+			bool named = false;
+
+			for (size_t j = 0; j < loc.n; j++)
+				named |= loc.copies[j].copy == existing.copies[i].copy;
+			if (named)
+				continue;
+			loc.copies[loc.n] = existing.copies[i];
+			loc.copies[loc.n].path = strdup(existing.copies[i].path);
+			if (!loc.copies[loc.n].path) {
+				r = -ENOMEM;
+				goto out;
+			}
+			loc.n++;
+		}
+		if (loc.n == 2 && loc.copies[0].copy == 2) {
+			struct vd_md_copy t = loc.copies[0];
+
+			loc.copies[0] = loc.copies[1];
+			loc.copies[1] = t;
+		}
 	}
 	r = mkdir_parents(db_path);
 	if (r < 0) {

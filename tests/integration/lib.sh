@@ -62,6 +62,18 @@ db_sql() {
 	fi
 }
 
+# make_loop IMG: a loop device over IMG (printed), detached when the test ends; exits 77 (skip)
+# where loop devices cannot be made.
+make_loop() {
+	dev=$(losetup -f --show "$1" 2>"$WORK/losetup.err") || {
+		echo "SKIP: cannot make a loop device (root needed): $(cat "$WORK/losetup.err")" >&2
+		return 1
+	}
+	echo "$dev" >>"$WORK/loops" # called in $(...): a file outlives the subshell
+	echo "$dev"
+}
+trap 'for l in $(cat "$WORK/loops" 2>/dev/null); do losetup -d "$l" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+
 # A text dump of the whole database, to show that a refused command changed nothing.
 db_dump() {
 	db_sql .dump

@@ -5,7 +5,15 @@
 
 KILLS=${XENVD_CRASH_TRIALS:-100} # trials in which the command was really killed mid-way
 make_device "$WORK/pool0.img" 64G
-expect_ok xl-vd format "$WORK/pool0.img" --extent-size 1M # 65k extents: format takes a while
+pool0="$WORK/pool0.img"
+if [ -n "${XENVD_CRASH_LOOP:-}" ]; then
+	# The first device a loop device: a block device, so the database lives on it.
+	pool0=$(make_loop "$WORK/pool0.img") || exit 77
+fi
+expect_ok xl-vd format "$pool0" --extent-size 1M # 65k extents: format takes a while
+onpool=0
+db_sql .journal >/dev/null 2>&1 && onpool=1
+hot=0
 rand() { echo $(( $(od -An -N4 -tu4 /dev/urandom) % $1 )); }
 
 t=0
@@ -27,6 +35,13 @@ while [ $killed -lt "$KILLS" ] && [ $t -lt $((KILLS * 5)) ]; do
 	sleep "0.0$(rand 4)$(rand 10)"
 	kill -9 $pid 2>/dev/null && killed=$((killed + 1))
 	wait $pid 2>/dev/null
+	# On-pool: a kill mid-transaction leaves a hot journal, which the next command (check,
+	# here) rolls back before it reads.
+	if [ $onpool = 1 ] && [ "$(db_sql .journal)" != 0 ]; then
+		hot=$((hot + 1))
+		xl-vd list >/dev/null 2>"$WORK/err" || { fail "trial $t: after a hot journal: $(cat "$WORK/err")"; break; }
+		[ "$(db_sql .journal)" = 0 ] || { fail "trial $t: the hot journal was not rolled back"; break; }
+	fi
 	if ! xl-vd check >"$WORK/check" 2>&1; then
 		fail "trial $t ($*): $(cat "$WORK/check")"
 		break
@@ -34,6 +49,7 @@ while [ $killed -lt "$KILLS" ] && [ $t -lt $((KILLS * 5)) ]; do
 done
 [ $killed -ge "$KILLS" ] || fail "only $killed of $t trials killed a command mid-way"
 pass "$t trials, $killed killed mid-command, check passed after every one"
+[ $onpool = 1 ] && pass "on-pool database: $hot trials left a hot journal; the next command rolled each back"
 
 # A format killed between its label and its row is redone by the next format of that device.
 for f in "$WORK"/dev*.img; do

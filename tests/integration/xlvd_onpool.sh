@@ -1,0 +1,78 @@
+#!/bin/sh
+# A pool on block devices (loop devices) carries its own database: format puts it on the first
+# device and a second copy on the second; pool-list says where; a dom0 that lost its database
+# directory gets every VD and attachment back with pool-import, even with one copy zeroed; a
+# damaged area is refused, never re-initialised; --file-database keeps the file.
+. "$(dirname "$0")/lib.sh"
+
+truncate -s 1G "$WORK/a.img"
+truncate -s 512M "$WORK/b.img"
+A=$(make_loop "$WORK/a.img") || exit 77
+B=$(make_loop "$WORK/b.img") || exit 77
+
+expect_ok xl-vd format "$A" --extent-size 4M
+expect_ok xl-vd format "$B" --extent-size 4M
+expect_ok xl-vd pool-list &&
+	grep -qF "Database: on the pool's metadata area, $A@1048576 + $B@1048576" "$WORK/out" &&
+	pass "pool-list: the database on both devices" || fail "pool-list: $(cat "$WORK/out")"
+head -c 64 "$XENVD_DB" | grep -q 'xenvd on-pool database locator' &&
+	pass "dom0 keeps only a locator at $XENVD_DB" || fail "$XENVD_DB is not a locator"
+
+expect_ok xl-vd create 100M --name web
+expect_ok xl-vd create 600M --expire 3600
+expect_ok xl-vd create 40M --name gone
+expect_ok xl-vd resize web 300M
+expect_ok xl-vd delete gone
+expect_ok xl-vd gc
+# An attachment record as block-vd writes it (no xenstore here).
+db_sql "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, dm_name, since)
+	VALUES ('/local/domain/0/backend/vbd/7/51712', 1, 7, 51712, 'w', 'xvda', 'vd-1', 1700000000)"
+before=$(db_dump)
+expect_ok xl-vd check
+
+# dom0 loses its database directory.
+rm -rf "$(dirname "$XENVD_DB")"
+expect_fail "create a pool first" xl-vd list
+expect_fail "carries no xenvd label" xl-vd pool-import "$WORK/b.img.none"
+expect_ok xl-vd pool-import "$A" "$B" &&
+	grep -q "2 VD(s), 1 attachment(s)" "$WORK/out" && pass "pool-import: $(cat "$WORK/out")" ||
+	fail "pool-import: $(cat "$WORK/out" "$WORK/err")"
+[ "$before" = "$(db_dump)" ] && pass "every VD, extent and attachment record is back" ||
+	fail "the imported database differs"
+expect_ok xl-vd check && pass "check passes after the import" || fail "check: $(cat "$WORK/out")"
+expect_ok xl-vd pool-import "$A" && pass "importing the same pool again is harmless"
+expect_ok xl-vd create 8M && expect_ok xl-vd delete "$(cat "$WORK/out")"
+before=$(db_dump)
+
+# The first copy zeroed: the pool imports from the second.
+dd if=/dev/zero of="$A" bs=4096 seek=256 count=1 conv=notrunc status=none
+rm -rf "$(dirname "$XENVD_DB")"
+expect_ok xl-vd pool-import "$A" "$B" && grep -q "database on $B@1048576" "$WORK/out" &&
+	grep -q "blank (its header was zeroed)" "$WORK/err" &&
+	pass "a zeroed first copy: imported from the second, with a warning" ||
+	fail "import from the second copy: $(cat "$WORK/out" "$WORK/err")"
+[ "$before" = "$(db_dump)" ] && pass "the second copy has everything" ||
+	fail "the second copy differs"
+expect_ok xl-vd check && pass "check passes on the second copy" || fail "check: $(cat "$WORK/out")"
+
+# Both copies damaged: refused, with the device named, and left as they were.
+rm -rf "$(dirname "$XENVD_DB")"
+printf 'X' | dd of="$B" bs=1 seek=$((1048576 + 40)) conv=notrunc status=none
+cp "$WORK/b.img" "$WORK/b.before"
+expect_fail "metadata area on $B (at 1048576) has a damaged header (bad checksum)" \
+	xl-vd pool-import "$A" "$B"
+cmp -s "$WORK/b.img" "$WORK/b.before" && pass "the damaged area was not re-initialised" ||
+	fail "the damaged area was written to"
+[ ! -e "$XENVD_DB" ] && pass "a refused import leaves no locator" || fail "a locator was left"
+expect_fail "belongs to another xenvd pool" xl-vd format "$B"
+
+# --file-database: a block device pool that keeps the file database.
+export XENVD_DB="$WORK/filedb/xenvd.db"
+truncate -s 256M "$WORK/c.img"
+C=$(make_loop "$WORK/c.img") || exit 77
+expect_ok xl-vd format "$C" --extent-size 4M --file-database
+expect_ok xl-vd pool-list && grep -qF "Database: $XENVD_DB" "$WORK/out" &&
+	head -c 16 "$XENVD_DB" | grep -q 'SQLite format 3' &&
+	pass "--file-database keeps the database in $XENVD_DB" ||
+	fail "--file-database: $(cat "$WORK/out")"
+finish
