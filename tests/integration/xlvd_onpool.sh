@@ -33,7 +33,8 @@ expect_ok xl-vd check
 # dom0 loses its database directory.
 rm -rf "$(dirname "$XENVD_DB")"
 expect_fail "create a pool first" xl-vd list
-expect_fail "carries no xenvd label" xl-vd pool-import "$WORK/b.img.none"
+truncate -s 16M "$WORK/blank.img"
+expect_fail "blank.img: it carries no xenvd label" xl-vd pool-import "$WORK/blank.img"
 expect_ok xl-vd pool-import "$A" "$B" &&
 	grep -q "2 VD(s), 1 attachment(s)" "$WORK/out" && pass "pool-import: $(cat "$WORK/out")" ||
 	fail "pool-import: $(cat "$WORK/out" "$WORK/err")"
