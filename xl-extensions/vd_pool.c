@@ -217,3 +217,39 @@ int cmd_pool_import(struct xlvd_ctx *ctx, int argc, char **argv)
 	vd_db_attachment_list_free(att, natt);
 	return 0;
 }
+
+int cmd_db_to_pool(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-extents", required_argument, NULL, 'M' },
+		XLVD_COMMON_LONGOPTS,
+		{}
+	};
+	uint64_t max_extents = 0;
+	struct vd_db *db, *moved = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'M') {
+			if (vd_parse_size(optarg, &max_extents) < 0 || max_extents == 0)
+				return xlvd_usage_error("db-to-pool", "invalid --max-extents '%s'",
+							optarg);
+		} else if ((r = xlvd_common_opt(ctx, "db-to-pool", c)) != 0) {
+			return r > 0 ? 0 : 1;
+		}
+	}
+	if (optind + 1 < argc)
+		return xlvd_usage_error("db-to-pool", "expected at most one DEVICE");
+	if (xlvd_open_db(ctx, false, &db) < 0)
+		return 1;
+	r = vd_pool_move_db(db, optind < argc ? argv[optind] : NULL, max_extents, &moved);
+	if (r < 0)
+		return xlvd_fail(r);
+	vd_db_close(ctx->db);
+	ctx->db = moved;
+	if (!ctx->json)
+		printf("The pool's database is now on the pool: %s (located by %s; the old file is "
+		       "kept as %s.pre-pool)\n", vd_db_storage(moved), vd_db_path(moved),
+		       vd_db_path(moved));
+	return 0;
+}

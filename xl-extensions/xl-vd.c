@@ -15,6 +15,8 @@ static const struct xlvd_command commands[] = {
 	{ "pool-list", cmd_pool_list, "pool-list", "list the pool's devices and their free space" },
 	{ "pool-import", cmd_pool_import, "pool-import DEVICE...",
 	  "bring a pool that carries its own database to this dom0 (found by its labels)" },
+	{ "db-to-pool", cmd_db_to_pool, "db-to-pool [DEVICE] [--max-extents N]",
+	  "move the pool's database from its file onto the pool's devices" },
 	{ "pool-remove", cmd_pool_remove, "pool-remove DEVICE|UUID [--force]",
 	  "take a device without VDs out of the pool (wipes its label)" },
 	{ "create", cmd_create, "create SIZE [--expire SECONDS] [--name NAME]",

@@ -738,6 +738,97 @@ int vd_db_device_remove(struct vd_db *db, int64_t id)
 	return step_done(db, del, "removing the device");
 }
 
+int vd_db_device_shrink(struct vd_db *db, int64_t id, uint64_t extent_count)
+{
+	_cleanup_stmt_ sqlite3_stmt *owners = NULL, *del = NULL, *upd = NULL;
+	int r = require_txn(db, "shrinking a device");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "SELECT group_concat(DISTINCT vd_id) FROM extents "
+			"WHERE device_id = ? AND ext_no >= ? AND vd_id IS NOT NULL", &owners);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(owners, 1, id);
+	sqlite3_bind_int64(owners, 2, (int64_t)extent_count);
+	if (sqlite3_step(owners) == SQLITE_ROW && sqlite3_column_type(owners, 0) != SQLITE_NULL)
+		return vd_err(-EBUSY, "its last extents hold data of VD(s) %s",
+			      (const char *)sqlite3_column_text(owners, 0));
+	r = prepare(db, "DELETE FROM extents WHERE device_id = ? AND ext_no >= ?", &del);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(del, 1, id);
+	sqlite3_bind_int64(del, 2, (int64_t)extent_count);
+	r = step_done(db, del, "giving up a device's last extents");
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE pool_devices SET extent_count = ? WHERE id = ?", &upd);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(upd, 1, (int64_t)extent_count);
+	sqlite3_bind_int64(upd, 2, id);
+	return step_done(db, upd, "shrinking a device");
+}
+
+int vd_db_copy_to_pool(struct vd_db *db, const char *locator_path)
+{
+	struct vd_db_vfs *v = NULL;
+	sqlite3 *dest = NULL, *src = NULL;
+	sqlite3_backup *b;
+	uint8_t page[4096];
+	int rc, r;
+
+	if (db->vfs)
+		return vd_err(-EINVAL, "the database is on the pool already");
+	/* From a second, read-only connection: this one may hold the write lock (keeping every
+	 * other writer out while the copy is made), and SQLite copies nothing from a connection
+	 * in a write transaction. WAL readers see the last commit, WAL content included. */
+	rc = sqlite3_open_v2(db->path, &src, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		r = vd_err(-EIO, "cannot open %s to copy it: %s", db->path,
+			   src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
+		sqlite3_close(src);
+		return r;
+	}
+	r = vd_db_vfs_attach(locator_path, false, &v);
+	if (r < 0) {
+		sqlite3_close(src);
+		return r;
+	}
+	rc = sqlite3_open_v2(vd_db_vfs_filename(v), &dest, SQLITE_OPEN_READWRITE, VD_DB_VFS_NAME);
+	if (rc == SQLITE_OK) {
+		b = sqlite3_backup_init(dest, "main", src, "main");
+		if (!b) {
+			rc = sqlite3_errcode(dest);
+		} else {
+			rc = sqlite3_backup_step(b, -1);
+			rc = sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE
+				     ? SQLITE_OK : (rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+		}
+	}
+	if (rc != SQLITE_OK) {
+		r = vd_err(-EIO, "copying database %s onto the pool failed: %s", db->path,
+			   dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
+		sqlite3_close(dest);
+		sqlite3_close(src);
+		vd_db_vfs_detach(v);
+		return r;
+	}
+	sqlite3_close(dest);
+	sqlite3_close(src);
+	/* The copy says WAL (bytes 18 and 19 of its header: file format versions) like its
+	 * source; on the pool it keeps a rollback journal. */
+	r = vd_mdarea_read(vd_db_vfs_area(v), VD_MD_DB, page, sizeof(page), 0);
+	if (r == 0) {
+		page[18] = page[19] = 1;
+		r = vd_mdarea_write(vd_db_vfs_area(v), VD_MD_DB, page, sizeof(page), 0);
+	}
+	if (r == 0)
+		r = vd_mdarea_sync(vd_db_vfs_area(v), VD_MD_DB);
+	vd_db_vfs_detach(v);
+	return r < 0 ? vd_err(r, "cannot finish the copy of %s onto the pool: %m", db->path) : 0;
+}
+
 /* ---- virtual disks ---- */
 
 const char *vd_state_name(enum vd_state s)

@@ -89,6 +89,12 @@ int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret
 void vd_db_device_list_free(struct vd_pool_device *list, size_t n);
 int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n);
 int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path);
+/* Gives up the device's extents from extent_count on (their rows go); -EBUSY naming the owners
+ * when any is owned. */
+int vd_db_device_shrink(struct vd_db *db, int64_t id, uint64_t extent_count);
+/* Copies this database file, whole, into the empty metadata area the locator at
+ * locator_path names (SQLite's backup API; the copy keeps a rollback journal). */
+int vd_db_copy_to_pool(struct vd_db *db, const char *locator_path);
 /* Removes a device none of whose extents is owned; -EBUSY with the owners otherwise. */
 int vd_db_device_remove(struct vd_db *db, int64_t id);
 

@@ -644,6 +644,166 @@ out:
 	return r;
 }
 
+static int find_device(struct vd_db *db, const char *which, struct vd_pool_device *ret);
+
+int vd_pool_move_db(struct vd_db *db, const char *device, uint64_t max_extents,
+		    struct vd_db **ret_db)
+{
+	_cleanup_free_ char *db_path = strdup(vd_db_path(db)), *tmp = NULL, *kept = NULL;
+	struct vd_pool_device *list = NULL, dev = { 0 };
+	struct vd_locator loc = { 0 };
+	_cleanup_close_ int fd = -EBADF;
+	struct vd_label label;
+	uint64_t total = 0, md_size, take, area_off;
+	char uuid[37], a[32];
+	size_t n = 0;
+	int r;
+
+	*ret_db = NULL;
+	if (!db_path)
+		return -ENOMEM;
+	if (vd_db_storage(db))
+		return vd_err(-EEXIST, "the pool's database is on the pool already (%s)",
+			      vd_db_storage(db));
+	r = vd_db_device_list(db, &list, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		total += list[i].extent_count;
+	if (device) {
+		r = find_device(db, device, &dev);
+	} else {
+		r = -ENOENT;
+		for (size_t i = 0; i < n && r == -ENOENT; i++)
+			if (strncmp(list[i].path, "/dev/", 5) == 0)
+				r = vd_db_device_get(db, list[i].id, &dev);
+		if (r == -ENOENT)
+			r = vd_err(r, "the pool has no block device to carry its database; name a "
+				      "device of the pool");
+	}
+	vd_db_device_list_free(list, n);
+	if (r < 0)
+		return r;
+	vd_uuid_unparse(dev.uuid, uuid);
+	if (!max_extents)
+		max_extents = total * 8 < 16384 ? 16384 : total * 8;
+	md_size = vd_mdarea_size_for(max_extents);
+	take = (md_size + dev.extent_size - 1) / dev.extent_size;
+	if (take >= dev.extent_count) {
+		r = vd_err(-ENOSPC, "pool device %s (%s) has %" PRIu64 " extents; the database "
+				    "needs %s, %" PRIu64 " of them: name a bigger device, or pass "
+				    "--max-extents N", uuid, dev.path, dev.extent_count,
+			   vd_format_size(md_size, a, sizeof(a)), take);
+		goto out;
+	}
+	/* The area: the device's last `take` extents, which must be free. */
+	area_off = dev.data_offset + (dev.extent_count - take) * dev.extent_size;
+	md_size = take * dev.extent_size;
+	r = vd_pool_open_device(db, &dev, O_RDWR, &fd);
+	if (r < 0)
+		goto out;
+	r = vd_label_read(fd, &label);
+	if (r < 0) {
+		r = vd_err(r, "cannot read the label of %s: %m", dev.path);
+		goto out;
+	}
+	/* Holding the write lock of the file: nothing changes it while it is copied. */
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto out;
+	for (uint64_t e = dev.extent_count - take; e < dev.extent_count; e++) {
+		uint32_t owner;
+		bool dirty;
+
+		r = vd_db_extent_state(db, dev.id, e, &owner, &dirty);
+		if (r == 0 && owner)
+			r = vd_err(-EBUSY, "the last %" PRIu64 " extents of pool device %s (%s), "
+					   "where the database would go, hold data of VD %u; free "
+					   "them (delete or shrink that VD, then 'xl-vd gc') or name "
+					   "another device", take, uuid, dev.path, owner);
+		if (r < 0)
+			goto rollback;
+	}
+
+	vd_db_pool_uuid(db, loc.pool_uuid);
+	loc.n = 1;
+	loc.copies[0] = (struct vd_md_copy){ .path = dev.path, .offset = area_off,
+					     .size = md_size, .copy = 1 };
+	memcpy(loc.copies[0].device_uuid, dev.uuid, 16);
+	if (asprintf(&tmp, "%s.onpool-new", db_path) < 0 ||
+	    asprintf(&kept, "%s.pre-pool", db_path) < 0) {
+		r = -ENOMEM;
+		goto rollback;
+	}
+	r = vd_mdarea_init(fd, area_off, md_size, loc.pool_uuid, 1);
+	if (r < 0) {
+		r = vd_err(r, "cannot write the metadata area on %s: %m", dev.path);
+		goto rollback;
+	}
+	r = vd_locator_write(tmp, &loc);
+	if (r == 0)
+		r = vd_db_copy_to_pool(db, tmp);
+	if (r == 0)
+		r = vd_db_open(tmp, 0, ret_db);
+	if (r < 0)
+		goto rollback;
+	/* In the copy: the device gives up the extents that now hold the database. */
+	r = vd_db_begin(*ret_db);
+	if (r == 0)
+		r = vd_db_device_shrink(*ret_db, dev.id, dev.extent_count - take);
+	if (r == 0)
+		r = vd_db_commit(*ret_db);
+	else
+		vd_db_rollback(*ret_db);
+	if (r < 0)
+		goto rollback;
+	/* The label, then the locator in the file's place. A crash between them leaves the
+	 * file in charge and a label it disagrees with: running this command again finishes. */
+	label.extent_count = dev.extent_count - take;
+	label.md_offset = area_off;
+	label.md_size = md_size;
+	label.md_copy = 1;
+	r = vd_label_write(fd, &label);
+	if (r < 0) {
+		r = vd_err(r, "cannot write the label of %s: %m", dev.path);
+		goto rollback;
+	}
+	(void)unlink(kept);
+	if (link(db_path, kept) < 0 || rename(tmp, db_path) < 0) {
+		r = vd_err(-errno, "cannot put the locator in place of %s: %m", db_path);
+		goto rollback;
+	}
+	{
+		/* The file's WAL goes with it (SQLite names it after the database). */
+		_cleanup_free_ char *wal = NULL, *kept_wal = NULL;
+
+		if (asprintf(&wal, "%s-wal", db_path) >= 0 &&
+		    asprintf(&kept_wal, "%s-wal", kept) >= 0 && access(wal, F_OK) == 0) {
+			(void)unlink(kept_wal);
+			(void)rename(wal, kept_wal);
+		}
+	}
+	vd_db_rollback(db);
+	vd_info("database %s moved onto pool device %s (%s); the file is kept as %s", db_path,
+		uuid, dev.path, kept);
+	/* The copy's connection was opened under the temporary name: reopen by the real one. */
+	vd_db_close(*ret_db);
+	*ret_db = NULL;
+	r = vd_db_open(db_path, 0, ret_db);
+	goto out;
+rollback:
+	vd_db_rollback(db);
+	if (*ret_db) {
+		vd_db_close(*ret_db);
+		*ret_db = NULL;
+	}
+	if (tmp)
+		unlink(tmp);
+out:
+	vd_pool_device_dispose(&dev);
+	return r;
+}
+
 static int find_device(struct vd_db *db, const char *which, struct vd_pool_device *ret)
 {
 	uint8_t uuid[16];

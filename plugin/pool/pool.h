@@ -31,6 +31,15 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
  * and records where each device given is now. Returns the opened database. */
 int vd_pool_import(const char *db_path, char *const *devices, size_t n, struct vd_db **ret_db);
 
+/* Moves a pool's database from its file onto the pool: the last free extents of device (a path
+ * or UUID; NULL: the first block device of the pool) become its metadata area, sized for
+ * max_extents (0: as format would), the database is copied there, the device's label says so,
+ * and the locator replaces the file at the database path (the file stays beside it as
+ * <path>.pre-pool). Run it with no other xenvd command running. Returns the locator path's
+ * new database in *ret_db (db is closed). */
+int vd_pool_move_db(struct vd_db *db, const char *device, uint64_t max_extents,
+		    struct vd_db **ret_db);
+
 /* "UUID" or a path; refuses while any extent is owned unless force (which also needs the
  * owners to be deleted VDs). Wipes the label. */
 int vd_pool_remove(struct vd_db *db, const char *which, bool force);

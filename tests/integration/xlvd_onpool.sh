@@ -76,4 +76,27 @@ expect_ok xl-vd pool-list && grep -qF "Database: $XENVD_DB" "$WORK/out" &&
 	head -c 16 "$XENVD_DB" | grep -q 'SQLite format 3' &&
 	pass "--file-database keeps the database in $XENVD_DB" ||
 	fail "--file-database: $(cat "$WORK/out")"
+
+# ... and moves it onto the pool with one command: the device's last free extents become the
+# metadata area; every VD stays where it is.
+expect_ok xl-vd create 100M --name keep
+expect_ok xl-vd create 60M --expire 3600
+expect_ok xl-vd create 92M # the rest of the pool, its last extents included
+expect_fail "hold data of VD 3" xl-vd db-to-pool
+expect_ok xl-vd delete 3 && expect_ok xl-vd gc
+expect_ok xl-vd list && cp "$WORK/out" "$WORK/list.before"
+expect_ok xl-vd show keep && cp "$WORK/out" "$WORK/show.before"
+expect_ok xl-vd db-to-pool && pass "db-to-pool: $(cat "$WORK/out")"
+expect_ok xl-vd pool-list && grep -q "Database: on the pool's metadata area, $C@" "$WORK/out" &&
+	pass "the database is on $C now" || fail "pool-list after db-to-pool: $(cat "$WORK/out")"
+expect_ok xl-vd list && cmp -s "$WORK/out" "$WORK/list.before" &&
+	expect_ok xl-vd show keep && cmp -s "$WORK/out" "$WORK/show.before" &&
+	pass "every VD and its extent map as before" || fail "VDs changed: $(cat "$WORK/out")"
+expect_ok xl-vd check && pass "check passes after the move" || fail "check: $(cat "$WORK/out")"
+[ -f "$XENVD_DB.pre-pool" ] && pass "the old file is kept as $XENVD_DB.pre-pool" ||
+	fail "no $XENVD_DB.pre-pool"
+expect_fail "on the pool already" xl-vd db-to-pool
+rm -rf "$(dirname "$XENVD_DB")"
+expect_ok xl-vd pool-import "$C" && grep -q "2 VD(s)" "$WORK/out" && expect_ok xl-vd check &&
+	pass "a moved pool imports on a fresh dom0" || fail "import after the move: $(cat "$WORK/out")"
 finish
