@@ -465,8 +465,42 @@ step_vd_moved() {
 	return 0
 }
 
+# ---------------------------------------------------------------- the pool carries its database
+# vd-format made the pool on /dev/vda, a block device: its database lives there (and its
+# second copy on $POOL2). dom0 loses /var/lib/xenvd; pool-import brings the pool back from its
+# labels, and a guest boots from VD 1 through it.
+step_vd_import() {
+	need_step vd-populate
+	need_xlvd pool-import
+	need_prog "$BLOCK_VD" block-vd
+	need_prog "$VDLOADER" vdloader
+	guest_exists g1 && guest_destroy g1
+	"$XL_VD" pool-list | tee /tmp/e2e-pool-list
+	grep -q "^Database: on the pool's metadata area, /dev/vda@" /tmp/e2e-pool-list ||
+		fail "the pool's database is not on /dev/vda"
+	"$XL_VD" list | awk '{print $1, $2, $3, $4}' >/tmp/e2e-list.before
+	rm -rf /var/lib/xenvd
+	"$XL_VD" list >/dev/null 2>&1 && fail "xl-vd list still works without /var/lib/xenvd"
+	run "$XL_VD" pool-import /dev/vda $POOL2 || fail "xl-vd pool-import /dev/vda $POOL2 failed"
+	"$XL_VD" list | awk '{print $1, $2, $3, $4}' >/tmp/e2e-list.after
+	cmp -s /tmp/e2e-list.before /tmp/e2e-list.after ||
+		fail "VDs differ after the import: $(diff /tmp/e2e-list.before /tmp/e2e-list.after)"
+	run "$XL_VD" check || fail "xl-vd check fails after the import"
+	id1=$(state_get id1)
+	guest_cfg g5 "'vdev=xvda,access=rw,script=block-vd,target=vd:$id1'" \
+		"e2e.name=g5 e2e.expect=xvda e2e.life=4" bootloader
+	guest_create g5 || fail "xl create g5 (vd:$id1) failed after the import"
+	guest_wait g5 "E2E-GUEST g5 BOOTED initrd=vd origin=vd1-grub" 120 ||
+		fail "g5 did not boot VD $id1 after the import"
+	guest_wait g5 "POWEROFF" 60 || fail "g5 did not power off"
+	guest_gone g5 60 || { guest_destroy g5; fail "g5 was not reaped after powering off"; }
+	[ -z "$(dm_vd_devices)" ] || fail "dm devices left after g5: $(dm_vd_devices)"
+	run "$XL_VD" check || fail "xl-vd check fails after g5"
+	return 0
+}
+
 steps="boot:60 smoke:180 install:20 dm-live:60 vd-format:90 vd-populate:120 vd-boot:200 vd-attach:120
-vd-share:240 vd-expire:150 vd-destroy:90 vd-label-fault:150 vd-moved:60"
+vd-share:240 vd-expire:150 vd-destroy:90 vd-import:200 vd-label-fault:150 vd-moved:60"
 
 if [ "${1:-}" = --step ]; then
 	fn=step_$(echo "$2" | tr '-' '_')
