@@ -25,68 +25,81 @@ export XENVD_CONF=$tmp/none XENVD_RUN_DIR=$tmp/run
 now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
 
 # setup STORAGE EXTENTS: a pool of EXTENTS extents of 64K on a loop device, database in
-# $tmp/STORAGE-EXTENTS/db/xenvd.db or on the device; 20 VDs of 16 extents to work on.
+# $tmp/STORAGE-EXTENTS/db/xenvd.db or on the device; 20 VDs of 1 MiB to work on.
+declare -A dbs
 setup() {
-	local storage=$1 n=$2 dir=$tmp/$1-$2 size
+	local storage=$1 n=$2 dir=$tmp/$1-$2 size dev
 	mkdir -p "$dir"
 	size=$(( (n + 64) * 65536 + 256 * 1048576 ))
 	truncate -s "$size" "$dir/dev.img"
 	dev=$(losetup -f --show "$dir/dev.img") || { echo "SKIP: losetup failed"; exit 77; }
 	loops+=("$dev")
-	export XENVD_DB=$dir/db/xenvd.db
-	"$XL_VD" format "$dev" --extent-size 64K --max-extents $((n + 1000)) \
-		--"$storage"-database >/dev/null || exit 1
+	dbs[$storage-$n]=$dir/db/xenvd.db
+	XENVD_DB=$dir/db/xenvd.db "$XL_VD" format "$dev" --extent-size 64K \
+		--max-extents $((n + 1000)) --"$storage"-database >/dev/null || exit 1
+	for ((i = 0; i < 20; i++)); do XENVD_DB=$dir/db/xenvd.db "$XL_VD" create 1M >/dev/null; done
 }
 
-# timeit NAME CMD...: mean µs of RUNS runs of CMD (each a new process); "%d" in CMD is the run
-# number, "%v" the id of the VD the run-th timed create made.
-declare -A mean io
+# timeit OP N CMD...: RUNS runs of CMD (each a new process) on the file and on the on-pool
+# database of the pool of N extents, interleaved so that a busy machine weighs on both alike;
+# "%d" in CMD is the run number, "%v" the id of the VD the run-th timed create made.
+declare -A total io
 timeit() {
-	local key=$1 total=0 t0 t1 i reads=0 writes=0 flushes=0 line f
-	shift
+	local op=$1 n=$2 t0 t1 i storage line f key
+	shift 2
 	local cmd=("$@")
+	for storage in file pool; do
+		total[$op-$storage-$n]=0
+		io[$op-$storage-$n]="0 0 0"
+	done
 	for ((i = 1; i <= RUNS; i++)); do
 		local args=("${cmd[@]//%d/$i}")
 		args=("${args[@]//%v/$((20 + i))}")
-		t0=$(now_us)
-		XENVD_IO_STATS=1 "${args[@]}" >/dev/null 2>"$tmp/err" || { cat "$tmp/err"; exit 1; }
-		t1=$(now_us)
-		total=$((total + t1 - t0))
-		line=$(grep '^xenvd-io:' "$tmp/err" | tail -n1)
-		if [ -n "$line" ]; then
+		for storage in file pool; do
+			key=$op-$storage-$n
+			t0=${EPOCHREALTIME/./}
+			XENVD_DB=${dbs[$storage-$n]} XENVD_IO_STATS=1 "${args[@]}" >/dev/null \
+				2>"$tmp/err" || { cat "$tmp/err"; exit 1; }
+			t1=${EPOCHREALTIME/./}
+			total[$key]=$((total[$key] + t1 - t0))
+			line=$(grep '^xenvd-io:' "$tmp/err" | tail -n1)
+			[ -n "$line" ] || continue
+			local r w fl
+			read -r r w fl <<<"${io[$key]}"
 			read -r _ f <<<"$line"
 			for f in $f; do
 				case $f in
-				reads=*) reads=$((reads + ${f#reads=})) ;;
-				writes=*) writes=$((writes + ${f#writes=})) ;;
-				flushes=*) flushes=$((flushes + ${f#flushes=})) ;;
+				reads=*) r=$((r + ${f#reads=})) ;;
+				writes=*) w=$((w + ${f#writes=})) ;;
+				flushes=*) fl=$((fl + ${f#flushes=})) ;;
 				esac
 			done
-		fi
+			io[$key]="$r $w $fl"
+		done
 	done
-	mean[$key]=$((total / RUNS))
-	io[$key]="$((reads / RUNS))/$((writes / RUNS))/$((flushes / RUNS))"
 }
 
 for n in $SIZES; do
-	for storage in file pool; do
-		setup "$storage" "$n"
-		k=$storage-$n
-		for ((i = 0; i < 20; i++)); do "$XL_VD" create 1M >/dev/null; done
-		timeit "create-$k" "$XL_VD" create 1M
-		timeit "show-$k" "$XL_VD" show 5
-		timeit "dbadd-$k" "$DBPHASE" add 7 /local/domain/0/backend/vbd/7/%d
-		timeit "dbremove-$k" "$DBPHASE" remove /local/domain/0/backend/vbd/7/%d
-		timeit "delete-$k" "$XL_VD" delete %v --force
-	done
+	setup file "$n"
+	setup pool "$n"
+	timeit create "$n" "$XL_VD" create 1M
+	timeit show "$n" "$XL_VD" show 5
+	timeit dbadd "$n" "$DBPHASE" add 7 /local/domain/0/backend/vbd/7/%d
+	timeit dbremove "$n" "$DBPHASE" remove /local/domain/0/backend/vbd/7/%d
+	timeit delete "$n" "$XL_VD" delete %v --force
 done
 
-printf '%-10s %9s %12s %12s %7s  %s\n' op extents "file µs" "on-pool µs" ratio \
+echo "bench_onpool: $RUNS runs per figure, whole processes, mean per operation"
+printf '%-10s %9s %10s %12s %7s  %s\n' op extents "file ms" "on-pool ms" ratio \
 	"on-pool reads/writes/flushes per op"
 for n in $SIZES; do
 	for op in create show delete dbadd dbremove; do
-		f=${mean[$op-file-$n]} p=${mean[$op-pool-$n]}
-		printf '%-10s %9s %12s %12s %7s  %s\n' "$op" "$n" "$f" "$p" \
-			"$(awk -v a="$p" -v b="$f" 'BEGIN { printf "%.2f", a / b }')" "${io[$op-pool-$n]}"
+		f=${total[$op-file-$n]} p=${total[$op-pool-$n]}
+		read -r r w fl <<<"${io[$op-pool-$n]}"
+		printf '%-10s %9s %10s %12s %7s  %s\n' "$op" "$n" \
+			"$(awk -v t="$f" -v n="$RUNS" 'BEGIN { printf "%.1f", t / n / 1000 }')" \
+			"$(awk -v t="$p" -v n="$RUNS" 'BEGIN { printf "%.1f", t / n / 1000 }')" \
+			"$(awk -v a="$p" -v b="$f" 'BEGIN { printf "%.2f", a / b }')" \
+			"$((r / RUNS))/$((w / RUNS))/$((fl / RUNS))"
 	done
 done
