@@ -1555,6 +1555,11 @@ int vd_db_check(struct vd_db *db, char **ret_report, unsigned *ret_problems)
 				   (long long)sqlite3_column_int64(s, 1),
 				   (const char *)sqlite3_column_text(s, 2));
 	}
+	if (db->vfs && vd_mdarea_copies(vd_db_vfs_area(db->vfs)) < vd_db_vfs_copies_named(db->vfs))
+		report_add(&rep, "database: only %zu of the %zu copies of the pool's metadata area "
+			   "serve (%s; the warnings above say why the other was left out)",
+			   vd_mdarea_copies(vd_db_vfs_area(db->vfs)), vd_db_vfs_copies_named(db->vfs),
+			   vd_mdarea_describe(vd_db_vfs_area(db->vfs)));
 	for (size_t i = 0; i < ARRAY_SIZE(invariants); i++) {
 		_cleanup_stmt_ sqlite3_stmt *s = NULL;
 		int rc;

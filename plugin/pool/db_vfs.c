@@ -15,6 +15,7 @@
 
 struct vd_db_vfs {
 	char name[64];
+	size_t copies_named;
 	struct vd_mdarea *area;
 	struct vd_mdlock *lock;
 	struct vd_db_vfs *next;
@@ -429,6 +430,7 @@ int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs *
 		vd_mdarea_drop_writes_after(v->area, strtoll(drop, NULL, 10));
 	if (moved && !readonly)
 		(void)vd_locator_write(locator_path, &loc); /* best effort: labels find it anyway */
+	v->copies_named = loc.n;
 	snprintf(v->name, sizeof(v->name), "/xenvd-mdarea/%d-%u", (int)getpid(), ++attach_seq);
 	v->next = attached;
 	attached = v;
@@ -448,6 +450,11 @@ out:
 const char *vd_db_vfs_filename(const struct vd_db_vfs *v)
 {
 	return v->name;
+}
+
+size_t vd_db_vfs_copies_named(const struct vd_db_vfs *v)
+{
+	return v->copies_named;
 }
 
 struct vd_mdarea *vd_db_vfs_area(const struct vd_db_vfs *v)

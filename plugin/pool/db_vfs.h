@@ -19,6 +19,8 @@ struct vd_db_vfs;
 int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs **ret);
 const char *vd_db_vfs_filename(const struct vd_db_vfs *v);
 struct vd_mdarea *vd_db_vfs_area(const struct vd_db_vfs *v);
+/* How many copies of the area the locator names; fewer serve when one was left out. */
+size_t vd_db_vfs_copies_named(const struct vd_db_vfs *v);
 /* After sqlite3_close: forgets the name, releases the area and the lock. */
 void vd_db_vfs_detach(struct vd_db_vfs *v);
 

@@ -531,6 +531,11 @@ void vd_mdarea_pool_uuid(const struct vd_mdarea *a, uint8_t ret[16])
 	memcpy(ret, a->pool_uuid, 16);
 }
 
+size_t vd_mdarea_copies(const struct vd_mdarea *a)
+{
+	return a->n;
+}
+
 const char *vd_mdarea_describe(const struct vd_mdarea *a)
 {
 	return a->describe;

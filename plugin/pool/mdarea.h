@@ -48,6 +48,8 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 		   bool readonly, struct vd_mdarea **ret);
 void vd_mdarea_close(struct vd_mdarea *a);
 void vd_mdarea_pool_uuid(const struct vd_mdarea *a, uint8_t ret[16]);
+/* How many copies serve (one may have been left out when opening). */
+size_t vd_mdarea_copies(const struct vd_mdarea *a);
 /* "/dev/sdb (1 MiB + 64 MiB)" for messages. */
 const char *vd_mdarea_describe(const struct vd_mdarea *a);
 
