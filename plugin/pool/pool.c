@@ -833,6 +833,24 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 	if (r < 0)
 		return r;
 	vd_uuid_unparse(dev.uuid, uuid_text);
+	if (vd_db_storage(db)) {
+		/* Its label is what finds the database: it stays while it carries a copy. */
+		struct vd_locator loc = { 0 };
+		uint32_t copy = 0;
+
+		r = vd_locator_read(vd_db_path(db), &loc);
+		if (r < 0)
+			goto out;
+		for (size_t i = 0; i < loc.n; i++)
+			if (memcmp(loc.copies[i].device_uuid, dev.uuid, 16) == 0)
+				copy = loc.copies[i].copy;
+		vd_locator_dispose(&loc);
+		if (copy) {
+			r = vd_err(-EBUSY, "cannot remove pool device %s (%s): it carries copy %u of "
+					   "the pool's database", uuid_text, dev.path, copy);
+			goto out;
+		}
+	}
 
 	r = vd_db_begin(db);
 	if (r < 0)
