@@ -824,6 +824,8 @@ static int find_device(struct vd_db *db, const char *which, struct vd_pool_devic
 
 int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 {
+	struct vd_locator loc = { 0 };
+	uint32_t copy = 0;
 	struct vd_pool_device dev = { 0 };
 	_cleanup_close_ int fd = -EBADF;
 	char uuid_text[37];
@@ -834,20 +836,17 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 		return r;
 	vd_uuid_unparse(dev.uuid, uuid_text);
 	if (vd_db_storage(db)) {
-		/* Its label is what finds the database: it stays while it carries a copy. */
-		struct vd_locator loc = { 0 };
-		uint32_t copy = 0;
-
+		/* The first copy of the database stays where it is; the second goes with its
+		 * device, and the pool keeps one copy. */
 		r = vd_locator_read(vd_db_path(db), &loc);
 		if (r < 0)
 			goto out;
 		for (size_t i = 0; i < loc.n; i++)
 			if (memcmp(loc.copies[i].device_uuid, dev.uuid, 16) == 0)
 				copy = loc.copies[i].copy;
-		vd_locator_dispose(&loc);
-		if (copy) {
-			r = vd_err(-EBUSY, "cannot remove pool device %s (%s): it carries copy %u of "
-					   "the pool's database", uuid_text, dev.path, copy);
+		if (copy == 1) {
+			r = vd_err(-EBUSY, "cannot remove pool device %s (%s): it carries the pool's "
+					   "database", uuid_text, dev.path);
 			goto out;
 		}
 	}
@@ -878,7 +877,24 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 		goto out;
 	}
 	r = vd_db_commit(db);
+	if (r == 0 && copy == 2) {
+		size_t keep = 0;
+
+		for (size_t i = 0; i < loc.n; i++) {
+			if (loc.copies[i].copy == 2) {
+				free(loc.copies[i].path);
+				continue;
+			}
+			loc.copies[keep++] = loc.copies[i];
+		}
+		loc.n = keep;
+		r = vd_locator_write(vd_db_path(db), &loc);
+		if (r == 0)
+			vd_warn("the second copy of the pool's database went with %s; the pool keeps "
+				"one copy, on %s", dev.path, loc.copies[0].path);
+	}
 out:
+	vd_locator_dispose(&loc);
 	vd_pool_device_dispose(&dev);
 	return r;
 }
