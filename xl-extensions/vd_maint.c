@@ -59,6 +59,16 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_usage_error("check", "takes no arguments");
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
+	if (repair) {
+		_cleanup_free_ char *where = NULL;
+
+		r = vd_db_repair_area_copy(db, &where);
+		if (r < 0)
+			return xlvd_fail(r);
+		if (r > 0 && !ctx->json)
+			printf("Made the pool database's copy on %s again from %s\n", where,
+			       vd_db_storage(db));
+	}
 	r = vd_db_check(db, &report, &problems);
 	if (r == 0)
 		r = vd_pool_check_labels(db, &report, &problems);

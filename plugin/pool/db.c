@@ -440,6 +440,43 @@ void vd_db_io_stats(const struct vd_db *db, uint64_t *ret_reads, uint64_t *ret_w
 	*ret_flushes = st ? st->flushes : 0;
 }
 
+int vd_db_repair_area_copy(struct vd_db *db, char **ret_path)
+{
+	struct vd_locator loc = { 0 };
+	struct vd_mdarea *a;
+	int r;
+
+	if (!db->vfs)
+		return 0;
+	a = vd_db_vfs_area(db->vfs);
+	if (vd_mdarea_copies(a) >= vd_db_vfs_copies_named(db->vfs))
+		return 0;
+	r = vd_locator_read(db->path, &loc);
+	if (r < 0)
+		return r;
+	r = 0;
+	for (size_t i = 0; i < loc.n && r == 0; i++) {
+		if (vd_mdarea_has_copy(a, loc.copies[i].copy))
+			continue;
+		/* Under the write lock, nothing written: the copy is of a still database. */
+		r = vd_db_begin(db);
+		if (r < 0)
+			break;
+		r = vd_mdarea_add_copy(a, &loc.copies[i]);
+		if (r < 0) {
+			vd_db_rollback(db);
+			break;
+		}
+		r = vd_db_commit(db);
+		if (r == 0) {
+			*ret_path = strdup(loc.copies[i].path);
+			r = *ret_path ? 1 : -ENOMEM;
+		}
+	}
+	vd_locator_dispose(&loc);
+	return r;
+}
+
 int vd_db_add_area_copy(struct vd_db *db, const struct vd_md_copy *where)
 {
 	if (!db->vfs || !db->in_txn)

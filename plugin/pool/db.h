@@ -37,6 +37,10 @@ const char *vd_db_path(const struct vd_db *db);
  * (mdarea.h's struct vd_md_copy), kept in step from now on. -EINVAL for a database file. */
 struct vd_md_copy;
 int vd_db_add_area_copy(struct vd_db *db, const struct vd_md_copy *where);
+/* check --repair: a copy of the pool's metadata area that was left out when the database was
+ * opened (blank, damaged or stale) is made again from the one that serves. 1 and its path in
+ * *ret_path (malloc'd) when it was, 0 when there was nothing to repair. */
+int vd_db_repair_area_copy(struct vd_db *db, char **ret_path);
 /* What this connection cost the metadata area's devices (all zero for a database file). */
 void vd_db_io_stats(const struct vd_db *db, uint64_t *ret_reads, uint64_t *ret_writes,
 		    uint64_t *ret_flushes);

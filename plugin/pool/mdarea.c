@@ -536,6 +536,14 @@ size_t vd_mdarea_copies(const struct vd_mdarea *a)
 	return a->n;
 }
 
+bool vd_mdarea_has_copy(const struct vd_mdarea *a, uint32_t copy)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->copies[i].where.copy == copy)
+			return true;
+	return false;
+}
+
 const char *vd_mdarea_describe(const struct vd_mdarea *a)
 {
 	return a->describe;

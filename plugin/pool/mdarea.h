@@ -48,8 +48,10 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 		   bool readonly, struct vd_mdarea **ret);
 void vd_mdarea_close(struct vd_mdarea *a);
 void vd_mdarea_pool_uuid(const struct vd_mdarea *a, uint8_t ret[16]);
-/* How many copies serve (one may have been left out when opening). */
+/* How many copies serve (one may have been left out when opening), and whether copy `copy`
+ * (1 or 2) is among them. */
 size_t vd_mdarea_copies(const struct vd_mdarea *a);
+bool vd_mdarea_has_copy(const struct vd_mdarea *a, uint32_t copy);
 /* "/dev/sdb (1 MiB + 64 MiB)" for messages. */
 const char *vd_mdarea_describe(const struct vd_mdarea *a);
 
