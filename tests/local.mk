@@ -50,6 +50,12 @@ check-crash-onpool-long:
 	XENVD_CRASH_TRIALS=500 $(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/integration/xlvd_crash_loop.sh
 .PHONY: check-crash-onpool-long
 
+# The 8 x 200 concurrency run with the database on a loop device (make check runs it on the
+# on-pool database of a file-backed pool, in tests/onpool-suite.sh).
+check-concurrency-onpool:
+	XENVD_CONC_LOOP=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/integration/xlvd_concurrency.sh
+.PHONY: check-concurrency-onpool
+
 # The README's demo: a file-backed pool and its own database in a work directory.
 demo: xl-extensions/xl-vd
 	$(SHELL) $(top_srcdir)/tests/demo.sh $(abs_top_builddir)/xl-extensions/xl-vd

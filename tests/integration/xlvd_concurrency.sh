@@ -6,7 +6,12 @@
 PROCS=${XENVD_CONC_PROCS:-8}
 OPS=${XENVD_CONC_OPS:-200}
 make_device "$WORK/pool0.img" 2G
-expect_ok xl-vd format "$WORK/pool0.img" --extent-size 1M
+pool0="$WORK/pool0.img"
+if [ -n "${XENVD_CONC_LOOP:-}" ]; then
+	# A loop device: a block device, so the database lives on it (make check-concurrency-onpool).
+	pool0=$(make_loop "$WORK/pool0.img") || exit 77
+fi
+expect_ok xl-vd format "$pool0" --extent-size 1M
 
 worker() {
 	w=$1
