@@ -889,7 +889,7 @@ int vd_locator_write(const char *path, const struct vd_locator *l)
 	char uuid[37];
 	int fd, r;
 
-	if (asprintf(&tmp, "%s.locator-new", path) < 0)
+	if (asprintf(&tmp, "%s.locator-new.%d", path, (int)getpid()) < 0)
 		return -ENOMEM;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
