@@ -85,8 +85,9 @@ static uint64_t round_up(uint64_t v, uint64_t to)
 
 uint64_t vd_mdarea_size_for(uint64_t max_extents)
 {
-	/* Measured: an extent costs about 40 bytes of table and indexes; 64 leaves room for
-	 * VDs, attachments and half-empty pages. The journal can hold every page of the
+	/* Measured: an extent costs 25 bytes of table and indexes when free, 31 when owned (a
+	 * pool of 200000 extents, 160000 of them in 50 VDs); 64 leaves room for VDs,
+	 * attachments and half-empty pages. The journal can hold every page of the
 	 * database (a transaction touching all of them) plus its record framing. */
 	uint64_t db = round_up(max_extents * 64 + (1 << 20), VD_MD_BLOCK);
 	uint64_t journal = round_up(db + db / 512 + (64 << 10), VD_MD_BLOCK);
