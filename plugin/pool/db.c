@@ -318,7 +318,9 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT || !(flags & VD_DB_CREATE) || readonly) {
 			r = vd_err(-errno, "database %s: %m; create a pool first with 'xl-vd format "
-					   "DEVICE', or point --db at an existing database", path);
+					   "DEVICE', bring one that carries its database with 'xl-vd "
+					   "pool-import DEVICE', or point --db at an existing database",
+				   path);
 			goto fail;
 		}
 		r = mkdir_parents(path);
