@@ -393,6 +393,20 @@ opened:
 	r = migrate(db, readonly);
 	if (r < 0)
 		goto fail;
+	if (db->vfs && !readonly && vd_mdarea_out_of_step(vd_db_vfs_area(db->vfs))) {
+		/* Two copies of the pool's metadata area not in step (a crash between their
+		 * writes): the older is made again from the newer before anything is written. */
+		r = vd_db_begin(db);
+		if (r == 0) {
+			r = vd_mdarea_resync(vd_db_vfs_area(db->vfs));
+			if (r == 0)
+				r = vd_db_commit(db);
+			else
+				vd_db_rollback(db);
+		}
+		if (r < 0)
+			goto fail;
+	}
 	*ret = db;
 	return 0;
 fail:

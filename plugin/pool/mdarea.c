@@ -53,6 +53,7 @@ struct vd_mdarea {
 	struct vd_md_stats stats;
 	int64_t drop_after;
 	bool zero_journal_head; /* the journal was emptied: zero its first block at sync */
+	bool out_of_step;	/* two copies, the second older: resync before writing */
 	char describe[512];
 };
 
@@ -425,20 +426,18 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 		if (a->n == 1 && regions[VD_MD_JOURNAL].generation !=
 				     a->regions[VD_MD_JOURNAL].generation) {
 			/* Every write transaction moves the journal's generation: copies that
-			 * disagree were not kept in step (one was away). The newer serves; the
-			 * stale one is left alone rather than read. */
-			bool newer = regions[VD_MD_JOURNAL].generation >
-				     a->regions[VD_MD_JOURNAL].generation;
-			struct copy *stale = newer ? &a->copies[0] : &c;
-
-			vd_warn("the copy of the pool's database on %s is older than the one on %s "
-				"and is not used; the pool keeps one working copy",
-				stale->where.path, newer ? c.where.path : a->copies[0].where.path);
-			close(stale->fd);
-			free(stale->where.path);
-			if (!newer)
+			 * disagree were not kept in step (a crash between the two copies' writes,
+			 * or one copy was away). The newer is read; the older is brought in step
+			 * (vd_mdarea_resync) before anything is written. */
+			a->out_of_step = true;
+			if (regions[VD_MD_JOURNAL].generation >
+			    a->regions[VD_MD_JOURNAL].generation) {
+				a->copies[1] = a->copies[0];
+				a->copies[0] = c;
+				memcpy(a->regions, regions, sizeof(regions));
+				a->n = 2;
 				continue;
-			a->n = 0;
+			}
 		}
 		if (a->n == 0)
 			memcpy(a->regions, regions, sizeof(regions));
@@ -458,12 +457,47 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 	return 0;
 }
 
-int vd_mdarea_add_copy(struct vd_mdarea *a, const struct vd_md_copy *where)
+/* Writes copies[0]'s database region and header block (journal empty) to dst, flushed. */
+static int clone_into(struct vd_mdarea *a, struct copy *dst)
 {
-	struct copy c = { .fd = -EBADF };
 	uint64_t len = round_up(a->regions[VD_MD_DB].length, VD_MD_BLOCK), done = 0;
 	struct region regions[2];
 	size_t n;
+	int r = 0;
+
+	while (done < len) {
+		n = (size_t)MIN(len - done, (uint64_t)(1 << 20));
+		r = bounce(a, n);
+		if (r == 0)
+			r = copy_pread(a, &a->copies[0], a->bounce, n,
+				       a->regions[VD_MD_DB].offset + done);
+		if (r == 0) {
+			a->stats.writes++;
+			r = vd_pwrite_all(dst->fd, a->bounce, n,
+					  dst->where.offset + a->regions[VD_MD_DB].offset + done);
+		}
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	memcpy(regions, a->regions, sizeof(regions));
+	regions[VD_MD_JOURNAL].length = 0;
+	r = bounce(a, VD_MD_BLOCK);
+	if (r < 0)
+		return r;
+	encode_header(a->bounce, a->pool_uuid, dst->where.size, regions, dst->where.copy);
+	a->stats.writes++;
+	r = vd_pwrite_all(dst->fd, a->bounce, VD_MD_BLOCK, dst->where.offset);
+	if (r == 0) {
+		a->stats.flushes++;
+		r = fdatasync(dst->fd) < 0 ? -errno : 0;
+	}
+	return r;
+}
+
+int vd_mdarea_add_copy(struct vd_mdarea *a, const struct vd_md_copy *where)
+{
+	struct copy c = { .fd = -EBADF };
 	int r;
 
 	if (a->n >= 2)
@@ -475,43 +509,51 @@ int vd_mdarea_add_copy(struct vd_mdarea *a, const struct vd_md_copy *where)
 	r = open_copy(where, false, &c);
 	if (r < 0)
 		return r;
-	while (done < len) {
-		n = (size_t)MIN(len - done, (uint64_t)(1 << 20));
-		r = bounce(a, n);
-		if (r == 0)
-			r = copy_pread(a, &a->copies[0], a->bounce, n,
-				       a->regions[VD_MD_DB].offset + done);
-		if (r == 0) {
-			a->stats.writes++;
-			r = vd_pwrite_all(c.fd, a->bounce, n,
-					  where->offset + a->regions[VD_MD_DB].offset + done);
-		}
-		if (r < 0)
-			goto fail;
-		done += n;
+	/* Its header may be damaged: only the generation of a good one would say more. */
+	c.where.size = where->size;
+	r = clone_into(a, &c);
+	if (r < 0) {
+		close(c.fd);
+		free(c.where.path);
+		return vd_err(r, "cannot copy the pool's database to %s: %m", where->path);
 	}
-	memcpy(regions, a->regions, sizeof(regions));
-	regions[VD_MD_JOURNAL].length = 0;
-	r = bounce(a, VD_MD_BLOCK);
-	if (r < 0)
-		goto fail;
-	encode_header(a->bounce, a->pool_uuid, where->size, regions, where->copy);
-	a->stats.writes++;
-	r = vd_pwrite_all(c.fd, a->bounce, VD_MD_BLOCK, where->offset);
-	if (r == 0) {
-		a->stats.flushes++;
-		r = fdatasync(c.fd) < 0 ? -errno : 0;
-	}
-	if (r < 0)
-		goto fail;
 	a->copies[a->n++] = c;
 	snprintf(a->describe + strlen(a->describe), sizeof(a->describe) - strlen(a->describe),
 		 " + %s@%" PRIu64, where->path, where->offset);
 	return 0;
-fail:
-	close(c.fd);
-	free(c.where.path);
-	return vd_err(r, "cannot copy the pool's database to %s: %m", where->path);
+}
+
+bool vd_mdarea_out_of_step(const struct vd_mdarea *a)
+{
+	return a->out_of_step;
+}
+
+int vd_mdarea_resync(struct vd_mdarea *a)
+{
+	struct region other[2];
+	uint8_t uuid[16];
+	int r;
+
+	if (!a->out_of_step || a->n < 2)
+		return 0;
+	/* Under the write lock now: the copies may have come in step meanwhile (what looked
+	 * out of step was another writer between its two copies' writes). */
+	r = vd_mdarea_refresh(a);
+	if (r == 0)
+		r = read_header_block(a, &a->copies[1], uuid, other);
+	if (r < 0)
+		return r;
+	if (other[VD_MD_JOURNAL].generation != a->regions[VD_MD_JOURNAL].generation ||
+	    other[VD_MD_DB].length != a->regions[VD_MD_DB].length) {
+		r = clone_into(a, &a->copies[1]);
+		if (r < 0)
+			return vd_err(r, "cannot bring the pool database's copy on %s in step: %m",
+				      a->copies[1].where.path);
+		vd_info("the pool database's copy on %s was behind the one on %s: copied again",
+			a->copies[1].where.path, a->copies[0].where.path);
+	}
+	a->out_of_step = false;
+	return 0;
 }
 
 void vd_mdarea_close(struct vd_mdarea *a)

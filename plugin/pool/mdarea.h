@@ -60,6 +60,11 @@ const char *vd_mdarea_describe(const struct vd_mdarea *a);
  * write lock with nothing written yet in the transaction. */
 int vd_mdarea_add_copy(struct vd_mdarea *a, const struct vd_md_copy *where);
 
+/* Whether two copies disagreed when opened (the newer serves reads); vd_mdarea_resync, holding
+ * the write lock, copies the newer over the older if they still disagree. */
+bool vd_mdarea_out_of_step(const struct vd_mdarea *a);
+int vd_mdarea_resync(struct vd_mdarea *a);
+
 /* Re-reads the header block (after taking a lock: another process may have written). */
 int vd_mdarea_refresh(struct vd_mdarea *a);
 uint64_t vd_mdarea_length(const struct vd_mdarea *a, enum vd_md_region r);

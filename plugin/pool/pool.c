@@ -844,11 +844,6 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 		for (size_t i = 0; i < loc.n; i++)
 			if (memcmp(loc.copies[i].device_uuid, dev.uuid, 16) == 0)
 				copy = loc.copies[i].copy;
-		if (copy == 1) {
-			r = vd_err(-EBUSY, "cannot remove pool device %s (%s): it carries the pool's "
-					   "database", uuid_text, dev.path);
-			goto out;
-		}
 	}
 
 	r = vd_db_begin(db);
@@ -858,6 +853,12 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 	if (r < 0) {
 		vd_db_rollback(db);
 		r = vd_err_prefix(r, "cannot remove pool device %s (%s)", uuid_text, dev.path);
+		goto out;
+	}
+	if (copy == 1) {
+		vd_db_rollback(db);
+		r = vd_err(-EBUSY, "cannot remove pool device %s (%s): it carries the pool's "
+				   "database", uuid_text, dev.path);
 		goto out;
 	}
 	/* The label is wiped before the commit so that a failure leaves the row, which still
