@@ -25,6 +25,22 @@ expect_ok xl-vd create 40M --name gone
 expect_ok xl-vd resize web 300M
 expect_ok xl-vd delete gone
 expect_ok xl-vd gc
+# The second copy falls behind (as when a crash lands between the two copies' writes, or
+# the device was away): the next command brings it in step before writing.
+dd if="$B" of="$WORK/b.area" bs=1M skip=1 count=32 status=none
+expect_ok xl-vd create 12M --name late && late=$(cat "$WORK/out")
+dd if="$WORK/b.area" of="$B" bs=1M seek=1 conv=notrunc status=none
+expect_ok xl-vd refresh late --expire 0
+# Read the second copy alone: the first's header block set aside for a moment.
+dd if="$A" of="$WORK/a.header" bs=4096 skip=256 count=1 status=none
+dd if=/dev/zero of="$A" bs=4096 seek=256 count=1 conv=notrunc status=none
+expect_ok xl-vd --json list && grep -q '"name":"late"' "$WORK/out" &&
+	python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin) if x["name"]=="late"][0]; assert v["expires"] is None' <"$WORK/out" &&
+	pass "the older copy was brought in step: it has the VD made while it was behind" ||
+	fail "the second copy alone: $(cat "$WORK/out" "$WORK/err")"
+dd if="$WORK/a.header" of="$A" bs=4096 seek=256 conv=notrunc status=none
+expect_ok xl-vd delete "$late" && expect_ok xl-vd gc
+
 # An attachment record as block-vd writes it (no xenstore here).
 db_sql "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, dm_name, since)
 	VALUES ('/local/domain/0/backend/vbd/7/51712', 1, 7, 51712, 'w', 'xvda', 'vd-1', 1700000000)"
