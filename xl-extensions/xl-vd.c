@@ -177,6 +177,12 @@ const char *xlvd_format_time(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
+static void log_sink(enum vd_log_level level, const char *msg, void *userdata)
+{
+	(void)userdata;
+	fprintf(stderr, "xl-vd: %s%s\n", level <= VD_LOG_WARN ? "warning: " : "", msg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -192,6 +198,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	int c, r, status;
 
+	vd_log_set_sink(log_sink, NULL);
 	/* Global options stop at the command name. */
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {

@@ -85,21 +85,20 @@ void vd_attach_undo(struct vd_attach_run *run)
 	if (run->attachment_added) {
 		r = vd_attach_forget(h->db, run->backend_path);
 		if (r < 0)
-			vd_warn("undo: cannot drop the attachment %s of VD %" PRIu32 ": %s",
-				run->backend_path, run->vd_id, strerror(-r));
+			vd_warn_errno(r, "undo: cannot drop the attachment %s of VD %" PRIu32 ": %m",
+				run->backend_path, run->vd_id);
 		run->attachment_added = false;
 	}
 	if (run->created_dm) {
 		r = h->ops->dm->remove(run->name, VD_DM_REMOVE_RETRY);
 		if (r < 0 && r != -ENODEV)
-			vd_warn("undo: cannot remove dm device %s: %s", run->name, strerror(-r));
+			vd_warn_errno(r, "undo: cannot remove dm device %s: %m", run->name);
 		run->created_dm = false;
 	}
 	if (run->reloaded) {
 		r = h->ops->dm->reload(run->name, &run->old_table);
 		if (r < 0)
-			vd_warn("undo: cannot restore the previous table of %s: %s", run->name,
-				strerror(-r));
+			vd_warn_errno(r, "undo: cannot restore the previous table of %s: %m", run->name);
 		run->reloaded = false;
 	}
 }
@@ -393,8 +392,8 @@ int vd_detach(struct vd_attacher *h, uint32_t id, const char *backend_path)
 	vd_attach_mark(h, "lock");
 	r = vd_attach_forget(h->db, backend_path);
 	if (r < 0)
-		return vd_err(r, "cannot drop the attachment %s of VD %" PRIu32 ": %s",
-			      backend_path, id, strerror(-r));
+		return vd_err(r, "cannot drop the attachment %s of VD %" PRIu32 ": %m",
+			      backend_path, id);
 	vd_attach_mark(h, "record");
 	r = vd_attach_count_others(h->db, id, NULL, &others);
 	if (r < 0)

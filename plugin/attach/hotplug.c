@@ -42,8 +42,7 @@ static int fail_add(struct vd_attacher *h, const char *be, int r)
 		w = r == -EBUSY ? vd_xs_write_busy(h->xs, be, msg)
 				: vd_xs_write_error(h->xs, be, msg);
 		if (w < 0)
-			vd_log(VD_LOG_ERR, "cannot write hotplug-error to %s: %s", be,
-			       strerror(-w));
+			vd_log_errno(VD_LOG_ERR, w, "cannot write hotplug-error to %s: %m", be);
 	}
 	return r;
 }

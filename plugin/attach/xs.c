@@ -550,8 +550,7 @@ int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *r
 		r = read_node(xs, be, nodes[i].node, nodes[i].dst);
 		if (r < 0 && r != -ENOENT) {
 			vd_xs_backend_dispose(&b);
-			return vd_err(r, "cannot read %s/%s from xenstore: %s", be, nodes[i].node,
-				      strerror(-r));
+			return vd_err(r, "cannot read %s/%s from xenstore: %m", be, nodes[i].node);
 		}
 	}
 	if (b.params)
@@ -568,7 +567,7 @@ int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *r
 		free(fe);
 	} else if (r != -ENOENT) {
 		vd_xs_backend_dispose(&b);
-		return vd_err(r, "cannot read %s/frontend-id from xenstore: %s", be, strerror(-r));
+		return vd_err(r, "cannot read %s/frontend-id from xenstore: %m", be);
 	}
 	*ret = b;
 	return 0;
@@ -640,8 +639,8 @@ int vd_xs_write_connected(struct vd_xs *xs, const char *be, dev_t dev, const cha
 	snprintf(physdev, sizeof(physdev), "%x:%x", major(dev), minor(dev));
 	r = in_transaction(xs, be, do_connected, &arg);
 	if (r < 0)
-		return vd_err(r, "cannot write physical-device %s to %s in xenstore: %s", physdev,
-			      be, strerror(-r));
+		return vd_err(r, "cannot write physical-device %s to %s in xenstore: %m", physdev,
+			      be);
 	return 0;
 }
 
@@ -743,7 +742,7 @@ int vd_xs_list_vbd_backends(struct vd_xs *xs, char ***ret, size_t *ret_n)
 		return 0;
 	}
 	if (r < 0)
-		return vd_err(r, "cannot list %s in xenstore: %s", base, strerror(-r));
+		return vd_err(r, "cannot list %s in xenstore: %m", base);
 	reqs = calloc(ndoms ? ndoms : 1, sizeof(*reqs));
 	if (!reqs)
 		return -ENOMEM;
@@ -761,8 +760,7 @@ int vd_xs_list_vbd_backends(struct vd_xs *xs, char ***ret, size_t *ret_n)
 		if (reqs[d].r == -ENOENT)
 			continue; /* the domain went away meanwhile */
 		if (reqs[d].r < 0) {
-			r = vd_err(reqs[d].r, "cannot list %s in xenstore: %s", reqs[d].path,
-				   strerror(-reqs[d].r));
+			r = vd_err(reqs[d].r, "cannot list %s in xenstore: %m", reqs[d].path);
 			requests_free(reqs, ndoms);
 			return r;
 		}
@@ -817,8 +815,7 @@ int vd_xs_read_each(struct vd_xs *xs, char *const *bes, size_t n, const char *no
 		if (reqs[i].r == 0) {
 			values[i] = TAKE_PTR(reqs[i].value);
 		} else if (reqs[i].r != -ENOENT) {
-			r = vd_err(reqs[i].r, "cannot read %s from xenstore: %s", reqs[i].path,
-				   strerror(-reqs[i].r));
+			r = vd_err(reqs[i].r, "cannot read %s from xenstore: %m", reqs[i].path);
 		}
 	}
 	requests_free(reqs, n);

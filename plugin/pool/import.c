@@ -54,7 +54,7 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	r = vd_device_size(image_fd, &image_size);
 	if (r < 0) {
 		vd_vdisk_dispose(&v);
-		return vd_err(r, "cannot size the image: %s", strerror(-r));
+		return vd_err(r, "cannot size the image: %m");
 	}
 	if (image_size > v.size) {
 		char a[32], b[32];
@@ -87,14 +87,14 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 				len = (size_t)(image_size - done);
 			r = vd_pread_all(image_fd, buf, len, s->vd_offset + off);
 			if (r < 0) {
-				r = vd_err(r, "cannot read the image at byte %" PRIu64 ": %s",
-					   s->vd_offset + off, strerror(-r));
+				r = vd_err(r, "cannot read the image at byte %" PRIu64 ": %m",
+					   s->vd_offset + off);
 				break;
 			}
 			r = vd_pwrite_all(s->fd, buf, len, s->dev_offset + off);
 			if (r < 0) {
-				r = vd_err(r, "cannot write pool device %s at byte %" PRIu64 ": %s",
-					   s->device_path, s->dev_offset + off, strerror(-r));
+				r = vd_err(r, "cannot write pool device %s at byte %" PRIu64 ": %m",
+					   s->device_path, s->dev_offset + off);
 				break;
 			}
 			off += len;
