@@ -62,18 +62,13 @@ int vd_attach_forget(struct vd_db *db, const char *backend_path)
 	_cleanup_txn_ struct vd_db *txn = NULL;
 	int r;
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
-	txn = db;
 	r = vd_db_attachment_remove(db, backend_path);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	r = vd_db_commit(db);
-	if (r < 0)
-		return r;
-	TAKE_PTR(txn);
-	return 0;
+	return vd_db_commit(TAKE_PTR(txn));
 }
 
 /* Reverse order of doing. Errors are logged: the caller's error is the one that matters. */
@@ -349,17 +344,15 @@ int vd_attach(struct vd_attach_run *run)
 		_cleanup_txn_ struct vd_db *txn = NULL;
 
 		snprintf(a.mode, sizeof(a.mode), "%s", run->mode_str);
-		r = vd_db_begin(h->db);
+		r = vd_db_txn_begin(h->db, &txn);
 		if (r < 0)
 			goto out;
-		txn = h->db;
 		r = vd_db_attachment_add(h->db, &a);
 		if (r < 0)
 			goto out;
-		r = vd_db_commit(h->db);
+		r = vd_db_commit(TAKE_PTR(txn));
 		if (r < 0)
 			goto out;
-		TAKE_PTR(txn);
 		run->attachment_added = true;
 		vd_attach_mark(h, "record");
 	}

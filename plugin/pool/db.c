@@ -180,6 +180,7 @@ static int read_pool_uuid(struct vd_db *db)
 
 static int migrate(struct vd_db *db, bool readonly)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	int64_t version;
 	int r;
 
@@ -198,19 +199,19 @@ static int migrate(struct vd_db *db, bool readonly)
 				      " → %d) but was opened read-only; run any xl-vd command as root "
 				      "first", db->path, version, VD_DB_SCHEMA_VERSION);
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
 	/* Another process may have migrated while we waited for the lock. */
 	r = query_int64(db, "PRAGMA user_version", &version);
 	if (r < 0)
-		goto fail;
+		return r;
 	for (; version < (int64_t)ARRAY_SIZE(migrations); version++) {
 		char pragma[64];
 
 		r = exec(db, migrations[version], "upgrading the schema");
 		if (r < 0)
-			goto fail;
+			return r;
 		if (version == 0) {
 			uint8_t uuid[16];
 			char text[37];
@@ -218,30 +219,27 @@ static int migrate(struct vd_db *db, bool readonly)
 
 			r = vd_random(uuid, sizeof(uuid));
 			if (r < 0)
-				goto fail;
+				return r;
 			uuid[6] = (uuid[6] & 0x0f) | 0x40;
 			uuid[8] = (uuid[8] & 0x3f) | 0x80;
 			vd_uuid_unparse(uuid, text);
 			r = prepare(db, "INSERT INTO meta (key, value) VALUES ('pool_uuid', ?)", &s);
 			if (r < 0)
-				goto fail;
+				return r;
 			sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
 			r = step_done(db, s, "recording the pool UUID");
 			if (r < 0)
-				goto fail;
+				return r;
 		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %" PRId64, version + 1);
 		r = exec(db, pragma, "recording the schema version");
 		if (r < 0)
-			goto fail;
+			return r;
 	}
-	r = vd_db_commit(db);
+	r = vd_db_commit(TAKE_PTR(txn));
 	if (r < 0)
-		goto fail;
+		return r;
 	return read_pool_uuid(db);
-fail:
-	vd_db_rollback(db);
-	return r;
 }
 
 static int mkdir_parents(const char *path)

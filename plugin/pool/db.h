@@ -48,8 +48,17 @@ static inline void vd_db_rollbackp(struct vd_db **db)
 	if (*db)
 		vd_db_rollback(*db);
 }
-/* `_cleanup_txn_ struct vd_db *txn = db;` rolls back unless TAKE_PTR(txn) after commit. */
+/* `_cleanup_txn_ struct vd_db *txn = NULL;` then vd_db_txn_begin(db, &txn): the transaction
+ * rolls back when txn goes out of scope unless vd_db_commit(TAKE_PTR(txn)) ended it. */
 #define _cleanup_txn_ _cleanup_(vd_db_rollbackp)
+static inline int vd_db_txn_begin(struct vd_db *db, struct vd_db **ret_txn)
+{
+	int r = vd_db_begin(db);
+
+	if (r == 0)
+		*ret_txn = db;
+	return r;
+}
 
 /* ---- pool devices ---- */
 enum vd_device_state { VD_DEVICE_ACTIVE = 0, VD_DEVICE_REMOVING = 1 };

@@ -151,6 +151,31 @@ static uint64_t extents_for(uint64_t size, uint64_t extent_size)
 	return size / extent_size + (size % extent_size != 0);
 }
 
+/* A new VD row with its n extents, in one transaction. */
+static int insert_vdisk(struct vd_db *db, const struct device_table *devs, const char *name,
+			int64_t now, int64_t expires, uint64_t n, uint32_t *ret_id)
+{
+	_cleanup_txn_ struct vd_db *txn = NULL;
+	uint64_t es = devs->dev[0].extent_size;
+	uint32_t id;
+	int r;
+
+	r = vd_db_txn_begin(db, &txn);
+	if (r < 0)
+		return r;
+	r = vd_db_vdisk_insert(db, name, now, expires, &id);
+	if (r == 0)
+		r = allocate(db, devs, id, 0, n);
+	if (r == 0)
+		r = vd_db_vdisk_set_size(db, id, n, n * es);
+	if (r < 0)
+		return r;
+	r = vd_db_commit(TAKE_PTR(txn));
+	if (r == 0)
+		*ret_id = id;
+	return r;
+}
+
 int vd_vdisk_create(struct vd_db *db, const struct vd_create_opts *opts, vd_progress_fn progress,
 		    void *userdata, struct vd_vdisk *ret)
 {
@@ -177,20 +202,8 @@ int vd_vdisk_create(struct vd_db *db, const struct vd_create_opts *opts, vd_prog
 	if (n > (UINT64_MAX / es))
 		return vd_err(-EINVAL, "VD size %" PRIu64 " is too large", opts->size);
 
-	r = vd_db_begin(db);
-	if (r < 0)
-		goto out;
-	r = vd_db_vdisk_insert(db, opts->name, now,
-			       opts->expire_seconds ? now + opts->expire_seconds : 0, &id);
-	if (r == 0)
-		r = allocate(db, &devs, id, 0, n);
-	if (r == 0)
-		r = vd_db_vdisk_set_size(db, id, n, n * es);
-	if (r < 0) {
-		vd_db_rollback(db);
-		goto out;
-	}
-	r = vd_db_commit(db);
+	r = insert_vdisk(db, &devs, opts->name, now,
+			 opts->expire_seconds ? now + opts->expire_seconds : 0, n, &id);
 	if (r < 0)
 		goto out;
 
@@ -220,13 +233,14 @@ static int require_usable(const struct vd_vdisk *v, const char *action)
 
 int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct vd_vdisk v = { 0 };
 	int64_t now = vd_now();
 	int r;
 
 	if (expire_seconds < 0)
 		return vd_err(-EINVAL, "an expiry must be 0 (never) or a positive number of seconds");
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -237,9 +251,7 @@ int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
 		r = vd_db_vdisk_set_expiry(db, id, expire_seconds ? now + expire_seconds : 0,
 					   VD_LIVE);
 	if (r == 0)
-		r = vd_db_commit(db);
-	else
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 	vd_vdisk_dispose(&v);
 	return r;
 }
@@ -247,9 +259,10 @@ int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
 int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 		    vd_progress_fn progress, void *userdata, struct vd_vdisk *ret)
 {
+	_cleanup_close_ int lock_fd = -EBADF;
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct device_table devs = { 0 };
 	struct vd_vdisk v = { 0 };
-	_cleanup_close_ int lock_fd = -EBADF;
 	uint64_t n, es;
 	int r;
 
@@ -264,7 +277,7 @@ int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 	es = devs.dev[0].extent_size;
 	n = extents_for(size, es);
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		goto out;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -288,11 +301,9 @@ int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 	}
 	if (r == 0)
 		r = vd_db_vdisk_set_size(db, id, n, n * es);
-	if (r < 0) {
-		vd_db_rollback(db);
+	if (r < 0)
 		goto out;
-	}
-	r = vd_db_commit(db);
+	r = vd_db_commit(TAKE_PTR(txn));
 	if (r < 0)
 		goto out;
 	close(TAKE_FD(lock_fd)); /* scrub takes it again */
@@ -307,10 +318,11 @@ out:
 
 int vd_vdisk_delete(struct vd_db *db, uint32_t id, bool force)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct vd_vdisk v = { 0 };
 	int r;
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -323,9 +335,7 @@ int vd_vdisk_delete(struct vd_db *db, uint32_t id, bool force)
 	if (r == 0)
 		r = vd_db_vdisk_set_expiry(db, id, vd_now(), VD_EXPIRED);
 	if (r == 0)
-		r = vd_db_commit(db);
-	else
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 	vd_vdisk_dispose(&v);
 	return r;
 }
@@ -390,8 +400,9 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 		return r;
 	for (size_t i = 0; i < n && r == 0; i += GC_BATCH_EXTENTS) {
 		size_t end = i + GC_BATCH_EXTENTS < n ? i + GC_BATCH_EXTENTS : n;
+		_cleanup_txn_ struct vd_db *txn = NULL;
 
-		r = vd_db_begin(db);
+		r = vd_db_txn_begin(db, &txn);
 		if (r < 0)
 			break;
 		for (size_t k = i; k < end && r == 0; k++) {
@@ -423,9 +434,7 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 			*done += dev->extent_size;
 		}
 		if (r == 0)
-			r = vd_db_commit(db);
-		else
-			vd_db_rollback(db);
+			r = vd_db_commit(TAKE_PTR(txn));
 		if (progress)
 			progress(*done, total, userdata);
 	}
@@ -438,6 +447,7 @@ int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void 
 	struct device_table devs = { 0 };
 	_cleanup_free_ struct vd_extent *ext = NULL;
 	_cleanup_close_ int lock_fd = -EBADF;
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	size_t n = 0, ndirty = 0;
 	uint64_t done = 0, total = 0;
 	struct vd_vdisk v = { 0 };
@@ -465,13 +475,11 @@ int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void 
 	r = zero_extents(db, &devs, id, ext, ndirty, &done, total, progress, userdata);
 	if (r < 0)
 		goto out;
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r == 0)
 		r = vd_db_vdisk_set_scrubbed(db, id);
 	if (r == 0)
-		r = vd_db_commit(db);
-	else
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 out:
 	vd_vdisk_dispose(&v);
 	device_table_free(&devs);
@@ -493,13 +501,14 @@ int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_g
 		return r;
 	for (size_t i = 0; i < nexpired; i++) {
 		_cleanup_close_ int lock_fd = -EBADF;
+		_cleanup_txn_ struct vd_db *txn = NULL;
 		struct vd_vdisk v = { 0 };
 
 		if (vd_lock_vdisk(db, expired[i], 0, &lock_fd) < 0) {
 			vd_err_clear();
 			continue; /* busy: next gc */
 		}
-		r = vd_db_begin(db);
+		r = vd_db_txn_begin(db, &txn);
 		if (r < 0)
 			return r;
 		/* Still expired and unattached? A refresh or an attach may have come first. */
@@ -514,9 +523,7 @@ int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_g
 		}
 		vd_vdisk_dispose(&v);
 		if (r == 0)
-			r = vd_db_commit(db);
-		else
-			vd_db_rollback(db);
+			r = vd_db_commit(TAKE_PTR(txn));
 		if (r < 0)
 			return r;
 	}
