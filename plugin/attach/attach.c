@@ -48,7 +48,7 @@ void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs)
 		.db = db,
 		.xs = xs,
 		.ops = &vd_attach_real_ops,
-		.sharing_level = 0,
+		.sharing_level = VD_SHARING_READERS,
 		.lock_timeout_ms = VD_ATTACH_LOCK_TIMEOUT_MS,
 		.domid = -1,
 		.devid = -1,
@@ -481,7 +481,7 @@ int vd_attach_map(struct vd_attacher *h, uint32_t vd_id, const char *mode, char 
 	h->domid = 0;
 	run.backend_path = key;
 	run.mode = m;
-	run.mode_str = m == 'r' ? "r" : m == 'w' ? "w" : "w!";
+	run.mode_str = vd_sharing_mode_string(m);
 	r = vd_attach(&run);
 	vd_attach_run_done(&run);
 	if (r < 0)

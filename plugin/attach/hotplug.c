@@ -50,12 +50,13 @@ static int fail_add(struct vd_attacher *h, const char *be, int r)
 int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 {
 	_cleanup_free_ char *be = NULL;
-	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_xs_backend b;
 	struct vd_attach_run run = { .h = h, .lock_fd = -1 };
 	struct vd_attachment existing = { 0 };
 	char path[64], mode;
 	int r;
 
+	vd_xs_backend_init(&b);
 	if (!h->xs)
 		return vd_err(-ENOTCONN, "block-vd add needs xenstore");
 	if (!xenbus_path || !*xenbus_path)
@@ -102,7 +103,7 @@ int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 	run.devid = (uint32_t)h->devid;
 	run.vdev = b.vdev;
 	run.mode = mode;
-	run.mode_str = mode == 'r' ? "r" : mode == 'w' ? "w" : "w!";
+	run.mode_str = vd_sharing_mode_string(mode);
 
 	r = vd_attach(&run);
 	if (r < 0)
@@ -127,11 +128,12 @@ fail:
 int vd_hotplug_remove(struct vd_attacher *h, const char *xenbus_path)
 {
 	_cleanup_free_ char *be = NULL;
-	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_xs_backend b;
 	struct vd_attachment a = { 0 };
 	uint32_t id = 0;
 	int r;
 
+	vd_xs_backend_init(&b);
 	if (!h->xs)
 		return vd_err(-ENOTCONN, "block-vd remove needs xenstore");
 	if (!xenbus_path || !*xenbus_path)

@@ -519,6 +519,11 @@ static void trim(char *s)
 	s[end - start] = '\0';
 }
 
+void vd_xs_backend_init(struct vd_xs_backend *b)
+{
+	*b = (struct vd_xs_backend){ .frontend_id = -1 };
+}
+
 void vd_xs_backend_dispose(struct vd_xs_backend *b)
 {
 	if (!b)
@@ -527,13 +532,12 @@ void vd_xs_backend_dispose(struct vd_xs_backend *b)
 	free(b->mode);
 	free(b->vdev);
 	free(b->physical_device);
-	memset(b, 0, sizeof(*b));
-	b->frontend_id = -1;
+	vd_xs_backend_init(b);
 }
 
 int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *ret)
 {
-	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_xs_backend b;
 	char *fe = NULL;
 	const struct {
 		const char *node;
@@ -546,6 +550,7 @@ int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *r
 	};
 	int r;
 
+	vd_xs_backend_init(&b);
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		r = read_node(xs, be, nodes[i].node, nodes[i].dst);
 		if (r < 0 && r != -ENOENT) {

@@ -72,6 +72,7 @@ struct vd_xs_backend {
 	char *vdev;	       /* "dev" node (e.g. "xvdb"); NULL if missing */
 	char *physical_device; /* NULL unless already written */
 };
+void vd_xs_backend_init(struct vd_xs_backend *b);
 void vd_xs_backend_dispose(struct vd_xs_backend *b);
 int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *ret);
 

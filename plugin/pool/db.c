@@ -20,6 +20,12 @@
 /* How many free extents an allocation looks at when searching for a contiguous run. */
 #define PICK_SCAN_LIMIT 65536
 
+/* enum vd_state as it is spelled in SQL text (indexes and constraints cannot take parameters). */
+#define SQL_VD_LIVE "0"
+#define SQL_VD_EXPIRED "1"
+#define SQL_VD_DELETED "2"
+_Static_assert(VD_LIVE == 0 && VD_EXPIRED == 1 && VD_DELETED == 2, "SQL_VD_* spell enum vd_state");
+
 struct vd_db {
 	sqlite3 *sql;
 	char *path;
@@ -137,10 +143,12 @@ static const char *const migrations[] = {
 	"  extent_count INTEGER NOT NULL DEFAULT 0,"
 	"  created INTEGER NOT NULL,"
 	"  expires INTEGER,"
-	"  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+	"  state INTEGER NOT NULL DEFAULT " SQL_VD_LIVE
+	"  CHECK (state IN (" SQL_VD_LIVE ", " SQL_VD_EXPIRED ", " SQL_VD_DELETED ")),"
 	"  needs_scrub INTEGER NOT NULL DEFAULT 0);"
-	"CREATE UNIQUE INDEX vdisks_name ON vdisks(name) WHERE name IS NOT NULL AND state != 2;"
-	"CREATE INDEX vdisks_expiry ON vdisks(expires) WHERE state != 2 AND expires IS NOT NULL;"
+	"CREATE UNIQUE INDEX vdisks_name ON vdisks(name) "
+	"  WHERE name IS NOT NULL AND state != " SQL_VD_DELETED ";"
+	"CREATE INDEX vdisks_expiry ON vdisks(expires) WHERE state != " SQL_VD_DELETED " AND expires IS NOT NULL;"
 	"CREATE TABLE extents ("
 	"  device_id INTEGER NOT NULL REFERENCES pool_devices(id) ON DELETE CASCADE,"
 	"  ext_no INTEGER NOT NULL,"
@@ -757,7 +765,7 @@ int vd_db_vdisk_get_by_name(struct vd_db *db, const char *name, struct vd_vdisk 
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = prepare(db, "SELECT " VDISK_COLUMNS " FROM vdisks v WHERE v.name = ? "
-			    "ORDER BY v.state = 2, v.id DESC LIMIT 1", &s);
+			    "ORDER BY v.state = " SQL_VD_DELETED ", v.id DESC LIMIT 1", &s);
 
 	if (r < 0)
 		return r;
@@ -778,7 +786,8 @@ int vd_db_vdisk_list(struct vd_db *db, bool include_deleted, struct vd_vdisk **r
 	int rc, r;
 
 	r = prepare(db, include_deleted ? "SELECT " VDISK_COLUMNS " FROM vdisks v ORDER BY v.id"
-					: "SELECT " VDISK_COLUMNS " FROM vdisks v WHERE v.state != 2 "
+					: "SELECT " VDISK_COLUMNS " FROM vdisks v "
+					  "WHERE v.state != " SQL_VD_DELETED " "
 					  "ORDER BY v.id", &s);
 	if (r < 0)
 		return r;
@@ -873,8 +882,8 @@ int vd_db_vdisk_reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, s
 	int rc, r;
 
 	/* Expired by state (delete) or by time, never one that is attached. */
-	r = prepare(db, "SELECT v.id FROM vdisks v WHERE v.state != 2 "
-			"AND (v.state = 1 OR (v.expires IS NOT NULL AND v.expires <= ?)) "
+	r = prepare(db, "SELECT v.id FROM vdisks v WHERE v.state != " SQL_VD_DELETED " "
+			"AND (v.state = " SQL_VD_EXPIRED " OR (v.expires IS NOT NULL AND v.expires <= ?)) "
 			"AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.vd_id = v.id) "
 			"ORDER BY v.expires, v.id", &s);
 	if (r < 0)
@@ -1331,15 +1340,16 @@ static const struct {
 	{ "SELECT 'extent ' || e.ext_no || ' of pool device #' || e.device_id || "
 	  "' is owned by VD ' || e.vd_id || ', which does not exist or was deleted' "
 	  "FROM extents e LEFT JOIN vdisks v ON v.id = e.vd_id "
-	  "WHERE e.vd_id IS NOT NULL AND (v.id IS NULL OR v.state = 2)" },
+	  "WHERE e.vd_id IS NOT NULL AND (v.id IS NULL OR v.state = " SQL_VD_DELETED ")" },
 	{ "SELECT 'VD ' || v.id || ' owns ' || count(e.ext_no) || ' extents (indexes ' || "
 	  "ifnull(min(e.vd_index), '-') || '..' || ifnull(max(e.vd_index), '-') || "
 	  "'), expected ' || v.extent_count FROM vdisks v "
-	  "LEFT JOIN extents e ON e.vd_id = v.id WHERE v.state != 2 GROUP BY v.id "
+	  "LEFT JOIN extents e ON e.vd_id = v.id WHERE v.state != " SQL_VD_DELETED " GROUP BY v.id "
 	  "HAVING count(e.ext_no) != v.extent_count OR "
 	  "(count(e.ext_no) > 0 AND (min(e.vd_index) != 0 OR max(e.vd_index) != v.extent_count - 1))" },
 	{ "SELECT 'VD ' || v.id || ' size ' || v.size || ' does not match its ' || "
-	  "v.extent_count || ' extents' FROM vdisks v WHERE v.state != 2 AND v.size != "
+	  "v.extent_count || ' extents' FROM vdisks v "
+	  "WHERE v.state != " SQL_VD_DELETED " AND v.size != "
 	  "(SELECT ifnull(sum(d.extent_size), 0) FROM extents e JOIN pool_devices d "
 	  "ON d.id = e.device_id WHERE e.vd_id = v.id)" },
 	{ "SELECT 'VD ' || v.id || ' is marked scrubbed but extent ' || e.ext_no || "
@@ -1347,7 +1357,7 @@ static const struct {
 	  "FROM vdisks v JOIN extents e ON e.vd_id = v.id WHERE v.needs_scrub = 0 AND e.dirty = 1" },
 	{ "SELECT 'attachment ' || a.backend_path || ' refers to VD ' || a.vd_id || "
 	  "', which does not exist or was deleted' FROM attachments a "
-	  "LEFT JOIN vdisks v ON v.id = a.vd_id WHERE v.id IS NULL OR v.state = 2" },
+	  "LEFT JOIN vdisks v ON v.id = a.vd_id WHERE v.id IS NULL OR v.state = " SQL_VD_DELETED },
 	{ "SELECT 'pool devices #' || a.id || ' and #' || b.id || ' differ in extent size' "
 	  "FROM pool_devices a JOIN pool_devices b ON a.id < b.id "
 	  "WHERE a.extent_size != b.extent_size" },

@@ -42,7 +42,7 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	size_t n = 0;
 	int r;
 
-	r = vd_lock_vdisk(db, id, 5000, &lock_fd);
+	r = vd_lock_vdisk(db, id, VD_LOCK_WAIT_IMPORT_MS, &lock_fd);
 	if (r < 0)
 		return r;
 	r = refuse_writable_attachments(db, id);

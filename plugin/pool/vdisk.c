@@ -115,7 +115,7 @@ static int allocate(struct vd_db *db, const struct device_table *devs, uint32_t 
 		int lock_fd = -EBADF;
 		uint32_t victim = expired[next++];
 
-		if (vd_lock_vdisk(db, victim, 0, &lock_fd) < 0) {
+		if (vd_lock_vdisk(db, victim, VD_LOCK_NO_WAIT, &lock_fd) < 0) {
 			vd_err_clear();
 			continue;
 		}
@@ -268,7 +268,7 @@ int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 
 	if (size == 0)
 		return vd_err(-EINVAL, "a VD needs a size greater than zero");
-	r = vd_lock_vdisk(db, id, 10000, &lock_fd);
+	r = vd_lock_vdisk(db, id, VD_LOCK_WAIT_CHANGE_MS, &lock_fd);
 	if (r < 0)
 		return r;
 	r = pool_devices(db, &devs);
@@ -453,7 +453,7 @@ int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void 
 	struct vd_vdisk v = { 0 };
 	int r;
 
-	r = vd_lock_vdisk(db, id, 10000, &lock_fd);
+	r = vd_lock_vdisk(db, id, VD_LOCK_WAIT_CHANGE_MS, &lock_fd);
 	if (r < 0)
 		return r;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -504,7 +504,7 @@ int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_g
 		_cleanup_txn_ struct vd_db *txn = NULL;
 		struct vd_vdisk v = { 0 };
 
-		if (vd_lock_vdisk(db, expired[i], 0, &lock_fd) < 0) {
+		if (vd_lock_vdisk(db, expired[i], VD_LOCK_NO_WAIT, &lock_fd) < 0) {
 			vd_err_clear();
 			continue; /* busy: next gc */
 		}
