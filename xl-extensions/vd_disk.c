@@ -201,7 +201,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	struct vd_vdisk v = { 0 };
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	struct vd_attachment *att = NULL;
 	size_t nsegs = 0, natt = 0;
 	int64_t now = vd_now();
@@ -218,7 +218,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 		return 1;
 	db = ctx->db;
 	if (v.state != VD_DELETED && !v.needs_scrub) {
-		r = vd_vdisk_segments(db, v.id, -1, &segs, &nsegs);
+		r = vd_vdisk_runs(db, v.id, -1, &segs, &nsegs);
 		if (r < 0)
 			return xlvd_fail(r);
 	}
@@ -292,7 +292,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 		}
 	}
 out:
-	vd_segments_free(segs, nsegs);
+	vd_vdisk_runs_free(segs, nsegs);
 	vd_db_attachment_list_free(att, natt);
 	vd_vdisk_dispose(&v);
 	return 0;

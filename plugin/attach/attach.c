@@ -124,57 +124,49 @@ int vd_attach_count_others(struct vd_db *db, uint32_t id, const char *backend_pa
 	return 0;
 }
 
-/* The VD's segments → block devices → dm table. Loop devices bound here are kept alive by
+/* The VD's runs → block devices → dm table. Loop devices bound here are kept alive by
  * hold_fds until the caller has a dm table over them. */
 static int build_table(struct vd_attach_run *run, int **ret_hold_fds, size_t *ret_nhold,
 		       struct vd_dm_table *ret)
 {
 	struct vd_attacher *h = run->h;
-	struct vd_segment *segs = NULL;
-	_cleanup_free_ struct vd_dm_run *runs = NULL;
+	struct vd_run *runs = NULL;
 	int *hold = NULL;
 	size_t n = 0, nhold = 0;
 	int r;
 
-	r = vd_vdisk_segments(h->db, run->vd_id, O_RDWR, &segs, &n);
+	r = vd_vdisk_runs(h->db, run->vd_id, O_RDWR, &runs, &n);
 	if (r < 0)
 		return r;
-	runs = calloc(n ? n : 1, sizeof(*runs));
 	hold = calloc(n ? n : 1, sizeof(*hold));
-	if (!runs || !hold) {
+	if (!hold) {
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		dev_t dev = 0;
 		bool seen = false;
 
-		/* vd_vdisk_segments shares one fd among a device's runs: resolve it once. */
+		/* vd_vdisk_runs shares one fd among a device's runs: resolve it once. */
 		for (size_t j = 0; j < i; j++)
-			if (segs[j].fd == segs[i].fd) {
-				dev = runs[j].dev;
+			if (runs[j].fd == runs[i].fd) {
+				runs[i].dev = runs[j].dev;
 				seen = true;
 				break;
 			}
 		if (!seen) {
 			int hold_fd = -1;
 
-			r = h->ops->backing_device(segs[i].fd, segs[i].device_path, &dev, &hold_fd);
+			r = h->ops->backing_device(runs[i].fd, runs[i].device_path, &runs[i].dev,
+						   &hold_fd);
 			if (r < 0)
 				goto out;
 			if (hold_fd >= 0)
 				hold[nhold++] = hold_fd;
 		}
-		runs[i] = (struct vd_dm_run){
-			.vd_offset = segs[i].vd_offset,
-			.length = segs[i].length,
-			.dev_offset = segs[i].dev_offset,
-			.dev = dev,
-		};
 	}
 	r = vd_dmtable_build(runs, n, ret);
 out:
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(runs, n);
 	if (r < 0) {
 		for (size_t i = 0; i < nhold; i++)
 			close(hold[i]);
@@ -235,7 +227,7 @@ int vd_attach(struct vd_attach_run *run)
 	vd_db_pool_uuid(h->db, pool_uuid);
 	vd_dm_uuid(pool_uuid, run->vd_id, uuid);
 
-	r = vd_lock_vdisk(h->db, run->vd_id, h->lock_timeout_ms, &run->lock_fd);
+	r = vd_lock_vdisk(vd_db_path(h->db), run->vd_id, h->lock_timeout_ms, &run->lock_fd);
 	if (r < 0)
 		return r;
 	vd_attach_mark(h, "lock");
@@ -379,7 +371,7 @@ int vd_detach(struct vd_attacher *h, uint32_t id, const char *backend_path)
 	int r;
 
 	vd_dm_name(id, name);
-	r = vd_lock_vdisk(h->db, id, h->lock_timeout_ms, &lock_fd);
+	r = vd_lock_vdisk(vd_db_path(h->db), id, h->lock_timeout_ms, &lock_fd);
 	if (r < 0)
 		return r;
 	vd_attach_mark(h, "lock");
@@ -430,7 +422,7 @@ int vd_attach_grow_live(struct vd_attacher *h, uint32_t vd_id, bool *ret_reloade
 	r = dm->info(run.name, &info);
 	if (r < 0 || !info.exists)
 		return r < 0 ? r : 0;
-	r = vd_lock_vdisk(h->db, vd_id, h->lock_timeout_ms, &run.lock_fd);
+	r = vd_lock_vdisk(vd_db_path(h->db), vd_id, h->lock_timeout_ms, &run.lock_fd);
 	if (r < 0)
 		return r;
 	r = build_table(&run, &hold, &nhold, &table);

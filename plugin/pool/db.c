@@ -17,9 +17,6 @@
 #define BUSY_TIMEOUT_MS 10000
 #define BEGIN_RETRY_TOTAL_MS 60000
 
-/* How many free extents an allocation looks at when searching for a contiguous run. */
-#define PICK_SCAN_LIMIT 65536
-
 /* enum vd_state as it is spelled in SQL text (indexes and constraints cannot take parameters). */
 #define SQL_VD_LIVE "0"
 #define SQL_VD_EXPIRED "1"
@@ -665,32 +662,12 @@ int vd_db_device_remove(struct vd_db *db, int64_t id)
 
 /* ---- virtual disks ---- */
 
-const char *vd_state_name(enum vd_state s)
-{
-	switch (s) {
-	case VD_LIVE:
-		return "live";
-	case VD_EXPIRED:
-		return "expired";
-	case VD_DELETED:
-		return "deleted";
-	}
-	return "?";
-}
-
 void vd_vdisk_dispose(struct vd_vdisk *v)
 {
 	if (!v)
 		return;
 	free(v->name);
 	v->name = NULL;
-}
-
-enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now)
-{
-	if (v->state == VD_LIVE && v->expires && v->expires <= now)
-		return VD_EXPIRED;
-	return v->state;
 }
 
 #define VDISK_COLUMNS                                                                              \
@@ -874,130 +851,35 @@ int vd_db_vdisk_set_size(struct vd_db *db, uint32_t id, uint64_t extent_count, u
 	return step_done(db, s, "resizing a VD");
 }
 
-int vd_db_vdisk_reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, size_t *ret_n)
-{
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	uint32_t *ids = NULL;
-	size_t n = 0;
-	int rc, r;
-
-	/* Expired by state (delete) or by time, never one that is attached. */
-	r = prepare(db, "SELECT v.id FROM vdisks v WHERE v.state != " SQL_VD_DELETED " "
-			"AND (v.state = " SQL_VD_EXPIRED " OR (v.expires IS NOT NULL AND v.expires <= ?)) "
-			"AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.vd_id = v.id) "
-			"ORDER BY v.expires, v.id", &s);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		uint32_t *grown = realloc(ids, (n + 1) * sizeof(*ids));
-
-		if (!grown) {
-			free(ids);
-			return -ENOMEM;
-		}
-		ids = grown;
-		ids[n++] = (uint32_t)sqlite3_column_int64(s, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		free(ids);
-		return sql_err(db, rc, "listing expired VDs");
-	}
-	*ret_ids = ids;
-	*ret_n = n;
-	return 0;
-}
-
 /* ---- extents ---- */
 
-struct run {
-	size_t first; /* index into the scanned rows */
-	size_t len;
-};
-
-static int cmp_run_len_desc(const void *a, const void *b)
-{
-	const struct run *x = a, *y = b;
-
-	return x->len < y->len ? 1 : x->len > y->len ? -1 : (x->first > y->first) - (x->first < y->first);
-}
-
-int vd_db_extents_pick_free(struct vd_db *db, uint64_t n, struct vd_extent **ret, size_t *ret_n)
+int vd_db_extents_free_each(struct vd_db *db, size_t max,
+			    int (*fn)(const struct vd_extent *e, void *userdata), void *userdata)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	_cleanup_free_ struct vd_extent *rows = NULL;
-	_cleanup_free_ struct run *runs = NULL;
-	struct vd_extent *picked;
-	size_t nrows = 0, cap = 0, nruns = 0, limit, got = 0;
+	size_t n = 0;
 	int rc = SQLITE_DONE, r;
 
-	if (n == 0) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
-	limit = n > PICK_SCAN_LIMIT ? (size_t)n : PICK_SCAN_LIMIT;
 	/* Clean extents first (no zeroing needed), then by device and position, so that runs of
 	 * adjacent extents come out adjacent. */
 	r = prepare(db, "SELECT device_id, ext_no, dirty FROM extents WHERE vd_id IS NULL "
 			"ORDER BY dirty, device_id, ext_no", &s);
 	if (r < 0)
 		return r;
-	while (nrows < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct vd_extent e = {
 			.device_id = sqlite3_column_int64(s, 0),
 			.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
 			.dirty = sqlite3_column_int(s, 2) != 0,
 		};
-		if (nrows == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct vd_extent *grown = realloc(rows, ncap * sizeof(*rows));
 
-			if (!grown)
-				return -ENOMEM;
-			rows = grown;
-			cap = ncap;
-		}
-		bool extends = nrows > 0 && rows[nrows - 1].device_id == e.device_id &&
-			       rows[nrows - 1].dirty == e.dirty &&
-			       rows[nrows - 1].ext_no + 1 == e.ext_no;
-		rows[nrows++] = e;
-		if (extends) {
-			runs[nruns - 1].len++;
-		} else {
-			struct run *grown = realloc(runs, (nruns + 1) * sizeof(*runs));
-
-			if (!grown)
-				return -ENOMEM;
-			runs = grown;
-			runs[nruns++] = (struct run){ .first = nrows - 1, .len = 1 };
-		}
-		/* First fit: stop as soon as one run is long enough. */
-		if (runs[nruns - 1].len >= n)
-			break;
+		n++;
+		r = fn(&e, userdata);
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
-	if (nrows < limit && rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (n < max && rc != SQLITE_DONE)
 		return sql_err(db, rc, "finding free extents");
-
-	picked = calloc(n < nrows ? n : nrows ? nrows : 1, sizeof(*picked));
-	if (!picked)
-		return -ENOMEM;
-	if (nruns && runs[nruns - 1].len >= n) {
-		memcpy(picked, rows + runs[nruns - 1].first, n * sizeof(*picked));
-		got = n;
-	} else {
-		/* No single run fits: take the longest runs first, so the table stays short. */
-		if (nruns)
-			qsort(runs, nruns, sizeof(*runs), cmp_run_len_desc);
-		for (size_t i = 0; i < nruns && got < n; i++) {
-			size_t take = runs[i].len < n - got ? runs[i].len : (size_t)(n - got);
-
-			memcpy(picked + got, rows + runs[i].first, take * sizeof(*picked));
-			got += take;
-		}
-	}
-	*ret = picked;
-	*ret_n = got;
 	return 0;
 }
 

@@ -36,13 +36,13 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 {
 	_cleanup_close_ int lock_fd = -EBADF;
 	_cleanup_free_ uint8_t *buf = NULL;
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	struct vd_vdisk v = { 0 };
 	uint64_t image_size, done = 0;
 	size_t n = 0;
 	int r;
 
-	r = vd_lock_vdisk(db, id, VD_LOCK_WAIT_IMPORT_MS, &lock_fd);
+	r = vd_lock_vdisk(vd_db_path(db), id, VD_LOCK_WAIT_IMPORT_MS, &lock_fd);
 	if (r < 0)
 		return r;
 	r = refuse_writable_attachments(db, id);
@@ -72,11 +72,11 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	buf = malloc(IMPORT_CHUNK);
 	if (!buf)
 		return -ENOMEM;
-	r = vd_vdisk_segments(db, id, O_RDWR, &segs, &n);
+	r = vd_vdisk_runs(db, id, O_RDWR, &segs, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0 && done < image_size; i++) {
-		const struct vd_segment *s = &segs[i];
+		const struct vd_run *s = &segs[i];
 
 		for (uint64_t off = 0; off < s->length && done < image_size;) {
 			size_t len = IMPORT_CHUNK;
@@ -106,7 +106,7 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (fdatasync(segs[i].fd) < 0)
 			r = vd_err(-errno, "cannot flush pool device %s: %m", segs[i].device_path);
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(segs, n);
 	return r;
 }
 

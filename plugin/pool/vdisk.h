@@ -6,6 +6,11 @@
 #define XENVD_VDISK_H
 
 #include "pool/db.h"
+#include "pool/run.h"
+
+const char *vd_state_name(enum vd_state s);
+/* What "expired" means: LIVE with an expiry in the past reads as EXPIRED. */
+enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now);
 
 struct vd_create_opts {
 	uint64_t size;		/* bytes; rounded up to whole extents */
@@ -45,20 +50,11 @@ struct vd_gc_result {
 int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_gc_result *ret);
 
 /* One run of a VD that is contiguous on one pool device. */
-struct vd_segment {
-	uint64_t vd_offset;  /* bytes from the VD's start */
-	uint64_t length;     /* bytes */
-	uint64_t dev_offset; /* bytes from the pool device's start (data offset included) */
-	int64_t device_id;
-	uint8_t device_uuid[16];
-	char *device_path; /* last seen */
-	int fd;		   /* open and label-checked when asked for, else -1; shared by a device's runs */
-};
 /* The VD's runs in VD order, adjacent extents coalesced. With open_flags >= 0, every pool device
  * is opened and its label checked (vd_pool_open_device); the fds are closed by
- * vd_segments_free (each once). */
-int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_segment **ret,
+ * vd_vdisk_runs_free (each once). */
+int vd_vdisk_runs(struct vd_db *db, uint32_t id, int open_flags, struct vd_run **ret,
 		      size_t *ret_n);
-void vd_segments_free(struct vd_segment *segs, size_t n);
+void vd_vdisk_runs_free(struct vd_run *runs, size_t n);
 
 #endif
