@@ -75,7 +75,7 @@ static int run(uint64_t extents, int ops, double *ret_create_p50)
 		if (r < 0)
 			goto out;
 	}
-	r = vd_gc(db, NULL, NULL, NULL);
+	r = vd_vdisk_gc(db, NULL, NULL, NULL);
 	if (r < 0)
 		goto out;
 	for (int i = 0; i < ops; i++) {

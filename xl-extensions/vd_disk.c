@@ -36,34 +36,34 @@ static void print_vdisk_json(const struct vd_vdisk *v, int64_t now)
 	bool first = true;
 
 	putchar('{');
-	json_key("id", &first);
+	xlvd_json_key("id", &first);
 	printf("%u", v->id);
-	json_key("name", &first);
+	xlvd_json_key("name", &first);
 	if (v->name)
-		json_string(v->name);
+		xlvd_json_string(v->name);
 	else
 		printf("null");
-	json_key("size", &first);
+	xlvd_json_key("size", &first);
 	printf("%" PRIu64, v->size);
-	json_key("extents", &first);
+	xlvd_json_key("extents", &first);
 	printf("%" PRIu64, v->extent_count);
-	json_key("state", &first);
-	json_string(vd_state_name(vd_vdisk_effective_state(v, now)));
-	json_key("created", &first);
+	xlvd_json_key("state", &first);
+	xlvd_json_string(vd_vdisk_state_name(vd_vdisk_effective_state(v, now)));
+	xlvd_json_key("created", &first);
 	printf("%" PRId64, v->created);
-	json_key("expires", &first);
+	xlvd_json_key("expires", &first);
 	if (v->expires)
 		printf("%" PRId64, v->expires);
 	else
 		printf("null");
-	json_key("seconds_left", &first);
+	xlvd_json_key("seconds_left", &first);
 	if (v->expires && v->state != VD_DELETED)
 		printf("%" PRId64, v->expires > now ? v->expires - now : 0);
 	else
 		printf("null");
-	json_key("needs_scrub", &first);
+	xlvd_json_key("needs_scrub", &first);
 	printf(v->needs_scrub ? "true" : "false");
-	json_key("attachments", &first);
+	xlvd_json_key("attachments", &first);
 	printf("%u", v->attachments);
 	putchar('}');
 }
@@ -188,7 +188,7 @@ int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 			printf("%-6u %-20s %9s %-8s %-9s %s\n", list[i].id,
 			       list[i].name ? list[i].name : "-",
 			       vd_format_size(list[i].size, size, sizeof(size)),
-			       vd_state_name(vd_vdisk_effective_state(&list[i], now)),
+			       vd_vdisk_state_name(vd_vdisk_effective_state(&list[i], now)),
 			       time_left(&list[i], now, left, sizeof(left)), where);
 		}
 	}
@@ -237,7 +237,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 			printf("%s{\"vd_offset\":%" PRIu64 ",\"length\":%" PRIu64
 			       ",\"device\":\"%s\",\"path\":", i ? "," : "", segs[i].vd_offset,
 			       segs[i].length, uuid);
-			json_string(segs[i].device_path);
+			xlvd_json_string(segs[i].device_path);
 			printf(",\"device_offset\":%" PRIu64 "}", segs[i].dev_offset);
 		}
 		printf("],\"attachments\":[");
@@ -245,15 +245,15 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 			printf("%s{\"domid\":%u,\"devid\":%u,\"vdev\":", i ? "," : "", att[i].domid,
 			       att[i].devid);
 			if (att[i].vdev)
-				json_string(att[i].vdev);
+				xlvd_json_string(att[i].vdev);
 			else
 				printf("null");
 			printf(",\"mode\":");
-			json_string(att[i].mode);
+			xlvd_json_string(att[i].mode);
 			printf(",\"backend\":");
-			json_string(att[i].backend_path);
+			xlvd_json_string(att[i].backend_path);
 			printf(",\"dm_name\":");
-			json_string(att[i].dm_name);
+			xlvd_json_string(att[i].dm_name);
 			printf(",\"since\":%" PRId64 "}", att[i].since);
 		}
 		puts("]}");
@@ -264,7 +264,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 	printf("name:        %s\n", v.name ? v.name : "-");
 	printf("size:        %s (%" PRIu64 " bytes, %" PRIu64 " extents)\n",
 	       vd_format_size(v.size, a, sizeof(a)), v.size, v.extent_count);
-	printf("state:       %s\n", vd_state_name(vd_vdisk_effective_state(&v, now)));
+	printf("state:       %s\n", vd_vdisk_state_name(vd_vdisk_effective_state(&v, now)));
 	printf("created:     %s\n", xlvd_format_time(v.created, t, sizeof(t)));
 	if (v.expires)
 		printf("expires:     %s (%s)\n", xlvd_format_time(v.expires, t, sizeof(t)),

@@ -73,7 +73,7 @@ int cmd_map(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_fail(r);
 	if (ctx->json) {
 		printf("{\"vd\":%" PRIu32 ",\"path\":", id);
-		json_string(path);
+		xlvd_json_string(path);
 		printf(",\"mode\":\"%s\"}\n", mode);
 	} else {
 		printf("%s\n", path);

@@ -10,7 +10,7 @@
 int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
-	struct vd_gc_result res = { 0 };
+	struct vd_vdisk_gc_result res = { 0 };
 	struct vd_db *db;
 	int c, r;
 
@@ -21,7 +21,7 @@ int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_usage_error("gc", "takes no arguments");
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
-	r = vd_gc(db, xlvd_progress, "zeroing free extents", &res);
+	r = vd_vdisk_gc(db, xlvd_progress, "zeroing free extents", &res);
 	xlvd_progress_end();
 	if (r < 0)
 		return xlvd_fail(r);
@@ -86,7 +86,7 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json) {
 		printf("{\"problems\":%u,\"report\":", problems);
-		json_string(report ? report : "");
+		xlvd_json_string(report ? report : "");
 		puts("}");
 	} else if (problems) {
 		fputs(report, stdout);

@@ -50,7 +50,7 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 	vd_uuid_unparse(dev.uuid, uuid);
 	if (ctx->json) {
 		printf("{\"uuid\":\"%s\",\"path\":", uuid);
-		json_string(dev.path);
+		xlvd_json_string(dev.path);
 		printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64 ",\"extents\":%" PRIu64
 		       ",\"scrub\":%s}\n", dev.size, dev.extent_size, dev.extent_count,
 		       dev.scrub ? "true" : "false");
@@ -95,7 +95,7 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 		vd_uuid_unparse(list[i].uuid, uuid);
 		if (ctx->json) {
 			printf("%s{\"uuid\":\"%s\",\"path\":", i ? "," : "", uuid);
-			json_string(list[i].path);
+			xlvd_json_string(list[i].path);
 			printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64
 			       ",\"extents\":%" PRIu64 ",\"free_extents\":%" PRIu64
 			       ",\"scrub\":%s}", list[i].size, list[i].extent_size,

@@ -142,7 +142,7 @@ void xlvd_progress_end(void)
 	progress_shown = false;
 }
 
-void json_string(const char *s)
+void xlvd_json_string(const char *s)
 {
 	putchar('"');
 	for (; s && *s; s++) {
@@ -158,12 +158,12 @@ void json_string(const char *s)
 	putchar('"');
 }
 
-void json_key(const char *key, bool *first)
+void xlvd_json_key(const char *key, bool *first)
 {
 	if (!*first)
 		putchar(',');
 	*first = false;
-	json_string(key);
+	xlvd_json_string(key);
 	putchar(':');
 }
 

@@ -51,8 +51,8 @@ void xlvd_progress(uint64_t done, uint64_t total, void *label);
 void xlvd_progress_end(void);
 
 /* JSON output helpers (stdout). */
-void json_string(const char *s);
-void json_key(const char *key, bool *first);
+void xlvd_json_string(const char *s);
+void xlvd_json_key(const char *key, bool *first);
 
 const char *xlvd_format_time(int64_t t, char *buf, size_t len);
 

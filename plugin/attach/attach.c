@@ -80,8 +80,8 @@ void vd_attach_undo(struct vd_attach_run *run)
 	if (run->attachment_added) {
 		r = vd_attach_forget(h->db, run->backend_path);
 		if (r < 0)
-			vd_warn_errno(r, "undo: cannot drop the attachment %s of VD %" PRIu32 ": %m",
-				run->backend_path, run->vd_id);
+			vd_warn_errno(r, "undo: cannot drop the attachment %s of VD %" PRIu32
+					 ": %m", run->backend_path, run->vd_id);
 		run->attachment_added = false;
 	}
 	if (run->created_dm) {
@@ -93,7 +93,8 @@ void vd_attach_undo(struct vd_attach_run *run)
 	if (run->reloaded) {
 		r = h->ops->dm->reload(run->name, &run->old_table);
 		if (r < 0)
-			vd_warn_errno(r, "undo: cannot restore the previous table of %s: %m", run->name);
+			vd_warn_errno(r, "undo: cannot restore the previous table of %s: %m",
+				      run->name);
 		run->reloaded = false;
 	}
 }
@@ -206,7 +207,7 @@ static int check_lease(struct vd_attacher *h, uint32_t id, const char *backend_p
 	return vd_err(state == VD_EXPIRED ? -EKEYEXPIRED : -ENOENT,
 		      "VD %" PRIu32 " is %s and not attached anywhere; renew its lease first "
 		      "('xl-vd refresh %" PRIu32 " --expire SECONDS|0')",
-		      id, vd_state_name(state), id);
+		      id, vd_vdisk_state_name(state), id);
 }
 
 int vd_attach(struct vd_attach_run *run)

@@ -161,7 +161,8 @@ int vd_loop_attach(int backing_fd, const char *name, bool read_only, int *ret_lo
 		}
 		if (r < 0) {
 			close(fd);
-			r = vd_err(r, "cannot bind %s to pool file %s: %m", path, name ? name : "?");
+			r = vd_err(r, "cannot bind %s to pool file %s: %m", path,
+				   name ? name : "?");
 			goto out;
 		}
 		if (fstat(fd, &lst) < 0) {

@@ -1,7 +1,7 @@
 /* The sharing policy of block-vd: may a VD be attached in a given mode while others use it?
  * Levels (xenvd.conf "sharing", enum vd_sharing_level): 0 = only readers may share, 1 = one
- * writer plus readers, 2 = anything; mode "w!" skips the check. Conflicts are found by extent overlap
- * against our attachments, against other vbd backends' physical-device and against dom0 mounts.
+ * writer plus readers, 2 = anything; mode "w!" skips the check. Conflicts are found by extent
+ * overlap against our attachments, against other vbd backends' physical-device and against dom0 mounts.
  * Reads the database, xenstore (through xs.h) and /proc, /sys; changes nothing.
  */
 #ifndef XENVD_SHARING_H

@@ -51,7 +51,7 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	r = vd_db_vdisk_get(db, id, &v);
 	if (r < 0)
 		return r == -ENOENT ? vd_err(r, "VD %" PRIu32 " does not exist", id) : r;
-	r = vd_device_size(image_fd, &image_size);
+	r = vd_pool_device_size(image_fd, &image_size);
 	if (r < 0) {
 		vd_vdisk_dispose(&v);
 		return vd_err(r, "cannot size the image: %m");

@@ -16,7 +16,7 @@
 
 #define MIN_EXTENT_SIZE (64 * 1024)
 
-int vd_device_size(int fd, uint64_t *ret_size)
+int vd_pool_device_size(int fd, uint64_t *ret_size)
 {
 	struct stat st;
 
@@ -37,7 +37,7 @@ int vd_device_size(int fd, uint64_t *ret_size)
 	return -ENOTBLK;
 }
 
-int vd_zero_range(int fd, uint64_t off, uint64_t len)
+int vd_pool_zero_range(int fd, uint64_t off, uint64_t len)
 {
 	static const uint8_t zeroes[1 << 16];
 	struct stat st;
@@ -129,7 +129,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 					      ? "cannot format %s: it is in use (mounted, or held by "
 						"device-mapper or another driver): %m"
 					      : "cannot format %s: %m", path);
-	r = vd_device_size(fd, &size);
+	r = vd_pool_device_size(fd, &size);
 	if (r < 0)
 		return vd_err(r, "cannot read the size of %s: %m", path);
 

@@ -61,7 +61,7 @@ int vd_vdisk_lookup(struct vd_db *db, const char *which, struct vd_vdisk *ret)
 
 /* ---- what "expired" means ---- */
 
-const char *vd_state_name(enum vd_state s)
+const char *vd_vdisk_state_name(enum vd_state s)
 {
 	switch (s) {
 	case VD_LIVE:
@@ -139,7 +139,9 @@ static int cmp_run_len_desc(const void *a, const void *b)
 {
 	const struct free_run *x = a, *y = b;
 
-	return x->len < y->len ? 1 : x->len > y->len ? -1 : (x->first > y->first) - (x->first < y->first);
+	if (x->len != y->len)
+		return x->len < y->len ? 1 : -1;
+	return (x->first > y->first) - (x->first < y->first);
 }
 
 static int scan_free_extent(const struct vd_extent *e, void *userdata)
@@ -580,7 +582,7 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 			if (now_owner != owner || !dirty)
 				continue;
 			if (dev->scrub) {
-				r = vd_zero_range(fds[d],
+				r = vd_pool_zero_range(fds[d],
 						  dev->data_offset + ext[k].ext_no * dev->extent_size,
 						  dev->extent_size);
 				if (r < 0) {
@@ -645,10 +647,10 @@ out:
 	return r;
 }
 
-int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_gc_result *ret)
+int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_vdisk_gc_result *ret)
 {
 	_cleanup_free_ uint32_t *expired = NULL;
-	struct vd_gc_result res = { 0 };
+	struct vd_vdisk_gc_result res = { 0 };
 	struct device_table devs = { 0 };
 	struct vd_vdisk *all = NULL;
 	size_t nexpired = 0, nall = 0;

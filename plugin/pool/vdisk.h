@@ -8,7 +8,7 @@
 #include "pool/db.h"
 #include "pool/run.h"
 
-const char *vd_state_name(enum vd_state s);
+const char *vd_vdisk_state_name(enum vd_state s);
 /* What "expired" means: LIVE with an expiry in the past reads as EXPIRED. */
 enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now);
 
@@ -41,13 +41,13 @@ int vd_vdisk_delete(struct vd_db *db, uint32_t id, bool force);
 /* Zeroes the VD's extents that still hold another tenant's data; clears needs_scrub. */
 int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void *userdata);
 
-struct vd_gc_result {
+struct vd_vdisk_gc_result {
 	unsigned reclaimed_vdisks;
 	uint64_t reclaimed_extents;
 	uint64_t scrubbed_extents;
 };
 /* Reclaims every expired, unattached VD and zeroes dirty free extents ahead of time. */
-int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_gc_result *ret);
+int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_vdisk_gc_result *ret);
 
 /* One run of a VD that is contiguous on one pool device. */
 /* The VD's runs in VD order, adjacent extents coalesced. With open_flags >= 0, every pool device

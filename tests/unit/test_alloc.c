@@ -139,7 +139,7 @@ static void test_create_prefers_a_contiguous_run_over_an_earlier_hole(void **sta
 	uint32_t b = create(f, 2, 0);	   /* 2,3 */
 	create(f, 1, 0);		   /* 4 */
 	assert_int_equal(vd_vdisk_delete(f->db, b, false), 0);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, NULL), 0); /* hole at 2,3 */
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, NULL), 0); /* hole at 2,3 */
 	uint32_t d = create(f, 3, 0);
 	extents_of(f, d, map, sizeof(map));
 	assert_string_equal(map, "5,6,7");
@@ -210,7 +210,7 @@ static void test_create_never_takes_extents_of_attached_vd(void **state)
 	set_now(5000); /* att.vd_id has expired, but it is attached */
 	assert_int_equal(vd_vdisk_create(f->db, &co, NULL, NULL, &v), -ENOSPC);
 	assert_non_null(strstr(vd_errmsg(), "0B free"));
-	assert_int_equal(vd_gc(f->db, NULL, NULL, NULL), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, NULL), 0);
 	assert_int_equal(vd_db_vdisk_get(f->db, att.vd_id, &v), 0);
 	assert_int_not_equal(v.state, VD_DELETED);
 	vd_vdisk_dispose(&v);
@@ -284,14 +284,14 @@ static void test_reused_extents_are_zeroed_before_the_new_vd_is_handed_out(void 
 static void test_gc_zeroes_free_extents_ahead_of_time(void **state)
 {
 	struct fixture *f = *state;
-	struct vd_gc_result res;
+	struct vd_vdisk_gc_result res;
 	struct vd_extent *dirty = NULL;
 	size_t n = 0;
 
 	uint32_t a = create(f, 3, 0);
 	fill_vd(f, a, 0x5a);
 	assert_int_equal(vd_vdisk_delete(f->db, a, false), 0);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, &res), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), 0);
 	assert_int_equal(res.reclaimed_vdisks, 1);
 	assert_int_equal(res.scrubbed_extents, 3);
 	assert_int_equal(vd_db_extents_dirty_free(f->db, 100, &dirty, &n), 0);
