@@ -264,8 +264,8 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_fail(r);
 	}
 	/* Not libxl_device_disk_list / libxl_vdev_to_device_disk: those rebuild the disk from
-	 * xenstore and lose "vd:" and script= (XEN-CONTRACTS §4). The stored configuration
-	 * keeps both. */
+	 * xenstore, where libxl 4.17 keeps neither the "vd:" target nor script=. The stored
+	 * configuration keeps both. */
 	libxl_domain_config_init(&cfg);
 	if (libxl_retrieve_domain_configuration(xl.ctx, domid, &cfg, NULL) != 0) {
 		r = vd_err(-EIO, "cannot read the configuration of domain %s", argv[optind]);

@@ -1,4 +1,4 @@
-/* Device-mapper tables for VDs, as pure data: a VD's segments → linear targets (adjacent runs
+/* Device-mapper tables for VDs, as pure data: a VD's runs → linear targets (adjacent runs
  * coalesced, sector arithmetic checked), their text form, and comparison with a table read back
  * from the kernel. No I/O and no libdevmapper here: dm.c loads what this module builds.
  */

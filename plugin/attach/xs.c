@@ -674,29 +674,6 @@ int vd_xs_write_busy(struct vd_xs *xs, const char *be, const char *msg)
 	return in_transaction(xs, be, do_error, &(struct error_arg){ "busy", msg });
 }
 
-static int do_clear(struct vd_xs *xs, vd_xs_txn t, const char *be, const void *unused)
-{
-	static const char *const nodes[] = { "physical-device", "physical-device-path",
-					     "hotplug-status" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		_cleanup_free_ char *path = NULL;
-		int r;
-
-		if (!(path = path_join(be, nodes[i])))
-			return -ENOMEM;
-		r = xs->ops->rm(xs->handle, t, path);
-		if (r < 0 && r != -ENOENT)
-			return r;
-	}
-	return 0;
-}
-
-int vd_xs_clear_results(struct vd_xs *xs, const char *be)
-{
-	return in_transaction(xs, be, do_clear, NULL);
-}
-
 /* Answers every request: in one pipelined batch when the ops can, one by one otherwise (and
  * for what a batch cannot carry: a directory too big for one message). */
 static void batch(struct vd_xs *xs, struct vd_xs_request *reqs, size_t n)

@@ -1,5 +1,6 @@
-/* Virtual disks: create (allocation policy), refresh, resize, delete, gc, scrubbing, and the
- * VD → pool-device mapping everyone else reads (device-mapper tables, vdloader --vd, import).
+/* Virtual disks: create (allocation policy: which free runs a VD gets), what "expired" means,
+ * refresh, resize, delete, gc, scrubbing, and the VD → pool-device runs everyone else reads
+ * (device-mapper tables, vdloader --vd, import).
  * Every change is one database transaction; zeroing runs outside it and is recorded after.
  */
 #ifndef XENVD_VDISK_H
