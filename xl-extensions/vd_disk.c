@@ -79,9 +79,9 @@ int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct vd_create_opts co = { 0 };
 	struct vd_vdisk v = { 0 };
 	struct vd_db *db;
-	int c, r;
+	int c, r, status = -1;
 
-	while ((c = getopt_long(argc, argv, "e:n:" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = xlvd_getopt(ctx, argc, argv, "e:n:", opts, &status)) > 0) {
 		switch (c) {
 		case 'e':
 			if (vd_parse_seconds(optarg, &co.expire_seconds) < 0)
@@ -91,11 +91,10 @@ int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv)
 		case 'n':
 			co.name = optarg;
 			break;
-		default:
-			if ((r = xlvd_common_opt(ctx, "create", c)) != 0)
-				return r > 0 ? 0 : 1;
 		}
 	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 != argc)
 		return xlvd_usage_error("create", "expected one SIZE (e.g. 20G)");
 	r = vd_parse_size(argv[optind], &co.size);
@@ -127,27 +126,18 @@ int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	struct vd_vdisk *list = NULL;
 	struct vd_attachment *att = NULL;
 	size_t n = 0, natt = 0;
 	bool all = false;
 	struct vd_db *db;
 	int64_t now = vd_now();
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "a" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'a')
-			all = true;
-		else if ((r = xlvd_common_opt(ctx, "list", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind != argc)
-		return xlvd_usage_error("list", "takes no arguments");
+	r = xlvd_flag_options(ctx, argc, argv, "all", 'a', &all, 0, 0,
+			      "takes no arguments");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_db_vdisk_list(db, all, &list, &n);
@@ -199,7 +189,6 @@ int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	struct vd_vdisk v = { 0 };
 	struct vd_run *segs = NULL;
 	struct vd_attachment *att = NULL;
@@ -207,13 +196,11 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 	int64_t now = vd_now();
 	char a[32], b[32], t[64];
 	struct vd_db *db;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "show", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind + 1 != argc)
-		return xlvd_usage_error("show", "expected one VD id or name");
+	r = xlvd_common_options(ctx, argc, argv, 1, 1, "expected one VD id or name");
+	if (r >= 0)
+		return r;
 	if (lookup(ctx, argv[optind], &v) < 0)
 		return 1;
 	db = ctx->db;
@@ -308,17 +295,17 @@ int cmd_refresh(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct vd_vdisk v = { 0 };
 	int64_t seconds = -1;
 	char t[64];
-	int c, r;
+	int c, r, status = -1;
 
-	while ((c = getopt_long(argc, argv, "e:" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = xlvd_getopt(ctx, argc, argv, "e:", opts, &status)) > 0) {
 		if (c == 'e') {
 			if (vd_parse_seconds(optarg, &seconds) < 0)
 				return xlvd_usage_error("refresh", "invalid --expire '%s': seconds "
 						       "(or 30m, 12h, 7d; 0 = never)", optarg);
-		} else if ((r = xlvd_common_opt(ctx, "refresh", c)) != 0) {
-			return r > 0 ? 0 : 1;
 		}
 	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 != argc || seconds < 0)
 		return xlvd_usage_error("refresh", "expected a VD and --expire SECONDS");
 	if (lookup(ctx, argv[optind], &v) < 0)
@@ -344,25 +331,16 @@ int cmd_refresh(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	struct vd_vdisk v = { 0 }, after = { 0 };
 	bool force = false, reloaded = false;
 	uint64_t size, old_size;
 	char a[32];
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if ((r = xlvd_common_opt(ctx, "resize", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind + 2 != argc)
-		return xlvd_usage_error("resize", "expected a VD and a SIZE");
+	r = xlvd_flag_options(ctx, argc, argv, "force", 'f', &force, 2, 2,
+			      "expected a VD and a SIZE");
+	if (r >= 0)
+		return r;
 	if (vd_parse_size(argv[optind + 1], &size) < 0)
 		return xlvd_usage_error("resize", "invalid size '%s' (e.g. 40G)", argv[optind + 1]);
 	if (lookup(ctx, argv[optind], &v) < 0)
@@ -403,23 +381,14 @@ int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_delete(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	struct vd_vdisk v = { 0 };
 	bool force = false;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if ((r = xlvd_common_opt(ctx, "delete", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind + 1 != argc)
-		return xlvd_usage_error("delete", "expected one VD id or name");
+	r = xlvd_flag_options(ctx, argc, argv, "force", 'f', &force, 1, 1,
+			      "expected one VD id or name");
+	if (r >= 0)
+		return r;
 	if (lookup(ctx, argv[optind], &v) < 0)
 		return 1;
 	r = vd_vdisk_delete(ctx->db, v.id, force);

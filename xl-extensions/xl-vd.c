@@ -100,6 +100,48 @@ int xlvd_common_opt(struct xlvd_ctx *ctx, const char *cmd, int c)
 	}
 }
 
+int xlvd_getopt(struct xlvd_ctx *ctx, int argc, char **argv, const char *shortopts,
+		const struct option *opts, int *ret_status)
+{
+	char optstring[32];
+	int c, r;
+
+	snprintf(optstring, sizeof(optstring), "%s" XLVD_COMMON_SHORTOPTS, shortopts);
+	while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+		if (!strchr("DJvh?:", c))
+			return c;
+		r = xlvd_common_opt(ctx, argv[0], c);
+		if (r != 0) {
+			*ret_status = r > 0 ? 0 : 1;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int xlvd_flag_options(struct xlvd_ctx *ctx, int argc, char **argv, const char *name, char letter,
+		      bool *ret_set, int min_args, int max_args, const char *what)
+{
+	const int val = letter ? letter : 'F';
+	const struct option opts[] = {
+		{ name ? name : "", no_argument, NULL, val }, XLVD_COMMON_LONGOPTS, {}
+	};
+	const char shortopts[2] = { letter, '\0' };
+	int status = -1;
+
+	while (xlvd_getopt(ctx, argc, argv, shortopts, name ? opts : opts + 1, &status) > 0)
+		*ret_set = true;
+	if (status < 0 && (argc - optind < min_args || argc - optind > max_args))
+		status = xlvd_usage_error(argv[0], "%s", what);
+	return status;
+}
+
+int xlvd_common_options(struct xlvd_ctx *ctx, int argc, char **argv, int min_args, int max_args,
+			const char *what)
+{
+	return xlvd_flag_options(ctx, argc, argv, NULL, 0, NULL, min_args, max_args, what);
+}
+
 int xlvd_open_db(struct xlvd_ctx *ctx, bool create, struct vd_db **ret)
 {
 	const char *path = ctx->db_path ? ctx->db_path : ctx->cfg.db_path;

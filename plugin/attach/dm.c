@@ -31,15 +31,6 @@ const char *vd_dm_uuid(const uint8_t pool_uuid[16], uint32_t id, char buf[static
 	return buf;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int vd_dm_uuid_parse(const char *uuid, uint8_t ret_pool_uuid[16], uint32_t *ret_id)
 {
 	const size_t plen = strlen(VD_DM_UUID_PREFIX);
@@ -50,7 +41,7 @@ int vd_dm_uuid_parse(const char *uuid, uint8_t ret_pool_uuid[16], uint32_t *ret_
 		return -EINVAL;
 	uuid += plen;
 	for (int i = 0; i < 16; i++) {
-		int hi = hexval(uuid[2 * i]), lo = hi < 0 ? -1 : hexval(uuid[2 * i + 1]);
+		int hi = vd_hexval(uuid[2 * i]), lo = hi < 0 ? -1 : vd_hexval(uuid[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

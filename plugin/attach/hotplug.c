@@ -47,6 +47,17 @@ static int fail_add(struct vd_attacher *h, const char *be, int r)
 	return r;
 }
 
+/* The absolute backend path block-vd `command` was run for. */
+static int backend_path(struct vd_attacher *h, const char *command, const char *xenbus_path,
+			char **ret)
+{
+	if (!h->xs)
+		return vd_err(-ENOTCONN, "block-vd %s needs xenstore", command);
+	if (!xenbus_path || !*xenbus_path)
+		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
+	return vd_xs_absolute(h->xs, xenbus_path, ret);
+}
+
 int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 {
 	_cleanup_free_ char *be = NULL;
@@ -57,11 +68,7 @@ int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 	int r;
 
 	vd_xs_backend_init(&b);
-	if (!h->xs)
-		return vd_err(-ENOTCONN, "block-vd add needs xenstore");
-	if (!xenbus_path || !*xenbus_path)
-		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
-	r = vd_xs_absolute(h->xs, xenbus_path, &be);
+	r = backend_path(h, "add", xenbus_path, &be);
 	if (r < 0)
 		return r;
 	if (parse_devid(be, &h->devid) < 0)
@@ -134,11 +141,7 @@ int vd_hotplug_remove(struct vd_attacher *h, const char *xenbus_path)
 	int r;
 
 	vd_xs_backend_init(&b);
-	if (!h->xs)
-		return vd_err(-ENOTCONN, "block-vd remove needs xenstore");
-	if (!xenbus_path || !*xenbus_path)
-		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
-	r = vd_xs_absolute(h->xs, xenbus_path, &be);
+	r = backend_path(h, "remove", xenbus_path, &be);
 	if (r < 0)
 		return r;
 	(void)parse_devid(be, &h->devid);

@@ -507,18 +507,6 @@ static int read_node(struct vd_xs *xs, const char *be, const char *node, char **
 	return xs->ops->read(xs->handle, 0, path, ret);
 }
 
-static void trim(char *s)
-{
-	size_t start = 0, end = strlen(s);
-
-	while (s[start] && isspace((unsigned char)s[start]))
-		start++;
-	while (end > start && isspace((unsigned char)s[end - 1]))
-		end--;
-	memmove(s, s + start, end - start);
-	s[end - start] = '\0';
-}
-
 void vd_xs_backend_init(struct vd_xs_backend *b)
 {
 	*b = (struct vd_xs_backend){ .frontend_id = -1 };
@@ -559,14 +547,14 @@ int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *r
 		}
 	}
 	if (b.params)
-		trim(b.params);
+		vd_strip(b.params);
 	if (b.mode)
-		trim(b.mode);
+		vd_strip(b.mode);
 	r = read_node(xs, be, "frontend-id", &fe);
 	if (r == 0) {
 		uint32_t id;
 
-		trim(fe);
+		vd_strip(fe);
 		if (vd_parse_u32(fe, &id) == 0)
 			b.frontend_id = id;
 		free(fe);

@@ -1,20 +1,7 @@
-#include <ctype.h>
 #include <string.h>
 
 #include "base/config.h"
 #include "base/error.h"
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
 
 static int parse_bool(const char *v, bool *ret)
 {
@@ -129,7 +116,7 @@ int vd_config_load(const char *path, struct vd_config *ret)
 		hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
-		key = trim(line);
+		key = vd_strip(line);
 		if (!*key)
 			continue;
 		eq = strchr(key, '=');
@@ -138,8 +125,8 @@ int vd_config_load(const char *path, struct vd_config *ret)
 			goto fail;
 		}
 		*eq = '\0';
-		value = trim(eq + 1);
-		key = trim(key);
+		value = vd_strip(eq + 1);
+		key = vd_strip(key);
 		r = apply(&c, key, value);
 		if (r == -ENOKEY) {
 			r = vd_err(-EINVAL, "%s:%u: unknown key '%s' (see xenvd.conf(5))", path,

@@ -462,8 +462,90 @@ void vd_pool_device_dispose(struct vd_pool_device *d)
 	"d.id, d.uuid, d.path, d.size, d.extent_size, d.data_offset, d.extent_count, d.added, "   \
 	"d.scrub, d.state"
 
-static int device_from_row(sqlite3_stmt *s, struct vd_pool_device *d)
+/* Steps s to its end, turning each row into the next element (elem_size bytes) of a growing
+ * array with from_row. On failure the elements read so far go through dispose (if any) and the
+ * array is freed. The one loop behind every list this module returns. */
+static int collect_rows_(struct vd_db *db, sqlite3_stmt *s, size_t elem_size,
+			 int (*from_row)(sqlite3_stmt *s, void *elem), void (*dispose)(void *elem),
+			 const char *what, void **ret, size_t *ret_n)
 {
+	char *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char *grown = realloc(list, ncap * elem_size);
+
+			if (!grown) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			list = grown;
+			cap = ncap;
+		}
+		r = from_row(s, list + n * elem_size);
+		if (r < 0)
+			goto fail;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sql_err(db, rc, what);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	for (size_t i = 0; dispose && i < n; i++)
+		dispose(list + i * elem_size);
+	free(list);
+	return r;
+}
+
+/* collect_rows_() for a typed array: ret points at the caller's array pointer (struct X **). */
+#define collect_rows(db, s, from_row, dispose, what, ret, ret_n)                                   \
+	({                                                                                         \
+		void *list_ = NULL;                                                                \
+		int r_ = collect_rows_((db), (s), sizeof(**(ret)), (from_row), (dispose), (what), \
+				       &list_, (ret_n));                                           \
+		if (r_ == 0)                                                                       \
+			*(ret) = list_;                                                            \
+		r_;                                                                                \
+	})
+
+/* Steps s once into *elem with from_row: -ENOENT (no message) when there is no row. */
+static int read_row(struct vd_db *db, sqlite3_stmt *s,
+		    int (*from_row)(sqlite3_stmt *s, void *elem), void *elem, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, what);
+	return from_row(s, elem);
+}
+
+static void device_dispose(void *elem)
+{
+	vd_pool_device_dispose(elem);
+}
+
+static void vdisk_dispose(void *elem)
+{
+	vd_vdisk_dispose(elem);
+}
+
+static void attachment_dispose(void *elem)
+{
+	vd_attachment_dispose(elem);
+}
+
+static int device_from_row(sqlite3_stmt *s, void *elem)
+{
+	struct vd_pool_device *d = elem;
 	const void *uuid = sqlite3_column_blob(s, 1);
 
 	memset(d, 0, sizeof(*d));
@@ -533,13 +615,11 @@ int vd_db_device_get(struct vd_db *db, int64_t id, struct vd_pool_device *ret)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
+	r = read_row(db, s, device_from_row, ret, "reading a pool device");
+	if (r == -ENOENT)
 		return vd_err(-ENOENT, "pool device #%" PRId64 " is not in database %s", id,
 			      db->path);
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading a pool device");
-	return device_from_row(s, ret);
+	return r;
 }
 
 int vd_db_device_find(struct vd_db *db, const uint8_t uuid[16], const char *path,
@@ -556,46 +636,19 @@ int vd_db_device_find(struct vd_db *db, const uint8_t uuid[16], const char *path
 		sqlite3_bind_blob(s, 1, uuid, 16, SQLITE_TRANSIENT);
 	if (path)
 		sqlite3_bind_text(s, 2, path, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "finding a pool device");
-	return device_from_row(s, ret);
+	return read_row(db, s, device_from_row, ret, "finding a pool device");
 }
 
 int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct vd_pool_device *list = NULL;
-	size_t n = 0;
-	int rc, r;
+	int r;
 
 	r = prepare(db, "SELECT " DEVICE_COLUMNS " FROM pool_devices d ORDER BY d.id", &s);
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct vd_pool_device *grown = realloc(list, (n + 1) * sizeof(*list));
-
-		if (!grown) {
-			vd_db_device_list_free(list, n);
-			return -ENOMEM;
-		}
-		list = grown;
-		r = device_from_row(s, &list[n]);
-		if (r < 0) {
-			vd_db_device_list_free(list, n);
-			return r;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		vd_db_device_list_free(list, n);
-		return sql_err(db, rc, "listing pool devices");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, device_from_row, device_dispose, "listing pool devices", ret,
+			    ret_n);
 }
 
 int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n)
@@ -675,8 +728,9 @@ void vd_vdisk_dispose(struct vd_vdisk *v)
 	"v.id, v.name, v.size, v.extent_count, v.created, v.expires, v.state, v.needs_scrub, "    \
 	"(SELECT count(*) FROM attachments a WHERE a.vd_id = v.id)"
 
-static int vdisk_from_row(sqlite3_stmt *s, struct vd_vdisk *v)
+static int vdisk_from_row(sqlite3_stmt *s, void *elem)
 {
+	struct vd_vdisk *v = elem;
 	memset(v, 0, sizeof(*v));
 	v->id = (uint32_t)sqlite3_column_int64(s, 0);
 	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
@@ -731,12 +785,10 @@ int vd_db_vdisk_get(struct vd_db *db, uint32_t id, struct vd_vdisk *ret)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
+	r = read_row(db, s, vdisk_from_row, ret, "reading a VD");
+	if (r == -ENOENT)
 		return vd_err(-ENOENT, "VD %u does not exist; 'xl-vd list' shows the VDs", id);
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading a VD");
-	return vdisk_from_row(s, ret);
+	return r;
 }
 
 int vd_db_vdisk_get_by_name(struct vd_db *db, const char *name, struct vd_vdisk *ret)
@@ -748,20 +800,16 @@ int vd_db_vdisk_get_by_name(struct vd_db *db, const char *name, struct vd_vdisk 
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
+	r = read_row(db, s, vdisk_from_row, ret, "reading a VD");
+	if (r == -ENOENT)
 		return vd_err(-ENOENT, "no VD is named '%s'; 'xl-vd list' shows the VDs", name);
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading a VD");
-	return vdisk_from_row(s, ret);
+	return r;
 }
 
 int vd_db_vdisk_list(struct vd_db *db, bool include_deleted, struct vd_vdisk **ret, size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct vd_vdisk *list = NULL;
-	size_t n = 0;
-	int rc, r;
+	int r;
 
 	r = prepare(db, include_deleted ? "SELECT " VDISK_COLUMNS " FROM vdisks v ORDER BY v.id"
 					: "SELECT " VDISK_COLUMNS " FROM vdisks v "
@@ -769,28 +817,7 @@ int vd_db_vdisk_list(struct vd_db *db, bool include_deleted, struct vd_vdisk **r
 					  "ORDER BY v.id", &s);
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct vd_vdisk *grown = realloc(list, (n + 1) * sizeof(*list));
-
-		if (!grown) {
-			vd_db_vdisk_list_free(list, n);
-			return -ENOMEM;
-		}
-		list = grown;
-		r = vdisk_from_row(s, &list[n]);
-		if (r < 0) {
-			vd_db_vdisk_list_free(list, n);
-			return r;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		vd_db_vdisk_list_free(list, n);
-		return sql_err(db, rc, "listing VDs");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, vdisk_from_row, vdisk_dispose, "listing VDs", ret, ret_n);
 }
 
 void vd_db_vdisk_list_free(struct vd_vdisk *list, size_t n)
@@ -925,38 +952,20 @@ int vd_db_extents_assign(struct vd_db *db, uint32_t id, uint64_t first_index,
 	return any_dirty ? set_needs_scrub(db, id, true) : 0;
 }
 
+static int extent_from_row(sqlite3_stmt *s, void *elem)
+{
+	*(struct vd_extent *)elem = (struct vd_extent){
+		.device_id = sqlite3_column_int64(s, 0),
+		.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
+		.vd_index = (uint64_t)sqlite3_column_int64(s, 2),
+		.dirty = sqlite3_column_int(s, 3) != 0,
+	};
+	return 0;
+}
+
 static int extents_query(struct vd_db *db, sqlite3_stmt *s, struct vd_extent **ret, size_t *ret_n)
 {
-	struct vd_extent *list = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct vd_extent *grown = realloc(list, ncap * sizeof(*list));
-
-			if (!grown) {
-				free(list);
-				return -ENOMEM;
-			}
-			list = grown;
-			cap = ncap;
-		}
-		list[n++] = (struct vd_extent){
-			.device_id = sqlite3_column_int64(s, 0),
-			.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
-			.vd_index = (uint64_t)sqlite3_column_int64(s, 2),
-			.dirty = sqlite3_column_int(s, 3) != 0,
-		};
-	}
-	if (rc != SQLITE_DONE) {
-		free(list);
-		return sql_err(db, rc, "reading extents");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, extent_from_row, NULL, "reading extents", ret, ret_n);
 }
 
 int vd_db_extents_of(struct vd_db *db, uint32_t id, struct vd_extent **ret, size_t *ret_n)
@@ -1094,8 +1103,9 @@ int vd_db_attachment_remove(struct vd_db *db, const char *backend_path)
 
 #define ATTACHMENT_COLUMNS "backend_path, vd_id, domid, devid, mode, vdev, dm_name, since"
 
-static int attachment_from_row(sqlite3_stmt *s, struct vd_attachment *a)
+static int attachment_from_row(sqlite3_stmt *s, void *elem)
 {
+	struct vd_attachment *a = elem;
 	memset(a, 0, sizeof(*a));
 	a->backend_path = strdup((const char *)sqlite3_column_text(s, 0));
 	a->vd_id = (uint32_t)sqlite3_column_int64(s, 1);
@@ -1122,21 +1132,14 @@ int vd_db_attachment_get(struct vd_db *db, const char *backend_path, struct vd_a
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, backend_path, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading an attachment");
-	return attachment_from_row(s, ret);
+	return read_row(db, s, attachment_from_row, ret, "reading an attachment");
 }
 
 int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
 			  size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct vd_attachment *list = NULL;
-	size_t n = 0;
-	int rc, r;
+	int r;
 
 	r = prepare(db, vd_id ? "SELECT " ATTACHMENT_COLUMNS " FROM attachments WHERE vd_id = ? "
 				"ORDER BY since, backend_path"
@@ -1146,28 +1149,8 @@ int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment
 		return r;
 	if (vd_id)
 		sqlite3_bind_int64(s, 1, vd_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct vd_attachment *grown = realloc(list, (n + 1) * sizeof(*list));
-
-		if (!grown) {
-			vd_db_attachment_list_free(list, n);
-			return -ENOMEM;
-		}
-		list = grown;
-		r = attachment_from_row(s, &list[n]);
-		if (r < 0) {
-			vd_db_attachment_list_free(list, n);
-			return r;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		vd_db_attachment_list_free(list, n);
-		return sql_err(db, rc, "listing attachments");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, attachment_from_row, attachment_dispose, "listing attachments",
+			    ret, ret_n);
 }
 
 void vd_db_attachment_list_free(struct vd_attachment *list, size_t n)
