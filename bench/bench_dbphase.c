@@ -63,6 +63,7 @@ int main(int argc, char **argv)
 	}
 	if (r < 0)
 		fprintf(stderr, "bench_dbphase: %s\n", vd_errmsg());
+	vd_db_print_io_stats(db, stderr);
 	vd_db_close(db);
 	vd_config_dispose(&cfg);
 	return r < 0;

@@ -26,9 +26,9 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct vd_pool_device dev = { 0 };
 	struct vd_db *db;
 	char uuid[37], a[32], b[32];
-	int c, r;
+	int c, r, status = -1;
 
-	while ((c = getopt_long(argc, argv, "e:f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = xlvd_getopt(ctx, argc, argv, "e:f", opts, &status)) > 0) {
 		switch (c) {
 		case 'e':
 			if (vd_parse_size(optarg, &fo.extent_size) < 0)
@@ -52,11 +52,10 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 				return xlvd_usage_error("format", "invalid --max-extents '%s'",
 							optarg);
 			break;
-		default:
-			if ((r = xlvd_common_opt(ctx, "format", c)) != 0)
-				return r > 0 ? 0 : 1;
 		}
 	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 != argc)
 		return xlvd_usage_error("format", "expected one DEVICE");
 	if (!fo.no_scrub && !ctx->cfg.scrub)
@@ -78,7 +77,7 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 	vd_uuid_unparse(dev.uuid, uuid);
 	if (ctx->json) {
 		printf("{\"uuid\":\"%s\",\"path\":", uuid);
-		json_string(dev.path);
+		xlvd_json_string(dev.path);
 		printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64 ",\"extents\":%" PRIu64
 		       ",\"scrub\":%s}\n", dev.size, dev.extent_size, dev.extent_count,
 		       dev.scrub ? "true" : "false");
@@ -94,17 +93,14 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	struct vd_pool_device *list = NULL;
 	struct vd_db *db;
 	size_t n = 0;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "pool-list", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind != argc)
-		return xlvd_usage_error("pool-list", "takes no arguments");
+	r = xlvd_common_options(ctx, argc, argv, 0, 0, "takes no arguments");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_db_device_list(db, &list, &n);
@@ -123,7 +119,7 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 		vd_uuid_unparse(list[i].uuid, uuid);
 		if (ctx->json) {
 			printf("%s{\"uuid\":\"%s\",\"path\":", i ? "," : "", uuid);
-			json_string(list[i].path);
+			xlvd_json_string(list[i].path);
 			printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64
 			       ",\"extents\":%" PRIu64 ",\"free_extents\":%" PRIu64
 			       ",\"scrub\":%s}", list[i].size, list[i].extent_size,
@@ -150,23 +146,14 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	bool force = false;
 	struct vd_db *db;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if ((r = xlvd_common_opt(ctx, "pool-remove", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind + 1 != argc)
-		return xlvd_usage_error("pool-remove", "expected one DEVICE or UUID");
+	r = xlvd_flag_options(ctx, argc, argv, "force", 'f', &force, 1, 1,
+			      "expected one DEVICE or UUID");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_pool_remove(db, argv[optind], force);
@@ -179,20 +166,17 @@ int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_pool_import(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	const char *db_path = ctx->db_path ? ctx->db_path : ctx->cfg.db_path;
 	struct vd_vdisk *vds = NULL;
 	struct vd_attachment *att = NULL;
 	size_t nvd = 0, natt = 0;
 	uint8_t pool[16];
 	char uuid[37];
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "pool-import", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind >= argc)
-		return xlvd_usage_error("pool-import", "expected one or more DEVICEs");
+	r = xlvd_common_options(ctx, argc, argv, 1, 64, "expected one or more DEVICEs");
+	if (r >= 0)
+		return r;
 	r = vd_pool_import(db_path, argv + optind, (size_t)(argc - optind), &ctx->db);
 	if (r < 0)
 		return xlvd_fail(r);
@@ -210,7 +194,7 @@ int cmd_pool_import(struct xlvd_ctx *ctx, int argc, char **argv)
 		printf("Imported pool %s: %zu VD(s), %zu attachment(s); database on %s\n", uuid,
 		       nvd, natt, vd_db_storage(ctx->db));
 	if (ctx->json) {
-		json_string(vd_db_storage(ctx->db));
+		xlvd_json_string(vd_db_storage(ctx->db));
 		puts("}");
 	}
 	vd_db_vdisk_list_free(vds, nvd);
@@ -227,17 +211,15 @@ int cmd_db_to_pool(struct xlvd_ctx *ctx, int argc, char **argv)
 	};
 	uint64_t max_extents = 0;
 	struct vd_db *db, *moved = NULL;
-	int c, r;
+	int c, r, status = -1;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'M') {
-			if (vd_parse_size(optarg, &max_extents) < 0 || max_extents == 0)
-				return xlvd_usage_error("db-to-pool", "invalid --max-extents '%s'",
-							optarg);
-		} else if ((r = xlvd_common_opt(ctx, "db-to-pool", c)) != 0) {
-			return r > 0 ? 0 : 1;
-		}
+	while ((c = xlvd_getopt(ctx, argc, argv, "", opts, &status)) > 0) {
+		if (c == 'M' &&
+		    (vd_parse_size(optarg, &max_extents) < 0 || max_extents == 0))
+			return xlvd_usage_error("db-to-pool", "invalid --max-extents '%s'", optarg);
 	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 < argc)
 		return xlvd_usage_error("db-to-pool", "expected at most one DEVICE");
 	if (xlvd_open_db(ctx, false, &db) < 0)

@@ -15,7 +15,7 @@
 #define LABEL_HEADER_LEN_V1 88
 #define LABEL_HEADER_LEN_V2 112
 
-uint32_t vd_crc32c(uint32_t crc, const void *buf, size_t len)
+uint32_t vd_label_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	static uint32_t table[256];
 	static bool ready;
@@ -84,7 +84,7 @@ void vd_label_encode(const struct vd_label *l, uint8_t buf[VD_LABEL_SIZE])
 		put64(buf + 96, l->md_size);
 		put32(buf + 104, l->md_copy);
 	}
-	put32(buf + header_len, vd_crc32c(0, buf, header_len));
+	put32(buf + header_len, vd_label_crc32c(0, buf, header_len));
 }
 
 int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
@@ -101,7 +101,7 @@ int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
 	if (l.version == 0 ||
 	    header_len != (l.version == 1 ? LABEL_HEADER_LEN_V1 : LABEL_HEADER_LEN_V2))
 		return -EBADMSG;
-	if (get32(buf + header_len) != vd_crc32c(0, buf, header_len))
+	if (get32(buf + header_len) != vd_label_crc32c(0, buf, header_len))
 		return -EBADMSG;
 	memcpy(l.pool_uuid, buf + 16, 16);
 	memcpy(l.device_uuid, buf + 32, 16);

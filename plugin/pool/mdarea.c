@@ -123,7 +123,7 @@ static void encode_header(uint8_t *buf, const uint8_t pool_uuid[16], uint64_t si
 	put64(buf + 56, regions[VD_MD_JOURNAL].offset);
 	put64(buf + 64, regions[VD_MD_JOURNAL].capacity);
 	put32(buf + 72, copy);
-	put32(buf + AREA_HEADER_LEN, vd_crc32c(0, buf, AREA_HEADER_LEN));
+	put32(buf + AREA_HEADER_LEN, vd_label_crc32c(0, buf, AREA_HEADER_LEN));
 	for (int i = 0; i < 2; i++) {
 		uint8_t *s = buf + SECTOR * (1 + i);
 
@@ -132,7 +132,7 @@ static void encode_header(uint8_t *buf, const uint8_t pool_uuid[16], uint64_t si
 		put32(s + 12, REGION_HEADER_LEN);
 		put64(s + 16, regions[i].length);
 		put64(s + 24, regions[i].generation);
-		put32(s + REGION_HEADER_LEN, vd_crc32c(0, s, REGION_HEADER_LEN));
+		put32(s + REGION_HEADER_LEN, vd_label_crc32c(0, s, REGION_HEADER_LEN));
 	}
 }
 
@@ -152,7 +152,7 @@ static int decode_header(const uint8_t *buf, const struct vd_md_copy *where, uin
 		return vd_err(-EPROTONOSUPPORT, "the metadata area on %s (at %" PRIu64 ") is of a "
 				"newer xenvd; upgrade xenvd", where->path, where->offset);
 	else if (get32(buf + 12) != AREA_HEADER_LEN ||
-		 get32(buf + AREA_HEADER_LEN) != vd_crc32c(0, buf, AREA_HEADER_LEN))
+		 get32(buf + AREA_HEADER_LEN) != vd_label_crc32c(0, buf, AREA_HEADER_LEN))
 		what = "has a damaged header (bad checksum)";
 	if (what)
 		goto bad;
@@ -171,7 +171,7 @@ static int decode_header(const uint8_t *buf, const struct vd_md_copy *where, uin
 
 		if (memcmp(s, REGION_MAGIC, 8) != 0 || get32(s + 8) != (uint32_t)i ||
 		    get32(s + 12) != REGION_HEADER_LEN ||
-		    get32(s + REGION_HEADER_LEN) != vd_crc32c(0, s, REGION_HEADER_LEN)) {
+		    get32(s + REGION_HEADER_LEN) != vd_label_crc32c(0, s, REGION_HEADER_LEN)) {
 			what = i ? "has a damaged journal region header (bad checksum)"
 				 : "has a damaged database region header (bad checksum)";
 			goto bad;
@@ -228,7 +228,7 @@ bool vd_mdarea_probe(const char *path, uint64_t offset, const uint8_t pool_uuid[
 
 	return fd >= 0 && pread(fd, buf, sizeof(buf), (off_t)offset) == (ssize_t)sizeof(buf) &&
 	       memcmp(buf, AREA_MAGIC, 8) == 0 && memcmp(buf + 16, pool_uuid, 16) == 0 &&
-	       get32(buf + AREA_HEADER_LEN) == vd_crc32c(0, buf, AREA_HEADER_LEN);
+	       get32(buf + AREA_HEADER_LEN) == vd_label_crc32c(0, buf, AREA_HEADER_LEN);
 }
 
 static bool dropped(struct vd_mdarea *a)

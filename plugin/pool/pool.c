@@ -17,7 +17,7 @@
 
 #define MIN_EXTENT_SIZE (64 * 1024)
 
-int vd_device_size(int fd, uint64_t *ret_size)
+int vd_pool_device_size(int fd, uint64_t *ret_size)
 {
 	struct stat st;
 
@@ -38,7 +38,7 @@ int vd_device_size(int fd, uint64_t *ret_size)
 	return -ENOTBLK;
 }
 
-int vd_zero_range(int fd, uint64_t off, uint64_t len)
+int vd_pool_zero_range(int fd, uint64_t off, uint64_t len)
 {
 	static const uint8_t zeroes[1 << 16];
 	struct stat st;
@@ -154,7 +154,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 					      ? "cannot format %s: it is in use (mounted, or held by "
 						"device-mapper or another driver): %m"
 					      : "cannot format %s: %m", path);
-	r = vd_device_size(fd, &size);
+	r = vd_pool_device_size(fd, &size);
 	if (r < 0)
 		return vd_err(r, "cannot read the size of %s: %m", path);
 
@@ -395,7 +395,7 @@ int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd
 					      ? "cannot format %s: it is in use (mounted, or held by "
 						"device-mapper or another driver): %m"
 					      : "cannot format %s: %m", path);
-	r = vd_device_size(fd, &size);
+	r = vd_pool_device_size(fd, &size);
 	if (r < 0)
 		return vd_err(r, "cannot read the size of %s: %m", path);
 
@@ -826,6 +826,7 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 {
 	struct vd_locator loc = { 0 };
 	uint32_t copy = 0;
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct vd_pool_device dev = { 0 };
 	_cleanup_close_ int fd = -EBADF;
 	char uuid_text[37];
@@ -846,17 +847,15 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 				copy = loc.copies[i].copy;
 	}
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		goto out;
 	r = vd_db_device_remove(db, dev.id);
 	if (r < 0) {
-		vd_db_rollback(db);
 		r = vd_err_prefix(r, "cannot remove pool device %s (%s)", uuid_text, dev.path);
 		goto out;
 	}
 	if (copy == 1) {
-		vd_db_rollback(db);
 		r = vd_err(-EBUSY, "cannot remove pool device %s (%s): it carries the pool's "
 				   "database", uuid_text, dev.path);
 		goto out;
@@ -868,16 +867,14 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 	if (r == 0) {
 		r = vd_label_wipe(fd);
 		if (r < 0) {
-			vd_db_rollback(db);
 			r = vd_err(r, "cannot wipe the label of %s: %m", dev.path);
 			goto out;
 		}
 	} else if (!force) {
-		vd_db_rollback(db);
 		r = vd_err_prefix(r, "cannot remove pool device %s", uuid_text);
 		goto out;
 	}
-	r = vd_db_commit(db);
+	r = vd_db_commit(TAKE_PTR(txn));
 	if (r == 0 && copy == 2) {
 		size_t keep = 0;
 
@@ -1000,15 +997,14 @@ int vd_pool_find_label(const uint8_t pool_uuid[16], const uint8_t device_uuid[16
 static void record_new_path(struct vd_db *db, const struct vd_pool_device *dev,
 			    const char *uuid_text, const char *path)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	bool own = !vd_db_in_transaction(db);
-	int r = own ? vd_db_begin(db) : 0;
+	int r = own ? vd_db_txn_begin(db, &txn) : 0;
 
 	if (r == 0)
 		r = vd_db_device_set_path(db, dev->id, path);
 	if (own && r == 0)
-		r = vd_db_commit(db);
-	else if (own && vd_db_in_transaction(db))
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 	if (r < 0) {
 		vd_warn("pool device %s found at %s (was %s), but the new path is not recorded: %s",
 			uuid_text, path, dev->path, vd_errmsg());

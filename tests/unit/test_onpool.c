@@ -240,7 +240,7 @@ static void test_journal_longer_than_its_region_is_refused(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(vd_pread_all(fd, sector, sizeof(sector), VD_MD_OFFSET + 1024), 0);
 	memset(sector + 16, 0x7f, 8);
-	crc = vd_crc32c(0, sector, 32);
+	crc = vd_label_crc32c(0, sector, 32);
 	for (int i = 0; i < 4; i++)
 		sector[32 + i] = (uint8_t)(crc >> (24 - 8 * i));
 	assert_int_equal(vd_pwrite_all(fd, sector, sizeof(sector), VD_MD_OFFSET + 1024), 0);
