@@ -15,13 +15,15 @@ VDLOADER_INTEGRATION = \
 	tests/integration/vdloader.sh \
 	tests/integration/vdloader-hostile.sh \
 	tests/integration/vdloader-pygrub.sh \
-	tests/integration/vdloader-vd.sh
+	tests/integration/vdloader-vd.sh \
+	tests/integration/vdloader-configs.sh
 TESTS += $(VDLOADER_INTEGRATION) tests/fuzz/run-boot-fuzz.sh
 dist_check_SCRIPTS += $(VDLOADER_INTEGRATION) tests/fuzz/run-boot-fuzz.sh
 EXTRA_DIST += \
 	tests/integration/boot/common.sh \
 	tests/integration/boot/mkimages.sh \
 	tests/integration/boot/get-pygrub.sh \
+	tests/integration/boot/configs \
 	tests/fuzz/boot_fuzz_common.h tests/fuzz/fuzz_boot_grub.c tests/fuzz/fuzz_boot_bls.c \
 	tests/fuzz/fuzz_boot_extlinux.c tests/fuzz/fuzz_boot_menulst.c tests/fuzz/fuzz_boot_fstab.c \
 	tests/fuzz/fuzz_boot_entry.c tests/fuzz/fuzz_boot_image.c tests/fuzz/corpus

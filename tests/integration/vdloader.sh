@@ -34,6 +34,11 @@ for name in bare-ext4 mbr-sepboot gpt gpt-classic bls bls-saved menulst vmlinuz;
 done
 check_image bare-ext4 --args="console=hvc0 xen_extra=1"
 
+# No configuration: vdloader invents root= and ro, but never a key --args already gives.
+libxl_run "$IMG/vmlinuz.img" --args="root=/dev/xvda1 rw console=hvc0"
+[ $rc -eq 0 ] && [ "$(parsed args)" = "root=/dev/xvda1 rw console=hvc0" ] &&
+	pass "--args=root=... rw: no second root=, no ro" || fail "invented args: '$(parsed args)'"
+
 # Output is NUL-separated with nothing else in it; kernel first.
 libxl_run "$IMG/bare-ext4.img"
 [ "$(head -c 7 "$OUT")" = "kernel " ] || fail "simple0 output does not start with 'kernel '"
