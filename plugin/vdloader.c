@@ -315,31 +315,26 @@ static int serve_disk(void *userdata, int fd)
 	return vd_boot_disk_serve_one(userdata, fd);
 }
 
-static int write_output(const struct options *o, int out_fd, const char *text, size_t len)
+/* The result goes to the --output file libxl precreated (truncated, written from offset 0), or
+ * to stdout as it stands: `vdloader -l disk >> log` appends, whatever stdout is. */
+static int write_output(const struct options *o, int out_fd, bool precreated, const char *text,
+			size_t len)
 {
-	struct stat st;
-	int r;
+	size_t done = 0;
 
-	if (fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(out_fd, 0) < 0)
+	if (precreated && ftruncate(out_fd, 0) < 0)
 		return vd_err(-errno, "cannot truncate %s: %m", o->output);
-	r = vd_pwrite_all(out_fd, text, len, 0);
-	if (r == -ESPIPE) { /* a pipe or terminal */
-		size_t done = 0;
+	while (done < len) {
+		ssize_t n = precreated ? pwrite(out_fd, text + done, len - done, (off_t)done)
+				       : write(out_fd, text + done, len - done);
 
-		while (done < len) {
-			ssize_t n = write(out_fd, text + done, len - done);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return vd_err(-errno, "cannot write the result: %m");
-			done += (size_t)n;
-		}
-		r = 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return vd_err(n < 0 ? -errno : -EIO, "cannot write the result to %s: %m",
+				      precreated ? o->output : "stdout");
+		done += (size_t)n;
 	}
-	if (r < 0)
-		return vd_err(r, "cannot write the result to %s: %s",
-			      o->output ? o->output : "stdout", strerror(-r));
 	return 0;
 }
 
@@ -363,13 +358,15 @@ static int run(const struct options *o)
 	int keep[VD_MAX_KEEP_FDS], n_keep = 0, status = 0, r;
 	const char *v, *out_dir = o->output_dir ? o->output_dir : DEFAULT_OUTPUT_DIR;
 	bool copying = !o->list && !o->dryrun;
+	/* only libxl's precreated result file is ours to truncate; never what stdout points to */
+	bool precreated = !o->list && o->output && strcmp(o->output, "-");
 
 	r = vd_config_load(o->config, &cfg);
 	if (r < 0)
 		return r;
 
 	/* The output file first (pygrub 0710d7d445): libxl precreated it, so no O_CREAT. */
-	if (!o->list && o->output && strcmp(o->output, "-")) {
+	if (precreated) {
 		out_fd = open(o->output, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 		if (out_fd < 0) {
 			r = vd_err(-errno, "cannot open --output=%s: %m (libxl creates it first; "
@@ -515,7 +512,7 @@ static int run(const struct options *o)
 
 	if (o->list) {
 		v = reply_get(reply, reply_len, "listing");
-		r = write_output(o, out_fd, v ? v : "", v ? strlen(v) : 0);
+		r = write_output(o, out_fd, precreated, v ? v : "", v ? strlen(v) : 0);
 		goto out;
 	}
 	v = reply_get(reply, reply_len, "source");
@@ -572,7 +569,7 @@ static int run(const struct options *o)
 		r = vd_err_prefix(r, "cannot emit the result");
 		goto out;
 	}
-	r = write_output(o, out_fd, rendered, rendered_len);
+	r = write_output(o, out_fd, precreated, rendered, rendered_len);
 	if (r < 0)
 		goto out;
 	/* Success: the files now belong to libxl, which maps and unlinks them. */
@@ -582,7 +579,7 @@ out:
 		struct stat st;
 
 		remove_outputs();
-		if (out_fd >= 0 && fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode))
+		if (precreated && out_fd >= 0 && fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode))
 			(void)!ftruncate(out_fd, 0);
 	}
 	if (cleanup_state.dir_fd >= 0)

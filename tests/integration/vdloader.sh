@@ -129,6 +129,15 @@ grep -qx 'linux (kernel /boot/vmlinuz-virt)(ramdisk /boot/initramfs-virt)(args "
 [ "$(sed -n 1p "$T/simple")" = "kernel /boot/vmlinuz-2.6.32-5-xen-amd64" ] && [ "$(wc -l < "$T/simple")" -eq 3 ] &&
 	pass "simple output (--dryrun: guest paths, nothing copied)" || fail "simple output: $(cat "$T/simple")"
 
+# stdout is never truncated nor written at offset 0: `vdloader -l disk >> log` appends
+for mode in -l --dryrun --output=-; do
+	printf 'earlier log line\n' > "$T/log"
+	"$VDLOADER" $SANDBOX_OPT $mode --output-directory="$T" "$IMG/bls.img" >> "$T/log" 2> "$T/stderr"
+	[ "$(sed -n 1p "$T/log")" = "earlier log line" ] && [ "$(wc -c < "$T/log")" -gt 30 ] &&
+		pass "$mode >> log appends" || fail "$mode >> log: $(head -c 200 "$T/log")"
+	rm -f "$T"/boot_kernel.* "$T"/boot_ramdisk.*
+done
+
 # -l lists; --dryrun copies nothing
 libxl_run "$IMG/bls.img" -l
 [ $rc -eq 0 ] && grep -q '^1: Fedora Linux (6.5.6-300' "$T/stdout" && [ "$(ndirfiles)" -eq 0 ] &&
