@@ -684,6 +684,9 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 			      vd_format_size(f->req->kernel_max, lbuf, sizeof(lbuf)));
 	if (kernel_fd >= 0) {
 		r = vd_boot_fs_copy(fs, ino, kernel_fd, 0, f->req->kernel_max, &size);
+		if (r == -EUCLEAN) /* the message says what is wrong with the file */
+			return vd_err_prefix(r, "cannot copy kernel %s from %s", t->kernel,
+					     where(fs, buf, sizeof(buf)));
 		if (r < 0)
 			return vd_err(r, "cannot copy kernel %s from %s: %s", t->kernel,
 				      where(fs, buf, sizeof(buf)), strerror(-r));
@@ -711,6 +714,9 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 		if (ramdisk_fd >= 0) {
 			r = vd_boot_fs_copy(fs, ino, ramdisk_fd, total, f->req->ramdisk_max - total,
 					    &isize);
+			if (r == -EUCLEAN)
+				return vd_err_prefix(r, "cannot copy initrd %s from %s",
+						     t->initrds[i], where(fs, buf, sizeof(buf)));
 			if (r < 0)
 				return vd_err(r, "cannot copy initrd %s from %s: %s", t->initrds[i],
 					      where(fs, buf, sizeof(buf)), strerror(-r));

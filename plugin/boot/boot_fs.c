@@ -406,13 +406,16 @@ static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 /* Extent-mapped files: whole runs read straight from the disk, holes and unwritten extents left
- * as holes in the output. */
+ * as holes in the output. The leaves must go forward through the file without overlapping, as
+ * ext4 writes them: a crafted tree whose extents overlap or go backwards could make the copy
+ * rewrite the same bytes over and over, so it is refused, and nothing past the size is read. */
 static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inode *inode,
 			int out_fd, uint64_t out_offset, uint64_t size)
 {
 	ext2_extent_handle_t handle;
 	struct ext2fs_extent ext;
 	uint64_t bs = fs->e2fs->blocksize, vol_blocks = fs->vol.size / bs;
+	uint64_t next_lblk = 0, copied = 0;
 	_cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
 	errcode_t e;
 	int r = 0;
@@ -429,6 +432,14 @@ static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inod
 		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
 		    (ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
 			continue;
+		if (ext.e_lblk < next_lblk) {
+			r = vd_err(-EUCLEAN, "inode %u: extents overlap or go backwards (block %llu "
+					     "after %llu); refusing the file",
+				   (unsigned)ino, (unsigned long long)ext.e_lblk,
+				   (unsigned long long)next_lblk);
+			break;
+		}
+		next_lblk = ext.e_lblk + ext.e_len;
 		if (ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT)
 			continue;
 		file_off = ext.e_lblk * bs;
@@ -437,8 +448,15 @@ static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inod
 		len = (uint64_t)ext.e_len * bs;
 		if (len > size - file_off)
 			len = size - file_off;
+		if (len > size - copied) {
+			r = vd_err(-EUCLEAN, "inode %u: extents map more than the file's %llu bytes",
+				   (unsigned)ino, (unsigned long long)size);
+			break;
+		}
+		copied += len;
 		if (ext.e_pblk >= vol_blocks || ext.e_len > vol_blocks - ext.e_pblk) {
-			r = -EUCLEAN;
+			r = vd_err(-EUCLEAN, "inode %u: an extent lies outside the filesystem",
+				   (unsigned)ino);
 			break;
 		}
 		disk_off = fs->vol.offset + ext.e_pblk * bs;
@@ -497,7 +515,9 @@ static int copy_generic(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint
 		return r;
 	if (e)
 		return e2_errno(e);
-	return done == size ? 0 : -EUCLEAN;
+	return done == size ? 0
+			    : vd_err(-EUCLEAN, "inode %u: its blocks end before its size",
+				     (unsigned)ino);
 }
 
 int vd_boot_fs_copy(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t out_offset,

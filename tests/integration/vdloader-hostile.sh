@@ -43,6 +43,7 @@ hostile hostile-fifo 'not a regular file'
 hostile hostile-corrupt 'no filesystem libblkid recognises|superblock'
 hostile hostile-garbled 'cannot open the filesystem'
 hostile hostile-notext 'swap filesystem.*ext2/3/4 only'
+hostile hostile-overlap 'extents overlap or go backwards'
 
 # A kernel over the configured cap: clear error, no file left.
 printf 'boot_kernel_max = 1M\n' > "$T/small.conf"
