@@ -287,6 +287,8 @@ static int child_work(void *userdata, int reply_fd)
 	return 0;
 }
 
+/* A value of the child's reply. The child parsed guest data and is not trusted: every value
+ * that may be printed has its control characters replaced (vd_boot_sanitize) on the way in. */
 static const char *reply_get(const char *reply, size_t len, const char *key)
 {
 	const char *p = reply, *end = reply + len;
@@ -309,6 +311,36 @@ static const char *reply_get(const char *reply, size_t len, const char *key)
 }
 
 /* ---- the parent ---- */
+
+/* Guest text reaches the terminal and libxl's bootloader log: the error, the source and the
+ * listing have C0/DEL/C1 controls replaced (the listing keeps its newlines). The kernel, ramdisk
+ * and args values are refused instead when they hold any (vd_boot_output_render). */
+static size_t sanitize_reply(char *reply, size_t len)
+{
+	char *p = reply, *end = reply + len;
+
+	while (p < end) {
+		char *k = p, *v, *vend;
+
+		v = memchr(p, '\0', (size_t)(end - p));
+		if (!v)
+			break;
+		v++;
+		vend = memchr(v, '\0', (size_t)(end - v));
+		if (!vend)
+			break;
+		if (!strcmp(k, "error") || !strcmp(k, "source") || !strcmp(k, "listing")) {
+			size_t old = (size_t)(vend - v);
+			size_t n = vd_boot_sanitize(v, old, !strcmp(k, "listing"));
+
+			memmove(v + n, vend, (size_t)(end - vend)); /* the value shrank */
+			end -= old - n;
+			vend = v + n;
+		}
+		p = vend + 1;
+	}
+	return (size_t)(end - reply);
+}
 
 static int serve_disk(void *userdata, int fd)
 {
@@ -504,6 +536,7 @@ static int run(const struct options *o)
 	r = vd_sandbox_run(&sb, child_work, &job, REPLY_MAX, &reply, &reply_len, &status);
 	if (r < 0)
 		goto out;
+	reply_len = sanitize_reply(reply, reply_len);
 	if (status != 0) {
 		v = reply_get(reply, reply_len, "error");
 		r = vd_err(-EIO, "%s", v ? v : "the sandboxed reader failed");

@@ -464,6 +464,19 @@ static void test_output_refuses_separators_and_quotes_sxp(void **state)
 			 -EILSEQ);
 }
 
+static void test_sanitize_replaces_c0_del_c1_and_invalid_utf8(void **state)
+{
+	char s[] = "a\033[2Jb\177c\302\233d\233e\303\251f\ng\th";
+	char t[] = "x\ny";
+	size_t n = vd_boot_sanitize(s, strlen(s), false);
+
+	/* ESC, DEL, U+009B (CSI) and a raw 0x9b go; é, a tab stay; newline only when asked */
+	assert_string_equal(s, "a?[2Jb?c?d?e\303\251f?g\th");
+	assert_int_equal(n, strlen(s));
+	vd_boot_sanitize(t, strlen(t), true);
+	assert_string_equal(t, "x\ny");
+}
+
 static void test_canonical_paths_never_rise_above_root(void **state)
 {
 	char out[64];
@@ -499,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_entry_spec_forms),
 		cmocka_unit_test(test_output_simple0_is_what_libxl_parses),
 		cmocka_unit_test(test_output_refuses_separators_and_quotes_sxp),
+		cmocka_unit_test(test_sanitize_replaces_c0_del_c1_and_invalid_utf8),
 		cmocka_unit_test(test_canonical_paths_never_rise_above_root),
 	};
 
