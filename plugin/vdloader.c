@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -240,6 +241,7 @@ struct child_job {
 	size_t n_runs;
 	int remote_fd;	      /* --vd: reads go to the parent over this socket */
 	uint64_t remote_size; /* --vd: the VD's size */
+	int probe_fd;	      /* --vd: the sealed buffer libblkid probes */
 	struct vd_boot_request req;
 	int kernel_fd, ramdisk_fd;
 };
@@ -261,9 +263,10 @@ static int child_work(void *userdata, int reply_fd)
 	char num[32];
 	int r;
 
-	if (job->remote_fd >= 0)
+	if (job->remote_fd >= 0) {
 		r = vd_boot_disk_init_remote(&disk, job->remote_fd, job->remote_size);
-	else
+		vd_boot_disk_set_probe_buffer(&disk, job->probe_fd);
+	} else
 		r = vd_boot_disk_init(&disk, job->runs, job->n_runs);
 	if (r == 0)
 		r = vd_boot_find(&disk, &job->req, job->kernel_fd, job->ramdisk_fd, &res);
@@ -379,15 +382,16 @@ static int run(const struct options *o)
 	_cleanup_free_ struct vd_boot_run *runs = NULL;
 	size_t n_runs = 0;
 	_cleanup_close_ int disk_fd = -EBADF, out_fd = -EBADF, kernel_fd = -EBADF,
-			    ramdisk_fd = -EBADF;
+			    ramdisk_fd = -EBADF, probe_fd = -EBADF, probe_rw = -EBADF;
 	_cleanup_free_ char *reply = NULL, *kernel_out = NULL, *ramdisk_out = NULL,
 			    *rendered = NULL;
 	size_t reply_len = 0, rendered_len = 0;
 	struct vd_sandbox_opts sb = { .service_fd = -1 };
-	struct child_job job = { .remote_fd = -1 };
+	struct child_job job = { .remote_fd = -1, .probe_fd = -1 };
 	struct vd_boot_disk vd_disk = {};
 	int vd_sock[2] = { -1, -1 };
 	int keep[VD_MAX_KEEP_FDS], n_keep = 0, status = 0, r;
+	char fdpath[64];
 	const char *v, *out_dir = o->output_dir ? o->output_dir : DEFAULT_OUTPUT_DIR;
 	bool copying = !o->list && !o->dryrun;
 	/* only libxl's precreated result file is ours to truncate; never what stdout points to */
@@ -451,6 +455,24 @@ static int run(const struct options *o)
 			goto out;
 		}
 		keep[n_keep++] = vd_sock[1];
+		/* libblkid probes a file as large as the disk: a sparse memfd we fill with the
+		 * probed range's edges on request. The reader gets a read-only fd of it and may not
+		 * create files in memory (memfd_create is outside its allowlist). */
+		probe_rw = memfd_create("vdloader-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (probe_rw < 0 || ftruncate(probe_rw, (off_t)vd_disk.size) < 0 ||
+		    fcntl(probe_rw, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+			r = vd_err(-errno, "cannot make the probe buffer: %m");
+			goto out;
+		}
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", probe_rw);
+		probe_fd = open(fdpath, O_RDONLY | O_CLOEXEC);
+		if (probe_fd < 0) {
+			r = vd_err(-errno, "cannot reopen the probe buffer read-only (%s): %m", fdpath);
+			goto out;
+		}
+		vd_boot_disk_set_probe_buffer(&vd_disk, probe_rw);
+		keep[n_keep++] = probe_fd;
+		job.probe_fd = probe_fd;
 		sb.service_fd = vd_sock[0];
 		sb.service = serve_disk;
 		sb.service_userdata = &vd_disk;

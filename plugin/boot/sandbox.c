@@ -81,7 +81,7 @@ int vd_sandbox_install_seccomp(void)
 		SYS_exit,	   SYS_exit_group,    SYS_getpid,	 SYS_gettid,
 		SYS_getuid,	   SYS_geteuid,	      SYS_getgid,	 SYS_getegid,
 		SYS_clock_gettime, SYS_gettimeofday,  SYS_futex,	 SYS_getrandom,
-		SYS_memfd_create,  SYS_ftruncate,     SYS_fcntl,	 SYS_fadvise64,
+		SYS_ftruncate,     SYS_fcntl,	 SYS_fadvise64,
 		SYS_sysinfo,	   SYS_uname,	      SYS_prlimit64,	 SYS_sched_getaffinity,
 		SYS_sched_yield,   SYS_nanosleep,     SYS_clock_nanosleep, SYS_tgkill,
 		SYS_getrusage,	   SYS_statx,
