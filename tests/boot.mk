@@ -1,12 +1,14 @@
 # vdloader tests (issue 4): libxl-style runs on images built with mke2fs -d and sfdisk,
 # hostile images, pygrub side by side, parser unit tests, libFuzzer runs.
-UNIT_BOOT = tests/unit/test_boot_parsers tests/unit/test_boot_sandbox
+UNIT_BOOT = tests/unit/test_boot_parsers tests/unit/test_boot_sandbox tests/unit/test_boot_loader
 check_PROGRAMS += $(UNIT_BOOT)
 TESTS += $(UNIT_BOOT)
 tests_unit_test_boot_parsers_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_boot_parsers_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_boot_sandbox_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_boot_sandbox_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_boot_loader_LDADD = $(XENVD_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_boot_loader_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
 check_PROGRAMS += tests/integration/boot/libxl_parse
 tests_integration_boot_libxl_parse_SOURCES = tests/integration/boot/libxl_parse.c
