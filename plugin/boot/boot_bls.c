@@ -106,29 +106,16 @@ int vd_boot_bls_parse(const char *text, size_t len, const char *stem, const stru
 		      struct vd_boot_entry *ret)
 {
 	struct vd_boot_entry e = {};
-	char *options = NULL, *linux_words = NULL;
+	char *options = NULL, *linux_words = NULL, *raw, key[32];
 	size_t options_len = 0;
 	const char *p = text, *end = text + len;
 	int r = 0;
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	while (r == 0) {
-		const char *v;
-		char key[32];
-		char *raw, *value = NULL;
-		size_t vlen;
-		int got = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &v, &vlen);
+	while ((r = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &raw)) > 0) {
+		char *value = NULL;
 
-		if (got <= 0) {
-			r = got;
-			break;
-		}
-		raw = strndup(v, vlen);
-		if (!raw) {
-			r = -ENOMEM;
-			break;
-		}
 		r = expand_vars(raw, env, &value);
 		free(raw);
 		if (r < 0)
@@ -156,6 +143,8 @@ int vd_boot_bls_parse(const char *text, size_t len, const char *stem, const stru
 		}
 		/* else machine-id, devicetree, efi, architecture, grub_*: not for us */
 		free(value);
+		if (r < 0)
+			break;
 	}
 	if (r == 0 && linux_words) {
 		/* "linux /vmlinuz-x $extra": the first word is the kernel, the rest arguments */

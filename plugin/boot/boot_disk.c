@@ -87,6 +87,17 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Sends one request and reads its status: < 0 the request's error, -EIO a broken channel. */
+static int remote_call(const struct vd_boot_disk *disk, const struct remote_request *req)
+{
+	int32_t status;
+
+	if (write_full(disk->remote_fd, req, sizeof(*req)) < 0 ||
+	    read_full(disk->remote_fd, &status, sizeof(status)) < 0)
+		return -EIO;
+	return status < 0 ? status : 0;
+}
+
 static int remote_pread(const struct vd_boot_disk *disk, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
@@ -94,16 +105,10 @@ static int remote_pread(const struct vd_boot_disk *disk, void *buf, size_t len, 
 	while (len > 0) {
 		size_t chunk = len > VD_BOOT_REMOTE_MAX_READ ? VD_BOOT_REMOTE_MAX_READ : len;
 		struct remote_request req = { .offset = off, .length = chunk, .kind = REMOTE_READ };
-		int32_t status;
-		int r;
+		int r = remote_call(disk, &req);
 
-		r = write_full(disk->remote_fd, &req, sizeof(req));
-		if (r == 0)
-			r = read_full(disk->remote_fd, &status, sizeof(status));
 		if (r < 0)
-			return -EIO;
-		if (status < 0)
-			return status;
+			return r;
 		r = read_full(disk->remote_fd, p, chunk);
 		if (r < 0)
 			return -EIO;
@@ -231,17 +236,12 @@ int vd_boot_disk_probe_fd(const struct vd_boot_disk *disk, uint64_t off, uint64_
 	if (disk->remote_fd >= 0) {
 		/* the parent fills the buffer, which we may only read */
 		struct remote_request req = { .offset = off, .length = len, .kind = REMOTE_PROBE };
-		int32_t status;
 
 		if (disk->probe_fd < 0)
 			return -EBADF;
-		r = write_full(disk->remote_fd, &req, sizeof(req));
-		if (r == 0)
-			r = read_full(disk->remote_fd, &status, sizeof(status));
+		r = remote_call(disk, &req);
 		if (r < 0)
-			return -EIO;
-		if (status < 0)
-			return status;
+			return r;
 		*ret_fd = disk->probe_fd;
 		*ret_offset = 0;
 		*ret_owned = false;

@@ -85,30 +85,13 @@ int vd_boot_extlinux_parse(const char *text, size_t len, struct vd_boot_menu *re
 	struct vd_boot_menu menu = {};
 	struct vd_boot_entry cur = {};
 	bool in_label = false;
-	char *menu_default = NULL;
+	char *menu_default = NULL, *value, key[16];
 	const char *p = text, *end = text + len;
 	int r = 0;
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	while (r == 0) {
-		const char *v, *vend;
-		char key[16];
-		char *value;
-		size_t vlen;
-		int got = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &v,
-					      &vlen);
-
-		if (got <= 0) {
-			r = got;
-			break;
-		}
-		vend = v + vlen;
-		value = strndup(v, (size_t)(vend - v));
-		if (!value) {
-			r = -ENOMEM;
-			break;
-		}
+	while ((r = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &value)) > 0) {
 		if (!strcasecmp(key, "label")) {
 			if (in_label)
 				r = vd_boot_menu_add(&menu, &cur);
@@ -148,6 +131,8 @@ int vd_boot_extlinux_parse(const char *text, size_t len, struct vd_boot_menu *re
 			r = set_initrds(&cur, value);
 		}
 		free(value);
+		if (r < 0)
+			break;
 	}
 	if (r == 0 && in_label)
 		r = vd_boot_menu_add(&menu, &cur);

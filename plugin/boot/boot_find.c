@@ -165,21 +165,14 @@ static bool exists_file(const struct vd_boot_ns *ns, const char *path)
 /* grub.cfg's `[ -s $prefix/grubenv ]` and friends, answered from the config's filesystem. */
 static int grub_stat_file(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
 {
-	const struct vd_boot_ns *ns = userdata;
 	struct vd_boot_fs *fs;
 	vd_boot_ino ino;
-	mode_t mode;
-	uint64_t size;
-	int r;
+	int r = vd_boot_ns_resolve_file(userdata, path, &fs, &ino, ret_size);
 
-	r = vd_boot_ns_resolve(ns, path, &fs, &ino);
-	if (r == 0)
-		r = vd_boot_fs_stat(fs, ino, &mode, &size);
-	if (r < 0)
-		return r;
-	*ret_size = size;
-	*ret_dir = S_ISDIR(mode);
-	return 0;
+	*ret_dir = r == -EISDIR;
+	if (*ret_dir)
+		*ret_size = 0;
+	return *ret_dir ? 0 : r;
 }
 
 static int parse_grub_cfg(struct finder *f, const struct vd_boot_ns *ns, const char *path,

@@ -371,19 +371,28 @@ int vd_boot_fs_readlink(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char
 	return 0;
 }
 
-int vd_boot_fs_read(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **ret,
-		    size_t *ret_len)
+int vd_boot_fs_regular_size(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t *ret_size)
 {
-	_cleanup_free_ char *buf = NULL;
 	mode_t mode;
-	uint64_t size;
-	int r;
+	int r = vd_boot_fs_stat(fs, ino, &mode, ret_size);
 
-	r = vd_boot_fs_stat(fs, ino, &mode, &size);
 	if (r < 0)
 		return r;
 	if (!LINUX_S_ISREG(mode))
 		return LINUX_S_ISDIR(mode) ? -EISDIR : -EINVAL;
+	return 0;
+}
+
+int vd_boot_fs_read(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **ret,
+		    size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	uint64_t size;
+	int r;
+
+	r = vd_boot_fs_regular_size(fs, ino, &size);
+	if (r < 0)
+		return r;
 	if (size > max)
 		return -EFBIG;
 	buf = malloc((size_t)size + 1);

@@ -29,6 +29,8 @@ int vd_boot_fs_lookup(struct vd_boot_fs *fs, vd_boot_ino dir, const char *name,
 		      vd_boot_ino *ret);
 /* Mode bits (S_IFMT included) and size. */
 int vd_boot_fs_stat(struct vd_boot_fs *fs, vd_boot_ino ino, mode_t *ret_mode, uint64_t *ret_size);
+/* The size of a regular file; -EISDIR for a directory, -EINVAL for anything else. */
+int vd_boot_fs_regular_size(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t *ret_size);
 /* A symlink's target, NUL-terminated, at most max bytes (-ENAMETOOLONG beyond). */
 int vd_boot_fs_readlink(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **ret);
 /* A whole regular file into memory, NUL-terminated; -EFBIG beyond max bytes. */

@@ -204,7 +204,7 @@ ssize_t vd_boot_find_control_char(const char *s)
 }
 
 int vd_boot_next_keyval(const char **p, const char *end, bool eq, char *key, size_t keylen,
-			const char **ret_v, size_t *ret_vlen)
+			char **ret_value)
 {
 	while (*p < end) {
 		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
@@ -229,10 +229,11 @@ int vd_boot_next_keyval(const char **p, const char *end, bool eq, char *key, siz
 			continue;
 		if ((size_t)(vend - v) > VD_BOOT_MAX_VALUE)
 			return -E2BIG;
+		*ret_value = strndup(v, (size_t)(vend - v));
+		if (!*ret_value)
+			return -ENOMEM;
 		memcpy(key, k, (size_t)(kend - k));
 		key[kend - k] = '\0';
-		*ret_v = v;
-		*ret_vlen = (size_t)(vend - v);
 		return 1;
 	}
 	return 0;

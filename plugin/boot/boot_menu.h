@@ -117,10 +117,11 @@ void vd_boot_entry_spec_dispose(struct vd_boot_entry_spec *s);
 /* The next "key value" line of a config file at *p (before end), the one line tokenizer of the
  * BLS, extlinux and menu.lst parsers. Skips blank lines, '#' comments and lines whose key does
  * not fit in keylen. key: the first word (ended by whitespace, or also by '=' when eq);
- * *ret_v, *ret_vlen: the rest of the line, trimmed (and without the '=' when eq). Advances *p
- * past the line. 1: a line; 0: the end; -E2BIG: a value longer than VD_BOOT_MAX_VALUE. */
+ * *ret_value: a copy of the rest of the line, trimmed (and without the '=' when eq), which the
+ * caller frees. Advances *p past the line. 1: a line; 0: the end; -E2BIG: a value longer than
+ * VD_BOOT_MAX_VALUE. */
 int vd_boot_next_keyval(const char **p, const char *end, bool eq, char *key, size_t keylen,
-			const char **ret_v, size_t *ret_vlen);
+			char **ret_value);
 
 /* Control characters (a NUL, newline, ...) make a config value unusable: libxl's output format
  * separates items with them (XSA-198). Returns the offending byte's position or -1. */
