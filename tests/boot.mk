@@ -30,7 +30,7 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_boot_extlinux.c tests/fuzz/fuzz_boot_menulst.c tests/fuzz/fuzz_boot_fstab.c \
 	tests/fuzz/fuzz_boot_entry.c tests/fuzz/fuzz_boot_image.c tests/fuzz/corpus
 
-# vdloader vs pygrub vs dd (not part of make check).
+# vdloader vs pygrub vs a plain cp, two images (not part of make check).
 bench-vdloader: plugin/vdloader
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(top_srcdir)/bench/bench_vdloader.sh

@@ -2,6 +2,7 @@
 #include <linux/falloc.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 #include "boot/boot_disk.h"
@@ -277,4 +278,82 @@ int vd_boot_disk_probe_fd(const struct vd_boot_disk *disk, uint64_t off, uint64_
 	*ret_offset = 0;
 	*ret_owned = true;
 	return 0;
+}
+
+/* One piece within one fd: copy_file_range, sendfile when the two files are on different
+ * filesystems or the kernel lacks it, read and write as the last resort. */
+static int copy_piece(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off)
+{
+	static bool no_cfr, no_sendfile;
+
+	while (len > 0) {
+		size_t want = len > (1u << 30) ? (1u << 30) : (size_t)len;
+		ssize_t n = -1;
+
+		if (!no_cfr) {
+			loff_t i = (loff_t)in_off, o = (loff_t)out_off;
+
+			n = copy_file_range(in_fd, &i, out_fd, &o, want, 0);
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+				      errno == EOPNOTSUPP || errno == EBADF))
+				no_cfr = true;
+		}
+		if (n < 0 && no_cfr && !no_sendfile) {
+			off_t i = (off_t)in_off;
+
+			if (lseek(out_fd, (off_t)out_off, SEEK_SET) < 0)
+				return -errno;
+			n = sendfile(out_fd, in_fd, &i, want);
+			if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+				no_sendfile = true;
+		}
+		if (n < 0 && no_cfr && no_sendfile) {
+			uint8_t buf[65536];
+			size_t chunk = want > sizeof(buf) ? sizeof(buf) : want;
+			int r = vd_pread_all(in_fd, buf, chunk, in_off);
+
+			if (r == 0)
+				r = vd_pwrite_all(out_fd, buf, chunk, out_off);
+			if (r < 0)
+				return r == -ENODATA ? -EIO : r;
+			n = (ssize_t)chunk;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the source ended early */
+		in_off += (uint64_t)n;
+		out_off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int vd_boot_disk_copy_to(const struct vd_boot_disk *disk, uint64_t off, uint64_t len, int out_fd,
+			 uint64_t out_off)
+{
+	uint64_t run_start = 0;
+
+	if (disk->remote_fd >= 0 || off > disk->size || len > disk->size - off)
+		return -EIO;
+	for (size_t i = 0; i < disk->n_runs && len > 0; i++) {
+		const struct vd_boot_run *run = &disk->runs[i];
+		uint64_t run_end = run_start + run->length;
+
+		if (off < run_end) {
+			uint64_t in_run = off - run_start;
+			uint64_t chunk = run->length - in_run < len ? run->length - in_run : len;
+			int r = copy_piece(run->fd, run->dev_offset + in_run, chunk, out_fd, out_off);
+
+			if (r < 0)
+				return r;
+			off += chunk;
+			out_off += chunk;
+			len -= chunk;
+		}
+		run_start = run_end;
+	}
+	return len == 0 ? 0 : -EIO;
 }

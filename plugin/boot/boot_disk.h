@@ -38,6 +38,11 @@ int vd_boot_disk_serve_one(const struct vd_boot_disk *disk, int fd);
 /* Reads exactly len bytes at off (disk coordinates); -EIO past the end or on a short read. */
 int vd_boot_disk_pread(const struct vd_boot_disk *disk, void *buf, size_t len, uint64_t off);
 
+/* Copies [off, off + len) of the disk into out_fd at out_off, letting the kernel move the bytes
+ * (copy_file_range, else sendfile, else read and write). -EIO past the disk's end. */
+int vd_boot_disk_copy_to(const struct vd_boot_disk *disk, uint64_t off, uint64_t len, int out_fd,
+			 uint64_t out_off);
+
 /* The probe buffer of a remote disk: a sparse memfd as large as the disk, which the parent
  * (serving side, read-write fd) fills on request with the first and last VD_BOOT_PROBE_WINDOW
  * bytes of the range libblkid probes, and the reader (read-only fd of the same memfd) probes.

@@ -57,6 +57,8 @@ void vd_boot_result_dispose(struct vd_boot_result *r)
 	free(r->ramdisk_paths);
 	free(r->source);
 	free(r->listing);
+	free(r->kernel_extents);
+	free(r->ramdisk_extents);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -654,6 +656,44 @@ static int check_value(const char *what, const char *value, const char *source)
 	return 0;
 }
 
+struct extent_text {
+	char **text;
+	size_t len;
+	uint64_t out_offset;
+};
+
+static int add_extent(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len)
+{
+	struct extent_text *x = userdata;
+	char line[80];
+	int n = snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+			 x->out_offset + file_off, disk_off, len);
+	char *grown = realloc(*x->text, x->len + (size_t)n + 1);
+
+	if (!grown)
+		return -ENOMEM;
+	memcpy(grown + x->len, line, (size_t)n + 1);
+	x->len += (size_t)n;
+	*x->text = grown;
+	return 0;
+}
+
+/* One file into out_fd at out_offset: as extents for the caller to copy when asked and the
+ * file is extent-mapped, else copied here. */
+static int place_file(struct finder *f, struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd,
+		      uint64_t out_offset, uint64_t max, struct extent_text *x, uint64_t *size)
+{
+	int r = -EOPNOTSUPP;
+
+	if (f->req->extents) {
+		x->out_offset = out_offset;
+		r = vd_boot_fs_extents(fs, ino, max, add_extent, x, size);
+	}
+	if (r == -EOPNOTSUPP)
+		r = vd_boot_fs_copy(fs, ino, out_fd, out_offset, max, size);
+	return r;
+}
+
 static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int ramdisk_fd,
 		    struct vd_boot_result *res)
 {
@@ -661,6 +701,8 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 	vd_boot_ino ino;
 	uint64_t size, total = 0;
 	char buf[64], mbuf[16], lbuf[16];
+	struct extent_text kx = { .text = &res->kernel_extents },
+			   rx = { .text = &res->ramdisk_extents };
 	int r;
 
 	r = resolve_boot_file(f, t->cfg_fs, t->kernel, &fs, &ino, &size);
@@ -676,7 +718,7 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 			      t->kernel, t->source, vd_format_size(size, mbuf, sizeof(mbuf)),
 			      vd_format_size(f->req->kernel_max, lbuf, sizeof(lbuf)));
 	if (kernel_fd >= 0) {
-		r = vd_boot_fs_copy(fs, ino, kernel_fd, 0, f->req->kernel_max, &size);
+		r = place_file(f, fs, ino, kernel_fd, 0, f->req->kernel_max, &kx, &size);
 		if (r == -EUCLEAN) /* the message says what is wrong with the file */
 			return vd_err_prefix(r, "cannot copy kernel %s from %s", t->kernel,
 					     where(fs, buf, sizeof(buf)));
@@ -705,8 +747,8 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 				      vd_format_size(total + isize, mbuf, sizeof(mbuf)),
 				      vd_format_size(f->req->ramdisk_max, lbuf, sizeof(lbuf)));
 		if (ramdisk_fd >= 0) {
-			r = vd_boot_fs_copy(fs, ino, ramdisk_fd, total, f->req->ramdisk_max - total,
-					    &isize);
+			r = place_file(f, fs, ino, ramdisk_fd, total, f->req->ramdisk_max - total,
+				       &rx, &isize);
 			if (r == -EUCLEAN)
 				return vd_err_prefix(r, "cannot copy initrd %s from %s",
 						     t->initrds[i], where(fs, buf, sizeof(buf)));

@@ -414,29 +414,28 @@ static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 	return r == -EFBIG ? vd_err(-EFBIG, "output file would exceed the size limit") : r;
 }
 
-/* Extent-mapped files: whole runs read straight from the disk, holes and unwritten extents left
- * as holes in the output. The leaves must go forward through the file without overlapping, as
- * ext4 writes them: a crafted tree whose extents overlap or go backwards could make the copy
- * rewrite the same bytes over and over, so it is refused, and nothing past the size is read. */
-static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inode *inode,
-			int out_fd, uint64_t out_offset, uint64_t size)
+/* Extent-mapped files: the runs of the file's bytes on the disk, in file order, holes and
+ * unwritten extents left out. The leaves must go forward through the file without overlapping,
+ * as ext4 writes them: a crafted tree whose extents overlap or go backwards could make a copy
+ * rewrite the same bytes over and over, so it is refused, and nothing past the size is mapped. */
+static int walk_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inode *inode,
+			uint64_t size,
+			int (*fn)(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len),
+			void *userdata)
 {
 	ext2_extent_handle_t handle;
 	struct ext2fs_extent ext;
 	uint64_t bs = fs->e2fs->blocksize, vol_blocks = fs->vol.size / bs;
-	uint64_t next_lblk = 0, copied = 0;
-	_cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
+	uint64_t next_lblk = 0, mapped = 0;
 	errcode_t e;
 	int r = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	e = ext2fs_extent_open2(fs->e2fs, ino, inode, &handle);
 	if (e)
 		return e2_errno(e);
 	for (e = ext2fs_extent_get(handle, EXT2_EXTENT_ROOT, &ext); !e;
 	     e = ext2fs_extent_get(handle, EXT2_EXTENT_NEXT, &ext)) {
-		uint64_t file_off, len, disk_off;
+		uint64_t file_off, len;
 
 		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
 		    (ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
@@ -457,31 +456,18 @@ static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inod
 		len = (uint64_t)ext.e_len * bs;
 		if (len > size - file_off)
 			len = size - file_off;
-		if (len > size - copied) {
+		if (len > size - mapped) {
 			r = vd_err(-EUCLEAN, "inode %u: extents map more than the file's %llu bytes",
 				   (unsigned)ino, (unsigned long long)size);
 			break;
 		}
-		copied += len;
+		mapped += len;
 		if (ext.e_pblk >= vol_blocks || ext.e_len > vol_blocks - ext.e_pblk) {
 			r = vd_err(-EUCLEAN, "inode %u: an extent lies outside the filesystem",
 				   (unsigned)ino);
 			break;
 		}
-		disk_off = fs->vol.offset + ext.e_pblk * bs;
-		while (len > 0) {
-			size_t chunk = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
-
-			r = vd_boot_disk_pread(fs->disk, buf, chunk, disk_off);
-			if (r < 0)
-				break;
-			r = write_at(out_fd, buf, chunk, out_offset + file_off);
-			if (r < 0)
-				break;
-			disk_off += chunk;
-			file_off += chunk;
-			len -= chunk;
-		}
+		r = fn(userdata, file_off, fs->vol.offset + ext.e_pblk * bs, len);
 		if (r < 0)
 			break;
 	}
@@ -491,6 +477,43 @@ static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inod
 	if (e && e != EXT2_ET_EXTENT_NO_NEXT)
 		return e2_errno(e);
 	return 0;
+}
+
+struct copy_ctx {
+	struct vd_boot_fs *fs;
+	int out_fd;
+	uint64_t out_offset;
+	uint8_t *buf;
+};
+
+static int copy_one_extent(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len)
+{
+	struct copy_ctx *c = userdata;
+
+	while (len > 0) {
+		size_t chunk = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
+		int r = vd_boot_disk_pread(c->fs->disk, c->buf, chunk, disk_off);
+
+		if (r == 0)
+			r = write_at(c->out_fd, c->buf, chunk, c->out_offset + file_off);
+		if (r < 0)
+			return r;
+		disk_off += chunk;
+		file_off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inode *inode,
+			int out_fd, uint64_t out_offset, uint64_t size)
+{
+	_cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
+	struct copy_ctx c = { fs, out_fd, out_offset, buf };
+
+	if (!buf)
+		return -ENOMEM;
+	return walk_extents(fs, ino, inode, size, copy_one_extent, &c);
 }
 
 static int copy_generic(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t out_offset,
@@ -588,4 +611,28 @@ int vd_boot_fs_list(struct vd_boot_fs *fs, vd_boot_ino dir,
 	if (ctx.r < 0)
 		return ctx.r;
 	return e ? e2_errno(e) : 0;
+}
+
+int vd_boot_fs_extents(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t max,
+		       int (*fn)(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len),
+		       void *userdata, uint64_t *ret_size)
+{
+	struct ext2_inode inode;
+	uint64_t size;
+	int r = read_inode(fs, ino, &inode);
+
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return LINUX_S_ISDIR(inode.i_mode) ? -EISDIR : -EINVAL;
+	if (!(inode.i_flags & EXT4_EXTENTS_FL) || (inode.i_flags & EXT4_INLINE_DATA_FL))
+		return -EOPNOTSUPP;
+	size = EXT2_I_SIZE(&inode);
+	if (size > max)
+		return -EFBIG;
+	r = walk_extents(fs, ino, &inode, size, fn, userdata);
+	if (r < 0)
+		return r;
+	*ret_size = size;
+	return 0;
 }

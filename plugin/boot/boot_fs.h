@@ -38,6 +38,12 @@ int vd_boot_fs_read(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **r
 		    size_t *ret_len);
 /* A regular file's bytes written at out_offset of out_fd (holes stay holes); -EFBIG beyond max
  * bytes before anything is written. */
+/* An extent-mapped file's data as (file offset, disk offset, length) runs, in file order, for
+ * someone else to copy (holes are left out); -EOPNOTSUPP for block-mapped or inline files,
+ * -EUCLEAN for a tree that overlaps, goes backwards or leaves the filesystem. */
+int vd_boot_fs_extents(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t max,
+		       int (*fn)(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len),
+		       void *userdata, uint64_t *ret_size);
 int vd_boot_fs_copy(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t out_offset,
 		    uint64_t max, uint64_t *ret_size);
 /* Calls fn for every entry of a directory except "." and ".."; fn returns < 0 to stop. */

@@ -167,6 +167,10 @@ static int child_work(void *userdata, int reply_fd)
 	put(reply_fd, "has_ramdisk", res.has_ramdisk ? "1" : "0");
 	if (res.listing)
 		put(reply_fd, "listing", res.listing);
+	if (res.kernel_extents)
+		put(reply_fd, "kernel_extents", res.kernel_extents);
+	if (res.ramdisk_extents)
+		put(reply_fd, "ramdisk_extents", res.ramdisk_extents);
 	vd_boot_result_dispose(&res);
 	return 0;
 }
@@ -195,6 +199,39 @@ static const char *reply_get(const char *reply, size_t len, const char *key)
 }
 
 /* ---- the parent ---- */
+
+/* The reader found where the file's bytes lie; we copy them, kernel to kernel: every range must
+ * lie inside the guest's disk and inside the file's size, in order and without overlap. */
+static int copy_extents(const struct vd_boot_disk *disk, const char *list, uint64_t size,
+			int out_fd, const char *what)
+{
+	uint64_t next = 0;
+
+	for (const char *p = list; *p;) {
+		char *end;
+		uint64_t out_off, disk_off, len;
+
+		errno = 0;
+		out_off = strtoull(p, &end, 10);
+		if (*end != ' ')
+			goto bad;
+		disk_off = strtoull(end + 1, &end, 10);
+		if (*end != ' ')
+			goto bad;
+		len = strtoull(end + 1, &end, 10);
+		if (*end != '\n' || errno || len == 0 || out_off < next || out_off > size ||
+		    len > size - out_off || disk_off > disk->size || len > disk->size - disk_off)
+			goto bad;
+		next = out_off + len;
+		if (vd_boot_disk_copy_to(disk, disk_off, len, out_fd, out_off) < 0)
+			return vd_err(-EIO, "cannot copy the %s from the disk: %m", what);
+		p = end + 1;
+	}
+	return 0;
+bad:
+	return vd_err(-EIO, "the reader's extent list for the %s is inconsistent; refusing it",
+		      what);
+}
 
 /* Guest text reaches the terminal and libxl's bootloader log: the error, the source and the
  * listing have C0/DEL/C1 controls replaced (the listing keeps its newlines). The kernel, ramdisk
@@ -247,7 +284,7 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 	size_t reply_len = 0, rendered_len = 0;
 	struct vd_sandbox_opts sb = { .service_fd = -1 };
 	struct child_job job = { .remote_fd = -1, .probe_fd = -1 };
-	struct vd_boot_disk vd_disk = {};
+	struct vd_boot_disk vd_disk = {}, local_disk = {};
 	int vd_sock[2] = { -1, -1 };
 	int keep[VD_MAX_KEEP_FDS], n_keep = 0, status = 0, r;
 	char fdpath[64];
@@ -332,6 +369,9 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		}
 		runs[0] = (struct vd_boot_run){ disk_fd, 0, size };
 		n_runs = 1;
+		r = vd_boot_disk_init(&local_disk, runs, n_runs);
+		if (r < 0)
+			goto out;
 		keep[n_keep++] = disk_fd;
 	}
 
@@ -392,6 +432,7 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		.kernel_max = cfg.kernel_max,
 		.ramdisk_max = cfg.ramdisk_max,
 		.config_max = cfg.config_max,
+		.extents = copying,
 	};
 	r = vd_sandbox_run(&sb, child_work, &job, REPLY_MAX, &reply, &reply_len, &status);
 	if (r < 0)
@@ -424,7 +465,18 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		const char *has_ramdisk = reply_get(reply, reply_len, "has_ramdisk");
 		const char *ksize = reply_get(reply, reply_len, "kernel_size");
 		const char *rsize = reply_get(reply, reply_len, "ramdisk_size");
+		const char *kext = reply_get(reply, reply_len, "kernel_extents");
+		const char *rext = reply_get(reply, reply_len, "ramdisk_extents");
 		struct stat st;
+
+		if (kext && ksize)
+			r = copy_extents(o->vd ? &vd_disk : &local_disk, kext,
+					 strtoull(ksize, NULL, 10), kernel_fd, "kernel");
+		if (r == 0 && rext && rsize)
+			r = copy_extents(o->vd ? &vd_disk : &local_disk, rext,
+					 strtoull(rsize, NULL, 10), ramdisk_fd, "ramdisk");
+		if (r < 0)
+			goto out;
 
 		/* Trust the files, not the child's word: sizes must agree and fit the caps. */
 		if (!ksize || fstat(kernel_fd, &st) < 0 ||
