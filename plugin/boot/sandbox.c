@@ -284,9 +284,11 @@ static _Noreturn void child_main(const struct vd_sandbox_opts *o, vd_sandbox_fn 
 	signal(SIGXFSZ, SIG_IGN); /* a write past RLIMIT_FSIZE fails with EFBIG instead */
 
 	if (!o->unprivileged) {
-		if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC) < 0)
+		/* No network namespace: the seccomp filter kills socket() and every other way to a
+		 * network, and creating one cost about 1 ms of a 5 ms run (measured with strace -T). */
+		if (unshare(CLONE_NEWNS | CLONE_NEWIPC) < 0)
 			setup_fail(reply_fd,
-				   "cannot create mount/net/ipc namespaces for the sandbox "
+				   "cannot create mount and ipc namespaces for the sandbox "
 				   "(unshare)",
 				   errno);
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
