@@ -30,6 +30,13 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_boot_extlinux.c tests/fuzz/fuzz_boot_menulst.c tests/fuzz/fuzz_boot_fstab.c \
 	tests/fuzz/fuzz_boot_entry.c tests/fuzz/fuzz_boot_image.c tests/fuzz/corpus
 
+# Each libFuzzer target for FUZZ_SECONDS (default 600) under ASan/UBSan with a 1 GB RSS limit;
+# not part of make check (which runs each for 3 s). Logs and any crash in tests/fuzz/boot/.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} top_srcdir='$(abs_top_srcdir)' \
+		top_builddir='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/tests/fuzz/run-boot-fuzz.sh
+.PHONY: fuzz
+
 # vdloader vs pygrub vs a plain cp, two images (not part of make check).
 bench-vdloader: plugin/vdloader
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
