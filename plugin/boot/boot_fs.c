@@ -552,20 +552,29 @@ static int copy_generic(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint
 				     (unsigned)ino);
 }
 
+/* A regular file's inode and size, at most max bytes. */
+static int regular_inode(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t max,
+			 struct ext2_inode *ret_inode, uint64_t *ret_size)
+{
+	int r = read_inode(fs, ino, ret_inode);
+
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(ret_inode->i_mode))
+		return LINUX_S_ISDIR(ret_inode->i_mode) ? -EISDIR : -EINVAL;
+	*ret_size = EXT2_I_SIZE(ret_inode);
+	return *ret_size > max ? -EFBIG : 0;
+}
+
 int vd_boot_fs_copy(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t out_offset,
 		    uint64_t max, uint64_t *ret_size)
 {
 	struct ext2_inode inode;
 	uint64_t size;
-	int r = read_inode(fs, ino, &inode);
+	int r = regular_inode(fs, ino, max, &inode, &size);
 
 	if (r < 0)
 		return r;
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return LINUX_S_ISDIR(inode.i_mode) ? -EISDIR : -EINVAL;
-	size = EXT2_I_SIZE(&inode);
-	if (size > max)
-		return -EFBIG;
 	if ((inode.i_flags & EXT4_EXTENTS_FL) && !(inode.i_flags & EXT4_INLINE_DATA_FL))
 		r = copy_extents(fs, ino, &inode, out_fd, out_offset, size);
 	else
@@ -619,17 +628,12 @@ int vd_boot_fs_extents(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t max,
 {
 	struct ext2_inode inode;
 	uint64_t size;
-	int r = read_inode(fs, ino, &inode);
+	int r = regular_inode(fs, ino, max, &inode, &size);
 
 	if (r < 0)
 		return r;
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return LINUX_S_ISDIR(inode.i_mode) ? -EISDIR : -EINVAL;
 	if (!(inode.i_flags & EXT4_EXTENTS_FL) || (inode.i_flags & EXT4_INLINE_DATA_FL))
 		return -EOPNOTSUPP;
-	size = EXT2_I_SIZE(&inode);
-	if (size > max)
-		return -EFBIG;
 	r = walk_extents(fs, ino, &inode, size, fn, userdata);
 	if (r < 0)
 		return r;
