@@ -9,7 +9,7 @@
 
 #include "boot/boot_loader.h"
 
-static char dir[] = "/tmp/vdloader-loader.XXXXXX";
+static char dir[] = "/tmp/xenvd-boot-loader.XXXXXX"; /* not *vdloader*: see vdloader-hostile.sh */
 static char image[512], outdir[512];
 
 static int make_image(void **state)
