@@ -15,6 +15,7 @@ for case_dir in "$CONFIGS"/*/; do
 	rm -rf "$tree"
 	mkdir -p "$tree"
 	cp -R "$src/tree/." "$tree/"
+	chmod -R u+w "$tree" # a distcheck source tree is read-only
 	fstab=$(expect "$case_dir" fstab)
 	if [ -n "$fstab" ]; then
 		mkdir -p "$tree/etc"
@@ -26,10 +27,12 @@ for case_dir in "$CONFIGS"/*/; do
 		{ cat "$T/env"; head -c $((1024 - $(stat -c %s "$T/env"))) /dev/zero | tr '\0' '#'; } \
 			> "$tree$grubenv"
 	fi
-	expect "$case_dir" file | while read -r path payload; do
+	while read -r path payload; do # not a pipe: a failure here stops the test (set -e)
 		mkdir -p "$tree$(dirname "$path")"
 		cp "$IMG/payload/$payload" "$tree$path"
-	done
+	done <<EOF
+$(expect "$case_dir" file)
+EOF
 	uuid=$(expect "$case_dir" uuid)
 	mke2fs -q -F -t ext4 -d "$tree" ${uuid:+-U "$uuid"} "$T/$name.img" 24M >/dev/null
 
