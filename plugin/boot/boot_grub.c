@@ -299,10 +299,57 @@ static bool parse_long(const char *s, long long *ret)
 	return *s && !*end && errno == 0;
 }
 
+/* a OP b; *ret_handled false when OP is no binary operator. */
+static int test_binary(struct test_args *t, const char *a, const char *op, const char *b,
+		       bool *ret_handled)
+{
+	static const char *const intops[] = { "-eq", "-ne", "-lt", "-le", "-gt", "-ge" };
+	long long x, y;
+
+	*ret_handled = true;
+	if (!strcmp(op, "=") || !strcmp(op, "=="))
+		return strcmp(a, b) == 0;
+	if (!strcmp(op, "!="))
+		return strcmp(a, b) != 0;
+	if (!strcmp(op, "<"))
+		return strcmp(a, b) < 0;
+	if (!strcmp(op, ">"))
+		return strcmp(a, b) > 0;
+	if (!strcmp(op, "<="))
+		return strcmp(a, b) <= 0;
+	if (!strcmp(op, ">="))
+		return strcmp(a, b) >= 0;
+	for (size_t k = 0; k < ARRAY_SIZE(intops); k++) {
+		if (strcmp(op, intops[k]))
+			continue;
+		if (!parse_long(a, &x) || !parse_long(b, &y)) {
+			vd_debug("grub.cfg: test %s %s %s: not numbers; false", a, op, b);
+			t->g->unknown = true;
+			return 0;
+		}
+		switch (k) {
+		case 0: return x == y;
+		case 1: return x != y;
+		case 2: return x < y;
+		case 3: return x <= y;
+		case 4: return x > y;
+		default: return x >= y;
+		}
+	}
+	if (op[0] == '-' && op[1] && strcmp(op, "-a") && strcmp(op, "-o")) {
+		/* -nt, -ot, -pgt, ...: file times and versions we do not have */
+		vd_debug("grub.cfg: unknown test %s %s %s; taking it as false", a, op, b);
+		t->g->unknown = true;
+		return 0;
+	}
+	*ret_handled = false;
+	return 0;
+}
+
 static int test_primary(struct test_args *t)
 {
 	const struct command *c = t->cmd;
-	const char *a, *op, *b;
+	const char *a;
 
 	if (t->i >= t->end) {
 		t->g->unknown = true;
@@ -326,58 +373,12 @@ static int test_primary(struct test_args *t)
 	}
 	/* binary operators first: [ "-n" = "-n" ] compares strings */
 	if (t->i + 2 < t->end) {
-		op = c->w[t->i + 1].s;
-		b = c->w[t->i + 2].s;
-		{
-			long long x, y;
-			static const char *const intops[] = { "-eq", "-ne", "-lt", "-le", "-gt",
-							      "-ge" };
+		bool handled;
+		int v = test_binary(t, a, c->w[t->i + 1].s, c->w[t->i + 2].s, &handled);
 
-			if (!strcmp(op, "=") || !strcmp(op, "==") || !strcmp(op, "!=") ||
-			    !strcmp(op, "<") || !strcmp(op, ">") || !strcmp(op, "<=") ||
-			    !strcmp(op, ">=")) {
-				int cmp = strcmp(a, b);
-
-				t->i += 3;
-				if (op[0] == '=')
-					return cmp == 0;
-				if (op[0] == '!')
-					return cmp != 0;
-				if (!strcmp(op, "<"))
-					return cmp < 0;
-				if (!strcmp(op, ">"))
-					return cmp > 0;
-				if (!strcmp(op, "<="))
-					return cmp <= 0;
-				return cmp >= 0;
-			}
-			for (size_t k = 0; k < ARRAY_SIZE(intops); k++) {
-				if (strcmp(op, intops[k]))
-					continue;
-				t->i += 3;
-				if (!parse_long(a, &x) || !parse_long(b, &y)) {
-					vd_debug("grub.cfg: test %s %s %s: not numbers; false", a, op,
-						 b);
-					t->g->unknown = true;
-					return 0;
-				}
-				switch (k) {
-				case 0: return x == y;
-				case 1: return x != y;
-				case 2: return x < y;
-				case 3: return x <= y;
-				case 4: return x > y;
-				default: return x >= y;
-				}
-			}
-			if (op[0] == '-' && strcmp(op, "-a") && strcmp(op, "-o")) {
-				/* -nt, -ot, -pgt, ...: file times and versions we do not have */
-				vd_debug("grub.cfg: unknown test %s %s %s; taking it as false", a, op,
-					 b);
-				t->i += 3;
-				t->g->unknown = true;
-				return 0;
-			}
+		if (handled) {
+			t->i += 3;
+			return v;
 		}
 	}
 	if (a[0] == '-' && a[1] && !a[2] && t->i + 1 < t->end) {
