@@ -33,6 +33,15 @@ for case_dir in "$CONFIGS"/*/; do
 	done <<EOF
 $(expect "$case_dir" file)
 EOF
+	# files kept beside expect under short names (tar's 99-character paths), placed at
+	# their long guest paths
+	while read -r path name; do
+		[ -n "$path" ] || continue
+		mkdir -p "$tree$(dirname "$path")"
+		cp "$src/$name" "$tree$path"
+	done <<EOF
+$(expect "$src" place)
+EOF
 	uuid=$(expect "$case_dir" uuid)
 	mke2fs -q -F -t ext4 -d "$tree" ${uuid:+-U "$uuid"} "$T/$name.img" 24M >/dev/null
 
