@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	h.sharing_level = cfg.sharing_level;
 	vd_phases_mark(&phases, "xs-open");
 
-	r = vd_db_open(cfg.db_path, VD_DB_NO_CHECKPOINT_ON_CLOSE, &db);
+	r = vd_db_open(cfg.db_path, 0, &db);
 	if (r < 0) {
 		_cleanup_free_ char *be = NULL;
 

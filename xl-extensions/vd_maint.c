@@ -25,14 +25,21 @@ int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
 	xlvd_progress_end();
 	if (r < 0)
 		return xlvd_fail(r);
-	if (ctx->json)
+	if (ctx->json) {
 		printf("{\"reclaimed_vdisks\":%u,\"reclaimed_extents\":%" PRIu64
-		       ",\"scrubbed_extents\":%" PRIu64 "}\n", res.reclaimed_vdisks,
-		       res.reclaimed_extents, res.scrubbed_extents);
-	else
-		printf("Reclaimed %u expired VD(s) (%" PRIu64 " extents); zeroed %" PRIu64
-		       " free extent(s)\n", res.reclaimed_vdisks, res.reclaimed_extents,
-		       res.scrubbed_extents);
+		       ",\"scrubbed_extents\":%" PRIu64 ",\"unscrubbed_extents\":%" PRIu64 "}\n",
+		       res.reclaimed_vdisks, res.reclaimed_extents, res.scrubbed_extents,
+		       res.unscrubbed_extents);
+	} else {
+		printf("Reclaimed %u expired VD(s) (%" PRIu64 " extents)", res.reclaimed_vdisks,
+		       res.reclaimed_extents);
+		if (res.scrubbed_extents || !res.unscrubbed_extents)
+			printf("; zeroed %" PRIu64 " free extent(s)", res.scrubbed_extents);
+		if (res.unscrubbed_extents)
+			printf("; %" PRIu64 " free extent(s) of --no-scrub devices made reusable "
+			       "WITHOUT zeroing", res.unscrubbed_extents);
+		putchar('\n');
+	}
 	return 0;
 }
 

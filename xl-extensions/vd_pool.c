@@ -24,8 +24,8 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'e':
 			if (vd_parse_size(optarg, &fo.extent_size) < 0)
-				return xlvd_usage_error("format", "invalid extent size '%s' "
-						       "(e.g. 64M)", optarg);
+				return xlvd_usage_error("format", "invalid extent size '%s': "
+							VD_SIZE_SYNTAX, optarg);
 			break;
 		case 'f':
 			fo.force = true;

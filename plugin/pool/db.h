@@ -15,13 +15,13 @@ struct vd_db;
 enum vd_db_open_flags {
 	VD_DB_CREATE = 1 << 0,	 /* create the file (and its directory) if missing */
 	VD_DB_READONLY = 1 << 1, /* never write, never migrate */
-	/* For short-lived hot-path processes (block-vd): closing does not checkpoint the WAL into
-	 * the database file (SQLite's automatic checkpoints, every 1000 pages, still run). */
-	VD_DB_NO_CHECKPOINT_ON_CLOSE = 1 << 2,
 };
 
 /* Opens (and creates or migrates) the database. A database of a newer schema is refused with
- * -EPROTONOSUPPORT and a message naming both versions. */
+ * -EPROTONOSUPPORT and a message naming both versions. The WAL stays small for every process:
+ * closing never checkpoints (that would cost each short-lived process fsyncs); a commit that
+ * leaves 1 MiB or more in the WAL checkpoints it and truncates it to zero, as does an open
+ * that finds one that large. */
 int vd_db_open(const char *path, unsigned flags, struct vd_db **ret);
 void vd_db_close(struct vd_db *db);
 static inline void vd_db_closep(struct vd_db **db)
