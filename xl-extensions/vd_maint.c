@@ -50,7 +50,7 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		XLVD_COMMON_LONGOPTS,
 		{}
 	};
-	_cleanup_free_ char *report = NULL, *runtime = NULL;
+	_cleanup_free_ char *report = NULL, *runtime = NULL, *repaired = NULL;
 	unsigned problems = 0, runtime_problems = 0;
 	bool repair = false, have_dm;
 	struct vd_db *db;
@@ -66,7 +66,13 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_usage_error("check", "takes no arguments");
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
-	r = vd_db_check(db, &report, &problems);
+	/* A pool device missing at its path that one disk carries the label of is adopted only
+	 * here or by pool-relink; the report says so. */
+	unsigned relinked = 0;
+
+	r = repair ? vd_pool_repair_links(db, &repaired, &relinked) : 0;
+	if (r == 0)
+		r = vd_db_check(db, &report, &problems);
 	if (r == 0)
 		r = vd_pool_check_labels(db, &report, &problems);
 	if (r < 0)
@@ -92,12 +98,21 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		       "compared)\n");
 	}
 	if (ctx->json) {
-		printf("{\"problems\":%u,\"report\":", problems);
+		printf("{\"problems\":%u,\"relinked\":%u,\"repaired\":", problems, relinked);
+		json_string(repaired ? repaired : "");
+		printf(",\"report\":");
 		json_string(report ? report : "");
 		puts("}");
-	} else if (problems) {
-		fputs(report, stdout);
-		printf("%u problem(s) found in %s\n", problems, vd_db_path(db));
+	} else if (problems || relinked) {
+		if (repaired)
+			fputs(repaired, stdout);
+		if (report)
+			fputs(report, stdout);
+		if (problems)
+			printf("%u problem(s) found in %s\n", problems, vd_db_path(db));
+		else
+			printf("%s: consistent after relinking %u pool device(s)\n",
+			       vd_db_path(db), relinked);
 	} else {
 		printf("%s: consistent (every extent has one owner or is free; labels match)\n",
 		       vd_db_path(db));

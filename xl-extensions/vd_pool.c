@@ -1,4 +1,4 @@
-/* xl-vd format, pool-list, pool-remove. */
+/* xl-vd format, pool-list, pool-remove, pool-relink. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -141,5 +141,41 @@ int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_fail(r);
 	if (!ctx->json)
 		printf("Removed %s from the pool\n", argv[optind]);
+	return 0;
+}
+
+int cmd_pool_relink(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
+	struct vd_pool_device dev = { 0 };
+	struct vd_db *db;
+	char uuid[37];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = xlvd_common_opt(ctx, "pool-relink", c)) != 0)
+			return r > 0 ? 0 : 1;
+	if (optind + 1 != argc)
+		return xlvd_usage_error("pool-relink", "expected one DEVICE");
+	if (xlvd_open_db(ctx, false, &db) < 0)
+		return 1;
+	r = vd_pool_relink(db, argv[optind], &dev);
+	if (r < 0)
+		return xlvd_fail(r);
+	vd_uuid_unparse(dev.uuid, uuid);
+	if (ctx->json) {
+		printf("{\"uuid\":\"%s\",\"path\":", uuid);
+		json_string(dev.path);
+		printf(",\"identity\":");
+		if (dev.identity)
+			json_string(dev.identity);
+		else
+			printf("null");
+		puts("}");
+	} else {
+		printf("Adopted %s as pool device %s (identity %s): its VDs map there from now on\n",
+		       dev.path, uuid, dev.identity ? dev.identity : "none");
+	}
+	vd_pool_device_dispose(&dev);
 	return 0;
 }

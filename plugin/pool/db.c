@@ -171,6 +171,9 @@ static const char *const migrations[] = {
 	"  dm_name TEXT NOT NULL,"
 	"  since INTEGER NOT NULL);"
 	"CREATE INDEX attachments_by_vd ON attachments(vd_id);",
+	/* 1 → 2: the hardware identity of a pool device (NULL: none known), which a disk found
+	 * by its label elsewhere must show before it is adopted. */
+	"ALTER TABLE pool_devices ADD COLUMN identity TEXT;",
 };
 
 static int read_pool_uuid(struct vd_db *db)
@@ -548,11 +551,13 @@ void vd_pool_device_dispose(struct vd_pool_device *d)
 		return;
 	free(d->path);
 	d->path = NULL;
+	free(d->identity);
+	d->identity = NULL;
 }
 
 #define DEVICE_COLUMNS                                                                             \
 	"d.id, d.uuid, d.path, d.size, d.extent_size, d.data_offset, d.extent_count, d.added, "   \
-	"d.scrub, d.state"
+	"d.scrub, d.state, d.identity"
 
 static int device_from_row(sqlite3_stmt *s, struct vd_pool_device *d)
 {
@@ -572,6 +577,11 @@ static int device_from_row(sqlite3_stmt *s, struct vd_pool_device *d)
 	d->added = sqlite3_column_int64(s, 7);
 	d->scrub = sqlite3_column_int(s, 8) != 0;
 	d->state = (enum vd_device_state)sqlite3_column_int(s, 9);
+	if (sqlite3_column_type(s, 10) == SQLITE_TEXT &&
+	    !(d->identity = strdup((const char *)sqlite3_column_text(s, 10)))) {
+		vd_pool_device_dispose(d);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -585,7 +595,8 @@ int vd_db_device_add(struct vd_db *db, const struct vd_pool_device *d, int64_t *
 	if (r < 0)
 		return r;
 	r = prepare(db, "INSERT INTO pool_devices (uuid, path, size, extent_size, data_offset, "
-			"extent_count, added, scrub) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s);
+			"extent_count, added, scrub, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, d->uuid, 16, SQLITE_TRANSIENT);
@@ -596,6 +607,8 @@ int vd_db_device_add(struct vd_db *db, const struct vd_pool_device *d, int64_t *
 	sqlite3_bind_int64(s, 6, (int64_t)d->extent_count);
 	sqlite3_bind_int64(s, 7, d->added);
 	sqlite3_bind_int(s, 8, d->scrub ? 1 : 0);
+	if (d->identity)
+		sqlite3_bind_text(s, 9, d->identity, -1, SQLITE_TRANSIENT);
 	r = step_done(db, s, "recording the device");
 	if (r < 0)
 		return r;
@@ -728,6 +741,22 @@ int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path)
 	sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, id);
 	return step_done(db, s, "updating a device path");
+}
+
+int vd_db_device_set_identity(struct vd_db *db, int64_t id, const char *identity)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "updating a device identity");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE pool_devices SET identity = ? WHERE id = ?", &s);
+	if (r < 0)
+		return r;
+	if (identity)
+		sqlite3_bind_text(s, 1, identity, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, id);
+	return step_done(db, s, "updating a device identity");
 }
 
 int vd_db_device_remove(struct vd_db *db, int64_t id)

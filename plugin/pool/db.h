@@ -8,7 +8,7 @@
 
 #include "base/util.h"
 
-#define VD_DB_SCHEMA_VERSION 1
+#define VD_DB_SCHEMA_VERSION 2
 
 struct vd_db;
 
@@ -66,6 +66,10 @@ struct vd_pool_device {
 	bool scrub; /* zero extents reused from another VD */
 	enum vd_device_state state;
 	uint64_t free_extents; /* filled by vd_db_device_count_free() only: O(free extents) */
+	/* "wwn-0x5000c500a1b2c3d4" (a /dev/disk/by-id name), "loop:/srv/pool.img" (a loop
+	 * device's backing file) or NULL: what pool.c checks before adopting a disk found by its
+	 * label at another path. */
+	char *identity;
 };
 void vd_pool_device_dispose(struct vd_pool_device *d);
 
@@ -78,6 +82,7 @@ int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret
 void vd_db_device_list_free(struct vd_pool_device *list, size_t n);
 int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n);
 int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path);
+int vd_db_device_set_identity(struct vd_db *db, int64_t id, const char *identity);
 /* Removes a device none of whose extents is owned; -EBUSY with the owners otherwise. */
 int vd_db_device_remove(struct vd_db *db, int64_t id);
 

@@ -429,7 +429,7 @@ static void test_newer_schema_is_refused(void **state)
 	assert_non_null(strstr(vd_errmsg(), "schema version 99"));
 	/* Put it back so teardown's database is usable. */
 	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
-	sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	sqlite3_exec(raw, "PRAGMA user_version = 2" /* VD_DB_SCHEMA_VERSION */, NULL, NULL, NULL);
 	sqlite3_close(raw);
 	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
 }
