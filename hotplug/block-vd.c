@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 		vd_err_prefix(r, "cannot open the xenvd database");
 		vd_log(VD_LOG_ERR, "%s", vd_errmsg());
 		if (add && path && vd_xs_absolute(xs, path, &be) == 0)
-			(void)vd_xs_write_error(xs, be, vd_errmsg());
+			(void)vd_hotplug_write_error(xs, be, h.domid, false, vd_errmsg());
 		goto out;
 	}
 	/* libxl kills us at 40 s: give up on a busy database well before that, so the failure
