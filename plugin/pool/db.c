@@ -1447,6 +1447,9 @@ static void _printf_(2, 3) report_add(struct report *rep, const char *fmt, ...)
 static const struct {
 	const char *sql;
 } invariants[] = {
+	{ "SELECT 'pool devices have different extent sizes (' || "
+	  "group_concat(DISTINCT extent_size) || '); a pool has one' FROM pool_devices "
+	  "HAVING count(DISTINCT extent_size) > 1" },
 	{ "SELECT 'extent ' || e.ext_no || ' of pool device #' || e.device_id || "
 	  "' lies beyond the device''s ' || d.extent_count || ' extents' "
 	  "FROM extents e JOIN pool_devices d ON d.id = e.device_id "

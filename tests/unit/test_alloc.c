@@ -783,6 +783,13 @@ static void test_devices_with_different_extent_sizes_are_refused(void **state)
 	assert_int_equal(vd_vdisk_create(f->db, &co, NULL, NULL, &v), -EBADMSG);
 	assert_non_null(strstr(vd_errmsg(), "different extent sizes"));
 	assert_int_equal(vd_gc(f->db, NULL, NULL, &res), -EBADMSG);
+	char *report = NULL;
+	unsigned problems = 0;
+
+	assert_int_equal(vd_db_check(f->db, &report, &problems), 0);
+	assert_non_null(report);
+	assert_non_null(strstr(report, "different extent sizes"));
+	free(report);
 }
 
 static void test_gc_on_a_no_scrub_pool_zeroes_nothing_and_says_so(void **state)
