@@ -698,6 +698,26 @@ int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_s
 			goto out;
 		for (size_t i = 0; i < nsegs; i++)
 			segs[i].fd = fds[device_index(&devs, segs[i].device_id)];
+		/* The device as it is now, not as recorded: a shrunk disk or truncated file must
+		 * not have a VD mapped past its end. */
+		for (size_t i = 0; i < nsegs; i++) {
+			uint64_t size;
+
+			r = vd_device_size(segs[i].fd, &size);
+			if (r < 0) {
+				r = vd_err(r, "cannot read the size of pool device %s: %m",
+					   segs[i].device_path);
+				goto out;
+			}
+			if (segs[i].dev_offset + segs[i].length > size) {
+				r = vd_err(-ENOSPC, "VD %u reaches byte %" PRIu64 " of pool device %s, "
+						    "which now has only %" PRIu64 " bytes (shrunk or "
+						    "truncated?); nothing was mapped: restore its size",
+					   id, segs[i].dev_offset + segs[i].length,
+					   segs[i].device_path, size);
+				goto out;
+			}
+		}
 	}
 	*ret = TAKE_PTR(segs);
 	*ret_n = nsegs;

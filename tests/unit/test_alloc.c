@@ -749,6 +749,21 @@ static void test_a_vd_map_with_an_extent_outside_its_device_is_refused(void **st
 	assert_non_null(strstr(vd_errmsg(), "extent 8 of pool device"));
 }
 
+static void test_a_vd_past_the_end_of_a_shrunk_device_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_segment *segs = NULL;
+	size_t n = 0;
+
+	uint32_t a = create(f, 8, 0);
+	assert_int_equal(truncate(f->dev_path[0], VD_DATA_OFFSET + 7 * ES), 0);
+	assert_int_equal(vd_vdisk_segments(f->db, a, O_RDONLY, &segs, &n), -ENOSPC);
+	assert_non_null(strstr(vd_errmsg(), "now has only"));
+	assert_int_equal(truncate(f->dev_path[0], VD_DATA_OFFSET + 8 * ES), 0);
+	assert_int_equal(vd_vdisk_segments(f->db, a, O_RDONLY, &segs, &n), 0);
+	vd_segments_free(segs, n);
+}
+
 static void test_scrub_never_zeroes_an_extent_outside_its_device(void **state)
 {
 	struct fixture *f = *state;
@@ -840,6 +855,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_lock_whose_file_was_removed_while_waiting_is_taken_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_vd_map_with_an_extent_outside_its_device_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scrub_never_zeroes_an_extent_outside_its_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_vd_past_the_end_of_a_shrunk_device_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devices_with_different_extent_sizes_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_on_a_no_scrub_pool_zeroes_nothing_and_says_so, setup_no_scrub, teardown),
 	};
