@@ -98,9 +98,14 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 			json_string(list[i].path);
 			printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64
 			       ",\"extents\":%" PRIu64 ",\"free_extents\":%" PRIu64
-			       ",\"scrub\":%s}", list[i].size, list[i].extent_size,
+			       ",\"scrub\":%s,\"identity\":", list[i].size, list[i].extent_size,
 			       list[i].extent_count, list[i].free_extents,
 			       list[i].scrub ? "true" : "false");
+			if (list[i].identity)
+				json_string(list[i].identity);
+			else
+				fputs("null", stdout);
+			putchar('}');
 			continue;
 		}
 		printf("%-36s %8s %8s %8s %9" PRIu64 " %5s  %s\n", uuid,

@@ -467,7 +467,41 @@ int vd_pool_device_identity(const char *path, char **ret_identity)
 	}
 	if (d)
 		closedir(d);
-	*ret_identity = TAKE_PTR(best);
+	if (best) {
+		*ret_identity = TAKE_PTR(best);
+		return 0;
+	}
+	/* No udev names (a minimal dom0): what the kernel reports, where udev takes them from. */
+	static const char *const attrs[][2] = { { "wwid", "wwid" }, { "device/wwid", "wwid" },
+						{ "serial", "serial" }, { "device/serial", "serial" } };
+	char sys[160], value[256], part[160];
+	unsigned no = 0;
+	_cleanup_fclose_ FILE *pf = NULL;
+
+	snprintf(part, sizeof(part), "/sys/dev/block/%u:%u/partition", major(st.st_rdev),
+		 minor(st.st_rdev));
+	pf = fopen(part, "re");
+	if (pf && fscanf(pf, "%u", &no) != 1)
+		no = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+		_cleanup_fclose_ FILE *f = NULL;
+		size_t len;
+
+		disk_sysfs(st.st_rdev, sys, sizeof(sys));
+		snprintf(sys + strlen(sys), sizeof(sys) - strlen(sys), "/%s", attrs[i][0]);
+		f = fopen(sys, "re");
+		if (!f || !fgets(value, sizeof(value), f))
+			continue;
+		len = strlen(value);
+		while (len && (value[len - 1] == '\n' || value[len - 1] == ' '))
+			value[--len] = '\0';
+		if (!len)
+			continue;
+		if ((no ? asprintf(ret_identity, "%s:%s:p%u", attrs[i][1], value, no)
+			: asprintf(ret_identity, "%s:%s", attrs[i][1], value)) < 0)
+			return -ENOMEM;
+		return 0;
+	}
 	return 0;
 }
 

@@ -32,8 +32,9 @@ int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int 
 
 /* A stable hardware identity of the block device at path, recorded at format time and required
  * of a disk found by its label at another path: a /dev/disk/by-id name (a WWN first; never one
- * derived from the contents), or a loop device's backing file ("loop:/srv/pool.img"). NULL when
- * it has none (and for regular files, which are only ever found at their path). */
+ * derived from the contents), else the kernel's wwid or serial ("serial:S123"), or a loop
+ * device's backing file ("loop:/srv/pool.img"). NULL when it has none (and for regular files,
+ * which are only ever found at their path). */
 int vd_pool_device_identity(const char *path, char **ret_identity);
 
 /* xl-vd pool-relink: records path as where the pool device whose label it carries is now, with

@@ -30,6 +30,8 @@ expect_ok xl-vd create 8M --name data
 [ "$(sqlite3 "$XENVD_DB" 'SELECT identity FROM pool_devices')" = "loop:$WORK/pool.img" ] &&
 	pass "format recorded the loop device's backing file as its identity" ||
 	fail "identity: $(sqlite3 "$XENVD_DB" 'SELECT identity FROM pool_devices')"
+xl-vd pool-list --json | grep -q "\"identity\":\"loop:$WORK/pool.img\"" &&
+	pass "pool-list --json shows the identity" || fail "pool-list --json: $(xl-vd pool-list --json)"
 
 # Moved: the same backing file behind another loop device is adopted.
 detach "$L1"
