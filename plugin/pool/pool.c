@@ -746,6 +746,9 @@ int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int 
 		if (r < 0)
 			return r;
 		record_new_path(db, dev, uuid_text, found.adopt);
+		if (found.unverified)
+			vd_warn("pool device %s: %s carries its label too, without its identity (a "
+				"copy?); it was not used", uuid_text, found.unverified);
 		return 0;
 	}
 	if (found.unverified)
