@@ -1,7 +1,8 @@
 /* The hotplug backend: what `block-vd add|remove` does for one xenstore backend libxl created
- * (XEN-CONTRACTS §2). Reads the backend's nodes, attaches or detaches through attach.h, and
- * writes the results (physical-device, hotplug-status, hotplug-error) back. Nothing else. What
- * it writes, the guest can read: other tenants and dom0's paths go to the log only.
+ * (libxl runs the script with XENBUS_PATH naming that backend directory). Reads the backend's
+ * nodes, attaches or detaches through attach.h, and writes the results (physical-device,
+ * hotplug-status, hotplug-error) back. Nothing else. What it writes, the guest can read: other
+ * tenants and dom0's paths go to the log only.
  */
 #ifndef XENVD_HOTPLUG_H
 #define XENVD_HOTPLUG_H

@@ -11,9 +11,9 @@
 /* <dbdir>/locks, created if missing; refused when it is not a directory of root's that only
  * root can write (a symlink there, or a directory others can write, would let them point
  * root's O_CREAT elsewhere or hold every VD's lock). */
-static int lock_dir(struct vd_db *db, char *buf, size_t len)
+static int lock_dir(const char *db_path, char *buf, size_t len)
 {
-	_cleanup_free_ char *copy = strdup(vd_db_path(db));
+	_cleanup_free_ char *copy = strdup(db_path);
 	struct stat st;
 
 	if (!copy)
@@ -29,9 +29,9 @@ static int lock_dir(struct vd_db *db, char *buf, size_t len)
 	return vd_check_private(buf, &st, "lock directory");
 }
 
-static int lock_path(struct vd_db *db, uint32_t id, char *buf, size_t len)
+static int lock_path(const char *db_path, uint32_t id, char *buf, size_t len)
 {
-	int r = lock_dir(db, buf, len);
+	int r = lock_dir(db_path, buf, len);
 
 	if (r < 0)
 		return r;
@@ -39,13 +39,13 @@ static int lock_path(struct vd_db *db, uint32_t id, char *buf, size_t len)
 	return 0;
 }
 
-int vd_lock_vdisk(struct vd_db *db, uint32_t id, int timeout_ms, int *ret_fd)
+int vd_lock_vdisk(const char *db_path, uint32_t id, int timeout_ms, int *ret_fd)
 {
 	char path[4096];
 	struct timespec start, now;
 	int r;
 
-	r = lock_path(db, id, path, sizeof(path));
+	r = lock_path(db_path, id, path, sizeof(path));
 	if (r < 0)
 		return r;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -79,11 +79,11 @@ int vd_lock_vdisk(struct vd_db *db, uint32_t id, int timeout_ms, int *ret_fd)
 	}
 }
 
-void vd_lock_remove(struct vd_db *db, uint32_t id)
+void vd_lock_remove(const char *db_path, uint32_t id)
 {
 	char path[4096];
 
-	if (lock_path(db, id, path, sizeof(path)) < 0) {
+	if (lock_path(db_path, id, path, sizeof(path)) < 0) {
 		vd_err_clear();
 		return;
 	}

@@ -159,7 +159,7 @@ static void test_create_prefers_a_contiguous_run_over_an_earlier_hole(void **sta
 	uint32_t b = create(f, 2, 0);	   /* 2,3 */
 	create(f, 1, 0);		   /* 4 */
 	assert_int_equal(vd_vdisk_delete(f->db, b, false), 0);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, NULL), 0); /* hole at 2,3 */
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, NULL), 0); /* hole at 2,3 */
 	uint32_t d = create(f, 3, 0);
 	extents_of(f, d, map, sizeof(map));
 	assert_string_equal(map, "5,6,7");
@@ -230,7 +230,7 @@ static void test_create_never_takes_extents_of_attached_vd(void **state)
 	set_now(5000); /* att.vd_id has expired, but it is attached */
 	assert_int_equal(vd_vdisk_create(f->db, &co, NULL, NULL, &v), -ENOSPC);
 	assert_non_null(strstr(vd_errmsg(), "0B free"));
-	assert_int_equal(vd_gc(f->db, NULL, NULL, NULL), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, NULL), 0);
 	assert_int_equal(vd_db_vdisk_get(f->db, att.vd_id, &v), 0);
 	assert_int_not_equal(v.state, VD_DELETED);
 	vd_vdisk_dispose(&v);
@@ -257,27 +257,27 @@ static void test_not_enough_space_says_how_much_is_free_and_changes_nothing(void
 /* Writes a pattern into every extent of VD id through the pool file. */
 static void fill_vd(struct fixture *f, uint32_t id, uint8_t pattern)
 {
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 	uint8_t buf[ES];
 
 	memset(buf, pattern, sizeof(buf));
-	assert_int_equal(vd_vdisk_segments(f->db, id, O_RDWR, &segs, &n), 0);
+	assert_int_equal(vd_vdisk_runs(f->db, id, O_RDWR, &segs, &n), 0);
 	for (size_t i = 0; i < n; i++)
 		for (uint64_t off = 0; off < segs[i].length; off += ES)
 			assert_int_equal(vd_pwrite_all(segs[i].fd, buf, ES,
 							segs[i].dev_offset + off), 0);
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(segs, n);
 }
 
 static bool vd_reads_zero(struct fixture *f, uint32_t id)
 {
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 	uint8_t buf[ES];
 	bool zero = true;
 
-	assert_int_equal(vd_vdisk_segments(f->db, id, O_RDONLY, &segs, &n), 0);
+	assert_int_equal(vd_vdisk_runs(f->db, id, O_RDONLY, &segs, &n), 0);
 	for (size_t i = 0; i < n; i++)
 		for (uint64_t off = 0; off < segs[i].length; off += ES) {
 			assert_int_equal(vd_pread_all(segs[i].fd, buf, ES, segs[i].dev_offset + off),
@@ -285,7 +285,7 @@ static bool vd_reads_zero(struct fixture *f, uint32_t id)
 			for (size_t k = 0; k < ES; k++)
 				zero &= buf[k] == 0;
 		}
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(segs, n);
 	return zero;
 }
 
@@ -304,14 +304,14 @@ static void test_reused_extents_are_zeroed_before_the_new_vd_is_handed_out(void 
 static void test_gc_zeroes_free_extents_ahead_of_time(void **state)
 {
 	struct fixture *f = *state;
-	struct vd_gc_result res;
+	struct vd_vdisk_gc_result res;
 	struct vd_extent *dirty = NULL;
 	size_t n = 0;
 
 	uint32_t a = create(f, 3, 0);
 	fill_vd(f, a, 0x5a);
 	assert_int_equal(vd_vdisk_delete(f->db, a, false), 0);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, &res), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), 0);
 	assert_int_equal(res.reclaimed_vdisks, 1);
 	assert_int_equal(res.scrubbed_extents, 3);
 	assert_int_equal(vd_db_extents_dirty_free(f->db, 100, &dirty, &n), 0);
@@ -372,7 +372,7 @@ static void test_swapped_device_is_refused_with_its_uuid(void **state)
 {
 	struct fixture *f = *state;
 	struct vd_format_opts fo = { .extent_size = ES };
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 	char tmp[160];
 
@@ -384,7 +384,7 @@ static void test_swapped_device_is_refused_with_its_uuid(void **state)
 	assert_int_equal(rename(f->dev_path[0], tmp), 0);
 	assert_int_equal(rename(f->dev_path[1], f->dev_path[0]), 0);
 	assert_int_equal(rename(tmp, f->dev_path[1]), 0);
-	assert_int_equal(vd_vdisk_segments(f->db, a, O_RDONLY, &segs, &n), -ENXIO);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), -ENXIO);
 	assert_non_null(strstr(vd_errmsg(), "swapped or renamed"));
 }
 
@@ -468,7 +468,7 @@ static void test_reclaim_skips_an_expired_vd_whose_lock_is_held(void **state)
 	create(f, 4, 0);		/* pool full */
 	set_now(2000);
 	/* someone (an attach in progress, a resize) holds b's lock: b must be left alone */
-	assert_int_equal(vd_lock_vdisk(f->db, b, 0, &lock_fd), 0);
+	assert_int_equal(vd_lock_vdisk(vd_db_path(f->db), b, 0, &lock_fd), 0);
 	uint32_t c = create(f, 2, 0);
 	extents_of(f, c, map, sizeof(map));
 	assert_string_equal(map, "0,1"); /* a's, not b's */
@@ -652,7 +652,7 @@ static void test_a_lock_file_symlink_is_not_followed(void **state)
 	snprintf(link, sizeof(link), "%s/db/locks/vd-%u.lock", f->dir, a + 1);
 	snprintf(target, sizeof(target), "%s/elsewhere", f->dir);
 	assert_int_equal(symlink(target, link), 0);
-	assert_int_equal(vd_lock_vdisk(f->db, a + 1, 0, &fd), -ELOOP);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a + 1, 0, &fd), -ELOOP);
 	assert_non_null(strstr(vd_errmsg(), "symlink"));
 	assert_int_equal(access(target, F_OK), -1); /* root created nothing there */
 }
@@ -666,17 +666,17 @@ static void test_a_lock_directory_others_can_write_is_refused(void **state)
 	uint32_t a = create(f, 1, 0);
 	snprintf(locks, sizeof(locks), "%s/db/locks", f->dir);
 	assert_int_equal(chmod(locks, 0777), 0);
-	assert_int_equal(vd_lock_vdisk(f->db, a, 0, &fd), -EPERM);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a, 0, &fd), -EPERM);
 	assert_non_null(strstr(vd_errmsg(), locks));
 	assert_int_equal(chmod(locks, 0700), 0);
-	assert_int_equal(vd_lock_vdisk(f->db, a, 0, &fd), 0);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a, 0, &fd), 0);
 	close(fd);
 }
 
 static void test_a_reclaimed_vd_loses_its_lock_file(void **state)
 {
 	struct fixture *f = *state;
-	struct vd_gc_result res;
+	struct vd_vdisk_gc_result res;
 	char lock[160];
 
 	set_now(1000);
@@ -684,7 +684,7 @@ static void test_a_reclaimed_vd_loses_its_lock_file(void **state)
 	snprintf(lock, sizeof(lock), "%s/db/locks/vd-%u.lock", f->dir, a);
 	assert_int_equal(access(lock, F_OK), 0);
 	set_now(2000);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, &res), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), 0);
 	assert_int_equal(res.reclaimed_vdisks, 1);
 	assert_int_equal(access(lock, F_OK), -1);
 	/* reclaimed by an allocation instead of gc: the same */
@@ -703,7 +703,7 @@ static void test_a_lock_whose_file_was_removed_while_waiting_is_taken_again(void
 
 	uint32_t a = create(f, 1, 0);
 	snprintf(lock, sizeof(lock), "%s/db/locks/vd-%u.lock", f->dir, a);
-	assert_int_equal(vd_lock_vdisk(f->db, a, 0, &first), 0);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a, 0, &first), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* waits on the file the parent holds, which is removed before it is released */
@@ -711,7 +711,7 @@ static void test_a_lock_whose_file_was_removed_while_waiting_is_taken_again(void
 		int second = -1;
 
 		close(first); /* the lock is the parent's, not a copy of it */
-		if (vd_lock_vdisk(f->db, a, 5000, &second) < 0) {
+		if (vd_lock_vdisk(f->db_path, a, 5000, &second) < 0) {
 			fprintf(stderr, "child: %s\n", vd_errmsg());
 			_exit(2);
 		}
@@ -721,7 +721,7 @@ static void test_a_lock_whose_file_was_removed_while_waiting_is_taken_again(void
 		_exit(0);
 	}
 	usleep(200000); /* the child is waiting */
-	vd_lock_remove(f->db, a);
+	vd_lock_remove(f->db_path, a);
 	close(first);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -731,7 +731,7 @@ static void test_a_lock_whose_file_was_removed_while_waiting_is_taken_again(void
 static void test_a_vd_map_with_an_extent_outside_its_device_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 	char sql[160];
 
@@ -740,28 +740,28 @@ static void test_a_vd_map_with_an_extent_outside_its_device_is_refused(void **st
 	snprintf(sql, sizeof(sql), "UPDATE extents SET ext_no = -16 WHERE vd_id = %u AND "
 				   "vd_index = 1", a);
 	raw_sql(f, sql);
-	assert_int_equal(vd_vdisk_segments(f->db, a, -1, &segs, &n), -EBADMSG);
+	assert_int_equal(vd_vdisk_runs(f->db, a, -1, &segs, &n), -EBADMSG);
 	assert_non_null(strstr(vd_errmsg(), "damaged"));
 	snprintf(sql, sizeof(sql), "UPDATE extents SET ext_no = 8 WHERE vd_id = %u AND "
 				   "vd_index = 1", a);
 	raw_sql(f, sql);
-	assert_int_equal(vd_vdisk_segments(f->db, a, O_RDONLY, &segs, &n), -EBADMSG);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), -EBADMSG);
 	assert_non_null(strstr(vd_errmsg(), "extent 8 of pool device"));
 }
 
 static void test_a_vd_past_the_end_of_a_shrunk_device_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 
 	uint32_t a = create(f, 8, 0);
 	assert_int_equal(truncate(f->dev_path[0], VD_DATA_OFFSET + 7 * ES), 0);
-	assert_int_equal(vd_vdisk_segments(f->db, a, O_RDONLY, &segs, &n), -ENOSPC);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), -ENOSPC);
 	assert_non_null(strstr(vd_errmsg(), "now has only"));
 	assert_int_equal(truncate(f->dev_path[0], VD_DATA_OFFSET + 8 * ES), 0);
-	assert_int_equal(vd_vdisk_segments(f->db, a, O_RDONLY, &segs, &n), 0);
-	vd_segments_free(segs, n);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), 0);
+	vd_vdisk_runs_free(segs, n);
 }
 
 static void test_scrub_never_zeroes_an_extent_outside_its_device(void **state)
@@ -788,7 +788,7 @@ static void test_devices_with_different_extent_sizes_are_refused(void **state)
 	struct fixture *f = *state;
 	struct vd_format_opts fo = { .extent_size = ES };
 	struct vd_create_opts co = { .size = ES };
-	struct vd_gc_result res;
+	struct vd_vdisk_gc_result res;
 	struct vd_vdisk v = { 0 };
 
 	make_file(f->dev_path[1], VD_DATA_OFFSET + 4 * ES);
@@ -797,7 +797,7 @@ static void test_devices_with_different_extent_sizes_are_refused(void **state)
 		   "extent_count = extent_count / 2 WHERE id = 2");
 	assert_int_equal(vd_vdisk_create(f->db, &co, NULL, NULL, &v), -EBADMSG);
 	assert_non_null(strstr(vd_errmsg(), "different extent sizes"));
-	assert_int_equal(vd_gc(f->db, NULL, NULL, &res), -EBADMSG);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), -EBADMSG);
 	char *report = NULL;
 	unsigned problems = 0;
 
@@ -810,12 +810,12 @@ static void test_devices_with_different_extent_sizes_are_refused(void **state)
 static void test_gc_on_a_no_scrub_pool_zeroes_nothing_and_says_so(void **state)
 {
 	struct fixture *f = *state;
-	struct vd_gc_result res;
+	struct vd_vdisk_gc_result res;
 
 	uint32_t a = create(f, 3, 0);
 	fill_vd(f, a, 0x5a);
 	assert_int_equal(vd_vdisk_delete(f->db, a, false), 0);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, &res), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), 0);
 	assert_int_equal(res.reclaimed_vdisks, 1);
 	assert_int_equal(res.scrubbed_extents, 0);
 	assert_int_equal(res.unscrubbed_extents, 3);
