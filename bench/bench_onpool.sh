@@ -7,7 +7,7 @@
 #   BENCH_RUNS=30  runs per figure     BENCH_SIZES="1000 1000000"  extents per pool
 set -u
 XL_VD=${XL_VD:-xl-vd}
-DBPHASE=${DBPHASE:-bench/bench_dbphase}
+DBPHASE=${DBPHASE:-bench/bench_onpool_dbphase}
 RUNS=${BENCH_RUNS:-30}
 SIZES=${BENCH_SIZES:-1000 1000000}
 

@@ -1,5 +1,5 @@
 # Benchmarks: built on demand, never part of make check.
-EXTRA_PROGRAMS = bench/bench_alloc bench/bench_dbphase
+EXTRA_PROGRAMS = bench/bench_alloc
 bench_bench_alloc_LDADD = $(XENVD_LIBS)
 CLEANFILES += bench/bench_alloc
 
@@ -7,11 +7,24 @@ bench-alloc: bench/bench_alloc
 	./bench/bench_alloc
 .PHONY: bench-alloc
 
-# The on-pool database against the file database (root: loop devices).
+# Whole-process latency against the pool's size (xl-vd create/show/list, block-vd's database
+# phase through bench_dbphase): 10^3..10^6 extents side by side.
+EXTRA_PROGRAMS += bench/bench_dbphase
 bench_bench_dbphase_LDADD = $(XENVD_LIBS)
 CLEANFILES += bench/bench_dbphase
+EXTRA_DIST += bench/bench_pool.sh
+
+bench-pool: bench/bench_dbphase xl-extensions/xl-vd
+	XL_VD=$(abs_builddir)/xl-extensions/xl-vd BENCH_DBPHASE=$(abs_builddir)/bench/bench_dbphase \
+		bash $(srcdir)/bench/bench_pool.sh
+.PHONY: bench-pool
+
+# The on-pool database against the file database (root: loop devices).
+EXTRA_PROGRAMS += bench/bench_onpool_dbphase
+bench_bench_onpool_dbphase_LDADD = $(XENVD_LIBS)
+CLEANFILES += bench/bench_onpool_dbphase
 EXTRA_DIST += bench/bench_onpool.sh
-bench-onpool: bench/bench_dbphase xl-extensions/xl-vd
-	PATH='$(abs_top_builddir)/xl-extensions':"$$PATH" DBPHASE=bench/bench_dbphase \
+bench-onpool: bench/bench_onpool_dbphase xl-extensions/xl-vd
+	PATH='$(abs_top_builddir)/xl-extensions':"$$PATH" DBPHASE=bench/bench_onpool_dbphase \
 		bash $(top_srcdir)/bench/bench_onpool.sh
 .PHONY: bench-onpool

@@ -27,7 +27,8 @@ INTEGRATION_CORE = \
 	tests/integration/xlvd_concurrency.sh \
 	tests/integration/xlvd_crash.sh \
 	tests/integration/xlvd_onpool.sh \
-	tests/integration/xlvd_crash_loop.sh
+	tests/integration/xlvd_crash_loop.sh \
+	tests/integration/xlvd_label_search.sh
 TESTS += $(INTEGRATION_CORE)
 dist_check_SCRIPTS += $(INTEGRATION_CORE) tests/integration/lib.sh
 

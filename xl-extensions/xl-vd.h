@@ -77,6 +77,7 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_pool_import(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_db_to_pool(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_pool_relink(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv);

@@ -377,7 +377,7 @@ static int locate_copy(const struct vd_locator *loc, size_t i, char **ret_path)
 		*ret_path = strdup(c->path);
 		return *ret_path ? 0 : -ENOMEM;
 	}
-	return vd_pool_find_label(loc->pool_uuid, c->device_uuid, c->path, ret_path);
+	return vd_pool_find_label(loc->pool_uuid, c->device_uuid, c->path, c->identity, ret_path);
 }
 
 int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs **ret)

@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "pool/label.h"
 #include "pool/mdarea.h"
+#include "pool/pool.h"
 
 /* The header block, the first 4 KiB of the area; three 512-byte sectors, each with its own
  * CRC32C, so that each is written whole or not at all:
@@ -379,6 +380,7 @@ static int open_copy(const struct vd_md_copy *where, bool readonly, struct copy 
 			      where->path);
 	ret->fd = fd;
 	ret->where = *where;
+	ret->where.identity = NULL;
 	ret->where.path = strdup(where->path);
 	if (!ret->where.path) {
 		close(fd);
@@ -869,7 +871,9 @@ void vd_locator_dispose(struct vd_locator *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->copies[i].path);
+		free(l->copies[i].identity);
 		l->copies[i].path = NULL;
+		l->copies[i].identity = NULL;
 	}
 	l->n = 0;
 }
@@ -895,6 +899,12 @@ int vd_locator_read(const char *path, struct vd_locator *ret)
 			continue;
 		if (sscanf(line, "pool %63s", uuid) == 1 && vd_uuid_parse(uuid, l.pool_uuid) == 0) {
 			have_pool = true;
+			continue;
+		}
+		if (sscanf(line, "identity %u %4096[^\n]", &copy, where) == 2) {
+			for (size_t i = 0; i < l.n; i++)
+				if (l.copies[i].copy == copy && !l.copies[i].identity)
+					l.copies[i].identity = strdup(where);
 			continue;
 		}
 		if (sscanf(line, "copy %u %63s %" SCNu64 " %" SCNu64 " %4096[^\n]", &copy, dev, &off,
@@ -948,8 +958,17 @@ int vd_locator_write(const char *path, const struct vd_locator *l)
 		   "pool %s\n", VD_LOCATOR_MAGIC, uuid);
 	for (size_t i = 0; i < l->n; i++) {
 		vd_uuid_unparse(l->copies[i].device_uuid, uuid);
+		_cleanup_free_ char *identity = NULL;
+
 		fprintf(f, "copy %u %s %" PRIu64 " %" PRIu64 " %s\n", l->copies[i].copy, uuid,
 			l->copies[i].offset, l->copies[i].size, l->copies[i].path);
+		/* What a disk found by its label must also show to be taken for this copy's. */
+		if (l->copies[i].identity)
+			identity = strdup(l->copies[i].identity);
+		else
+			(void)vd_pool_device_identity(l->copies[i].path, &identity);
+		if (identity)
+			fprintf(f, "identity %u %s\n", l->copies[i].copy, identity);
 	}
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
 		r = vd_err(-errno, "cannot write %s: %m", tmp);

@@ -27,6 +27,7 @@ struct vd_md_copy {
 	uint64_t offset; /* bytes from the start of the device */
 	uint64_t size;
 	uint32_t copy;	 /* 1 or 2 */
+	char *identity;	 /* the device's hardware identity (locator only; NULL: none known) */
 };
 
 struct vd_mdarea;
