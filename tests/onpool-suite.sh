@@ -14,7 +14,7 @@ lane() {
 	i=0
 	for t in $ONPOOL_SUITE; do
 		case $t in
-		tests/onpool-suite.sh | tests/e2e/*) continue ;;
+		tests/onpool-suite.sh | tests/e2e/* | tests/fuzz/*) continue ;;
 		# On block devices, their database is on the pool already in the first run.
 		tests/integration/xlvd_onpool.sh | tests/integration/xlvd_crash_loop.sh) continue ;;
 		esac

@@ -25,7 +25,7 @@ recorded() { xl-vd pool-list | awk 'NR == 2 { print $NF }'; }
 make_device "$WORK/pool.img" 64M
 make_device "$WORK/spacer.img" 1M
 L1=$(attach "$WORK/pool.img")
-expect_ok xl-vd format "$L1" --extent-size 4M && pass "formatted $L1"
+expect_ok xl-vd format "$L1" --extent-size 4M --file-database && pass "formatted $L1"
 expect_ok xl-vd create 8M --name data
 [ "$(sqlite3 "$XENVD_DB" 'SELECT identity FROM pool_devices')" = "loop:$WORK/pool.img" ] &&
 	pass "format recorded the loop device's backing file as its identity" ||
