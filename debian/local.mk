@@ -26,7 +26,9 @@ deb:
 	tar -xzf $(distdir).tar.gz -C deb-build
 	rm -f $(distdir).tar.gz $(deb_file)
 	@echo "make deb: dpkg-buildpackage -us -uc -b in deb-build/$(distdir) (log: deb-build/build.log)"
-	@(cd deb-build/$(distdir) && DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS-nocheck}" \
+	@# none of this make's flags or command-line variables reach debian/rules (make e2e TESTS=...)
+	@(cd deb-build/$(distdir) && unset MAKEFLAGS MFLAGS MAKELEVEL && \
+		DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS-nocheck}" \
 		dpkg-buildpackage -us -uc -b -Jauto) >deb-build/build.log 2>&1 || \
 		{ tail -n 40 deb-build/build.log; echo "make deb: FAILED (log: deb-build/build.log)" >&2; exit 1; }
 	mv deb-build/$(deb_file) .
