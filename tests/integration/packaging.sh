@@ -5,13 +5,14 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 sample=$top_srcdir/doc/xenvd.conf
-# keys the parser accepts: apply() in config.c
-sed -n 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p' "$top_srcdir/plugin/base/config.c" | sort >"$WORK/keys.code"
+# keys the parser accepts: the strcmp(key, "...") of the configuration parser, wherever it lives
+grep -rh --include='*.c' 'strcmp(key, "' "$top_srcdir/plugin" |
+	sed -n 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p' | sort -u >"$WORK/keys.code"
 # "#key = value" lines of the sample, and README's indented "key = value" block
 sed -n 's/^#\([a-z_]*\) *= *\([^ #]*\).*/\1 \2/p' "$sample" | sort >"$WORK/sample"
 sed -n '/^Configuration$/,/^Building/s/^    \([a-z_]*\) *= *\([^ #]*\).*/\1 \2/p' "$top_srcdir/README" |
 	sort >"$WORK/readme"
-[ -s "$WORK/keys.code" ] || fail "no keys found in plugin/base/config.c (parser moved?)"
+[ -s "$WORK/keys.code" ] || fail "no strcmp(key, \"...\") found under plugin/: how does the parser name its keys now?"
 cut -d' ' -f1 "$WORK/sample" >"$WORK/keys.sample"
 if cmp -s "$WORK/keys.code" "$WORK/keys.sample"; then
 	pass "doc/xenvd.conf names the parser's $(wc -l <"$WORK/keys.code") keys"
