@@ -30,7 +30,8 @@ deb:
 	@(cd deb-build/$(distdir) && unset MAKEFLAGS MFLAGS MAKELEVEL && \
 		DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS-nocheck}" \
 		dpkg-buildpackage -us -uc -b -Jauto) >deb-build/build.log 2>&1 || \
-		{ tail -n 40 deb-build/build.log; echo "make deb: FAILED (log: deb-build/build.log)" >&2; exit 1; }
+		{ tail -n 40 deb-build/build.log; \
+		  echo "make deb: FAILED (log: deb-build/build.log)" >&2; exit 1; }
 	mv deb-build/$(deb_file) .
 	@echo "make deb: built $(abs_top_builddir)/$(deb_file)"
 # lintian (errors fail; warnings are overridden with their reasons in
