@@ -177,14 +177,14 @@ step_bench_migrate() {
 		for kind in vd phy; do
 			g=m$kind
 			n=$(tick_count $g)
-			figs=$(xl_migrate_timed $g /tmp/e2e/$g.migrate.$round.log)
+			figs=$(xl_migrate_timed $g /tmp/e2e/$g.migrate.$round.log -vvv)
 			rc=$?
 			if [ $rc -ne 0 ]; then
 				cut -d' ' -f2- /tmp/e2e/$g.migrate.$round.log | grep -v 'debug:' | tail -n 30 | sed 's/^/    xl: /'
 				fail "xl migrate of $g failed (round $round)"
 			fi
 			wait_ticks $g "$n" 60 || fail "$g does not use its disks after migration $round"
-			echo "FIGURE xl migrate $kind round $round: total ${figs% *} s, guest paused ${figs#* } s"
+			echo "FIGURE xl migrate $kind round $round: total ${figs% *} s, guest paused ${figs#* } s ($(wc -l </tmp/e2e/$g.migrate.$round.log) lines from xl)"
 			case $kind in
 			vd) vt="$vt ${figs% *}" vp="$vp ${figs#* }" ;;
 			phy) pt="$pt ${figs% *}" pp="$pp ${figs#* }" ;;

@@ -9,13 +9,14 @@
 #                        and print "TICK N up=UPTIME" when all of them read back (liveness and I/O
 #                        across migration, save/restore)
 #   e2e.crash=SECS       crash the kernel (sysrq c) after SECS
+#   e2e.control=DEV      read dom0's marker on DEV every second: "E2E-CRASH" crashes the kernel
 # A reboot request (xl reboot: the kernel sends init SIGINT) reboots at once.
 # Reports each disk as it appears: size, read-only flag, and the marker dom0 wrote (end - 1 MiB).
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-name=guest origin=none expect="" write="" life=0 tick=0 crash=""
+name=guest origin=none expect="" write="" life=0 tick=0 crash="" control=""
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	e2e.name=*) name=${w#*=} ;;
@@ -25,6 +26,7 @@ for w in $(cat /proc/cmdline); do
 	e2e.life=*) life=${w#*=} ;;
 	e2e.tick=*) tick=${w#*=} ;;
 	e2e.crash=*) crash=${w#*=} ;;
+	e2e.control=*) control=${w#*=} ;;
 	esac
 done
 say() { echo "E2E-GUEST $name $*"; }
@@ -86,7 +88,15 @@ while :; do
 		[ $ok = 1 ] && say "TICK $n up=$(cut -d' ' -f1 /proc/uptime)"
 	fi
 	[ $n -eq 1 ] && say "READY"
-	if [ -n "$crash" ] && [ $(( $(cut -d. -f1 /proc/uptime) - start )) -ge "$crash" ]; then
+	order=""
+	if [ -n "$control" ] && [ -e /sys/block/$control ]; then
+		sz=$(cat /sys/block/$control/size)
+		blockdev --flushbufs /dev/$control 2>/dev/null
+		dd if=/dev/$control of=/tmp/order bs=512 skip=$((sz - 2048)) count=1 2>/dev/null &&
+			IFS= read -r order </tmp/order
+	fi
+	if [ "$order" = E2E-CRASH ] ||
+		{ [ -n "$crash" ] && [ $(( $(cut -d. -f1 /proc/uptime) - start )) -ge "$crash" ]; }; then
 		say "CRASHING"
 		echo c >/proc/sysrq-trigger
 	fi

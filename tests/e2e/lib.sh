@@ -212,15 +212,15 @@ vd_attachments() { "$XL_VD" show "$1" 2>/dev/null | awk '$1 == "domain" {print $
 # each line of stdin prefixed with bash's $EPOCHREALTIME (a builtin: no fork per line)
 stamp_lines() { local l; while IFS= read -r l; do echo "$EPOCHREALTIME $l"; done; }
 secs_between() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b - a}'; }
-# xl_migrate_timed NAME LOG: same-host live migration (xl migrate -s "" NAME "xl migrate-receive",
-# XEN-IN-QEMU.md), every line xl and libxl print (-vvv) stamped into LOG as it arrives. Prints
-# "TOTAL DOWNTIME": the whole command, and the guest's pause: from libxl's suspend request to the
-# guest (sender) to "Domain started" (receiver, after it unpaused the new domain). Returns xl's
-# status.
+# xl_migrate_timed NAME LOG [-vvv]: same-host live migration (xl migrate -s "" NAME
+# "xl migrate-receive", XEN-IN-QEMU.md), every line xl and libxl print stamped into LOG as it
+# arrives. Prints "TOTAL PAUSED": the whole command, and (with -vvv, whose debug lines show the
+# suspend) the guest's pause: from libxl's suspend request to the guest (sender) to "Domain
+# started" (receiver, after it unpaused the new domain), "?" without. Returns xl's status.
 xl_migrate_timed() {
-	local g=$1 log=$2 t0 t1 rc ts te
+	local g=$1 log=$2 v=${3:-} t0 t1 rc ts te
 	t0=$EPOCHREALTIME
-	{ xl -vvv migrate -s "" "$g" "xl -vvv migrate-receive" 2>&1; echo "xl-exit $?"; } |
+	{ xl $v migrate -s "" "$g" "xl $v migrate-receive" 2>&1; echo "xl-exit $?"; } |
 		stamp_lines >"$log"
 	t1=$EPOCHREALTIME
 	rc=$(awk '$2 == "xl-exit" {print $3}' "$log")

@@ -9,7 +9,7 @@
 #   XENVD_E2E=skip          exit 77 at once (make distcheck, quick developer runs)
 #   XENVD_E2E_CACHE=DIR     where the guest-side .debs are kept (default tests/e2e/work/cache in the
 #                           source tree); reused when present
-#   XENVD_E2E_TIMEOUT=SECS  hard limit for the QEMU run (default 900; 1800 with --bench)
+#   XENVD_E2E_TIMEOUT=SECS  hard limit for the QEMU run (default 1500; 1800 with --bench)
 #   XENVD_E2E_CPU=MODEL     QEMU -cpu (default qemu64,+svm,+npt; see below)
 #   XENVD_E2E_STEPS="a b"   run only these steps (default: all); others are reported as not run
 #   XENVD_E2E_DM_DISABLE_UDEV=1  export DM_DISABLE_UDEV=1 to xenvd's programs in dom0 (diagnosis)
@@ -49,7 +49,7 @@ done
 [ -n "$build_dir" ] || build_dir=$srcdir/build-e2e
 build_dir=$(cd "$build_dir" && pwd) || { echo "e2e: FAIL: build directory missing" >&2; exit 1; }
 [ -n "$work" ] || work=$build_dir/tests/e2e/work
-[ -n "$timeout_s" ] || timeout_s=${XENVD_E2E_TIMEOUT:-$([ $mode = bench ] && echo 1800 || echo 900)}
+[ -n "$timeout_s" ] || timeout_s=${XENVD_E2E_TIMEOUT:-$([ $mode = bench ] && echo 1800 || echo 1500)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 cache=${XENVD_E2E_CACHE:-$srcdir/tests/e2e/work/cache}
