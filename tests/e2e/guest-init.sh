@@ -9,14 +9,15 @@
 #                        and print "TICK N up=UPTIME" when all of them read back (liveness and I/O
 #                        across migration, save/restore)
 #   e2e.crash=SECS       crash the kernel (sysrq c) after SECS
-#   e2e.control=DEV      read dom0's marker on DEV every second: "E2E-CRASH" crashes the kernel
+#   e2e.control=DEV      read dom0's marker on DEV every round: "E2E-CRASH" crashes the kernel
+#   e2e.period=SECS      seconds between rounds (default 1)
 # A reboot request (xl reboot: the kernel sends init SIGINT) reboots at once.
 # Reports each disk as it appears: size, read-only flag, and the marker dom0 wrote (end - 1 MiB).
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-name=guest origin=none expect="" write="" life=0 tick=0 crash="" control=""
+name=guest origin=none expect="" write="" life=0 tick=0 crash="" control="" period=1
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	e2e.name=*) name=${w#*=} ;;
@@ -27,6 +28,7 @@ for w in $(cat /proc/cmdline); do
 	e2e.tick=*) tick=${w#*=} ;;
 	e2e.crash=*) crash=${w#*=} ;;
 	e2e.control=*) control=${w#*=} ;;
+	e2e.period=*) period=${w#*=} ;;
 	esac
 done
 say() { echo "E2E-GUEST $name $*"; }
@@ -101,7 +103,7 @@ while :; do
 		echo c >/proc/sysrq-trigger
 	fi
 	[ $(( $(cut -d. -f1 /proc/uptime) - start )) -ge "$life" ] && break
-	sleep 1
+	sleep "$period"
 done
 sync
 say "POWEROFF"
