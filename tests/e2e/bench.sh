@@ -149,6 +149,14 @@ wait_ticks() { # NAME MORE-THAN SECS
 	done
 	return 1
 }
+# mig_cfg NAME ROOT-SPEC DATA-SPEC: the PVH guest of the figures, with $ndisks of the two disks
+mig_cfg() {
+	local disks=$2 expect=xvda
+	[ "$ndisks" = 2 ] && disks="$2, $3" expect=xvda,xvdb
+	guest_cfg $1 "$disks" \
+		"e2e.name=$1 e2e.expect=$expect e2e.write=$expect e2e.tick=1 e2e.period=3 e2e.life=1800" \
+		bootloader 128 pvh
+}
 step_bench_migrate() {
 	need_xlvd format create map unmap
 	need_prog "$BLOCK_VD" block-vd
@@ -164,13 +172,27 @@ step_bench_migrate() {
 	pr=${ids% *} pd=${ids#* }
 	run "$XL_VD" map "$pr" && run "$XL_VD" map "$pd" || fail "xl-vd map of mphy's VDs failed"
 	# a round every 3 s: the guests' own forks (TCG) must leave dom0 time for the stock script,
-	# which forks dozens of processes per disk against libxl's 40 s hotplug limit
-	guest_cfg mvd "'vdev=xvda,access=rw,script=block-vd,target=vd:$vr', 'vdev=xvdb,access=rw,script=block-vd,target=vd:$vdd'" \
-		"e2e.name=mvd e2e.expect=xvda,xvdb e2e.write=xvda,xvdb e2e.tick=1 e2e.period=3 e2e.life=1800" bootloader 128 pvh
-	guest_cfg mphy "'vdev=xvda,access=rw,target=/dev/mapper/vd-$pr', 'vdev=xvdb,access=rw,target=/dev/mapper/vd-$pd'" \
-		"e2e.name=mphy e2e.expect=xvda,xvdb e2e.write=xvda,xvdb e2e.tick=1 e2e.period=3 e2e.life=1800" bootloader 128 pvh
+	# which forks dozens of processes per disk against libxl's 40 s hotplug limit. On a host too
+	# slow for two stock-script disks within that limit (seen with the machine's cores shared by
+	# other TCG VMs), both guests fall back to their root disk alone, and the figures say so.
+	local ndisks=2 try
+	for try in 2 1; do
+		ndisks=$try
+		mig_cfg mphy "'vdev=xvda,access=rw,target=/dev/mapper/vd-$pr'" \
+			"'vdev=xvdb,access=rw,target=/dev/mapper/vd-$pd'"
+		info "xl -vvv create mphy ($ndisks disk(s)), hotplug lines stamped:"
+		{ xl -vvv create /tmp/e2e/mphy.cfg 2>&1; echo "xl-exit $?"; } | stamp_lines >/tmp/e2e/mphy.create.log
+		grep -a -iE 'hotplug|block add|timeout|error' /tmp/e2e/mphy.create.log | grep -v 'debug: libxl_event' |
+			tail -n 12 | sed 's/^/    xl: /'
+		grep -aq '^[0-9.]* xl-exit 0$' /tmp/e2e/mphy.create.log && break
+		guest_exists mphy && guest_destroy mphy
+		[ $try = 1 ] && fail "xl create mphy failed even with one disk"
+		info "note: the stock block script did not finish two disks within libxl's 40 s; one disk each"
+	done
+	mig_cfg mvd "'vdev=xvda,access=rw,script=block-vd,target=vd:$vr'" \
+		"'vdev=xvdb,access=rw,script=block-vd,target=vd:$vdd'"
+	guest_create mvd || fail "xl create mvd failed"
 	for g in mphy mvd; do
-		guest_create $g || fail "xl create $g failed"
 		guest_wait $g "E2E-GUEST $g TICK" 180 || fail "$g does not use its disks"
 	done
 	local vt="" vp="" pt="" pp="" round kind figs rc n
@@ -194,10 +216,10 @@ step_bench_migrate() {
 		done
 		round=$((round + 1))
 	done
-	awk -v vt="$vt" -v vp="$vp" -v pt="$pt" -v pp="$pp" -v n="$ROUNDS" 'function mean(s,  a, k, i, t) {
+	awk -v vt="$vt" -v vp="$vp" -v pt="$pt" -v pp="$pp" -v n="$ROUNDS" -v nd="$ndisks" 'function mean(s,  a, k, i, t) {
 		k = split(s, a, " "); t = 0; for (i = 1; i <= k; i++) t += a[i]; return k ? t / k : 0 }
 	BEGIN {
-		printf "FIGURE xl migrate, same host, PVH guest, 128 MiB, 2 rw disks (TCG), %d rounds each, means:\n", n
+		printf "FIGURE xl migrate, same host, PVH guest, 128 MiB, %d rw disk(s) (TCG), %d rounds each, means:\n", nd, n
 		printf "FIGURE   vd:  (block-vd)     total %.2f s (%s)  paused %.2f s (%s)\n", mean(vt), vt, mean(vp), vp
 		printf "FIGURE   phy: (stock block)  total %.2f s (%s)  paused %.2f s (%s)\n", mean(pt), pt, mean(pp), pp
 		if (mean(pt) > 0 && mean(pp) > 0)
