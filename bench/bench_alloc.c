@@ -75,7 +75,7 @@ static int run(uint64_t extents, int ops, double *ret_create_p50)
 		if (r < 0)
 			goto out;
 	}
-	r = vd_gc(db, NULL, NULL, NULL);
+	r = vd_vdisk_gc(db, NULL, NULL, NULL);
 	if (r < 0)
 		goto out;
 	for (int i = 0; i < ops; i++) {
@@ -91,14 +91,14 @@ static int run(uint64_t extents, int ops, double *ret_create_p50)
 		vd_vdisk_dispose(&v);
 	}
 	for (int i = 0; i < ops; i++) {
-		struct vd_segment *segs = NULL;
+		struct vd_run *segs = NULL;
 		size_t n = 0;
 		uint32_t id = ids[(i * 7919) % ops];
 
 		t0 = now_ms();
-		r = vd_vdisk_segments(db, id, O_RDONLY, &segs, &n);
+		r = vd_vdisk_runs(db, id, O_RDONLY, &segs, &n);
 		lookup_ms[i] = now_ms() - t0;
-		vd_segments_free(segs, n);
+		vd_vdisk_runs_free(segs, n);
 		if (r < 0)
 			goto out;
 	}

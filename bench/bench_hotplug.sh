@@ -3,8 +3,8 @@
 # 0, 64 and 256 other vbd backends present in xenstore. Runs in a Xen dom0 (the QEMU test bed) as
 # root, with xenstored running; bash (its in-shell clock, $EPOCHREALTIME, times each script run
 # without a fork of its own). Prints one line per figure and the ratios. Both scripts get the
-# environment libxl 4.17 gives hotplug scripts (script, XENBUS_TYPE, XENBUS_PATH, XENBUS_BASE_PATH;
-# XEN-CONTRACTS.md section 2): without XENBUS_BASE_PATH the stock script's sharing check scans
+# environment libxl 4.17 gives hotplug scripts (script, XENBUS_TYPE, XENBUS_PATH, XENBUS_BASE_PATH):
+# without XENBUS_BASE_PATH the stock script's sharing check scans
 # nothing. Only the script runs are timed: writing the backend nodes (as libxl does before running
 # a script) and removing them after are outside the measured interval, the same for both scripts.
 # Self-contained: makes its own pool (a file, its own database) unless E2E_POOL_DEV names a pool

@@ -1,7 +1,7 @@
 #!/bin/sh
 # vdloader against pygrub (Debian xen-utils-4.17, unpacked) and against a plain dd of the same
 # bytes, on one image holding a 12 MiB kernel and a 60 MiB initrd. Prints wall-time and peak-RSS
-# ratios. Targets (issue 4): >= 5x faster than pygrub, <= 1/5 of its RSS, <= 1.5x the dd.
+# ratios. Targets: >= 5x faster than pygrub, <= 1/5 of its RSS, <= 1.5x the dd.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
 RUNS=${RUNS:-7}

@@ -15,6 +15,10 @@
 #include "attach/hotplug.h"
 #include "attach/xs.h"
 
+/* libxl kills the script at 40 s: give up on a busy database well before that, so the failure
+ * is reported with its reason instead of a SIGKILL. */
+#define DB_WAIT_MS 15000
+
 struct log_target {
 	FILE *file; /* NULL: syslog */
 	int level;
@@ -141,9 +145,7 @@ int main(int argc, char **argv)
 			(void)vd_xs_write_error(xs, be, vd_errmsg());
 		goto out;
 	}
-	/* libxl kills us at 40 s: give up on a busy database well before that, so the failure
-	 * is reported with its reason instead of a SIGKILL. */
-	vd_db_set_wait(db, 15000);
+	vd_db_set_wait(db, DB_WAIT_MS);
 	h.db = db;
 	vd_phases_mark(&phases, "db-open");
 

@@ -1,4 +1,4 @@
-# block-vd, the hotplug backend libxl runs for script=block-vd disks (issue 3).
+# block-vd, the hotplug backend libxl runs for script=block-vd disks.
 xenscript_PROGRAMS += hotplug/block-vd
 hotplug_block_vd_SOURCES = hotplug/block-vd.c
 # HOTPLUG_LIBS: sqlite3, blkid, xenstore linked statically unless --disable-static-hotplug

@@ -236,7 +236,7 @@ static int make_output_file(const char *prefix, char *name, size_t len)
 /* ---- the sandboxed side ---- */
 
 struct child_job {
-	const struct vd_boot_run *runs; /* a disk path: its one run */
+	const struct vd_run *runs; /* a disk path: its one run */
 	size_t n_runs;
 	int remote_fd;	      /* --vd: reads go to the parent over this socket */
 	uint64_t remote_size; /* --vd: the VD's size */
@@ -347,9 +347,9 @@ static int run(const struct options *o)
 {
 	struct vd_config cfg = {};
 	_cleanup_db_ struct vd_db *db = NULL;
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n_segs = 0;
-	_cleanup_free_ struct vd_boot_run *runs = NULL;
+	_cleanup_free_ struct vd_run *runs = NULL;
 	size_t n_runs = 0;
 	_cleanup_close_ int disk_fd = -EBADF, out_fd = -EBADF, kernel_fd = -EBADF,
 			    ramdisk_fd = -EBADF;
@@ -392,7 +392,7 @@ static int run(const struct options *o)
 			goto out;
 		r = vd_vdisk_lookup(db, o->vd, &vd);
 		if (r == 0) {
-			r = vd_vdisk_segments(db, vd.id, O_RDONLY, &segs, &n_segs);
+			r = vd_vdisk_runs(db, vd.id, O_RDONLY, &segs, &n_segs);
 			vd_vdisk_dispose(&vd);
 		}
 		if (r < 0)
@@ -401,16 +401,7 @@ static int run(const struct options *o)
 			r = vd_err(-ENODATA, "VD %s has no extents", o->vd);
 			goto out;
 		}
-		runs = calloc(n_segs, sizeof(*runs));
-		if (!runs) {
-			r = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < n_segs; i++)
-			runs[i] = (struct vd_boot_run){ segs[i].fd, segs[i].dev_offset,
-							segs[i].length };
-		n_runs = n_segs;
-		r = vd_boot_disk_init(&vd_disk, runs, n_runs);
+		r = vd_boot_disk_init(&vd_disk, segs, n_segs);
 		if (r < 0) {
 			r = vd_err(r, "VD %s: inconsistent extent map", o->vd);
 			goto out;
@@ -438,7 +429,7 @@ static int run(const struct options *o)
 			r = -ENOMEM;
 			goto out;
 		}
-		runs[0] = (struct vd_boot_run){ disk_fd, 0, size };
+		runs[0] = (struct vd_run){ .fd = disk_fd, .length = size };
 		n_runs = 1;
 		keep[n_keep++] = disk_fd;
 	}
@@ -592,7 +583,7 @@ out:
 		close(vd_sock[0]);
 	if (vd_sock[1] >= 0)
 		close(vd_sock[1]);
-	vd_segments_free(segs, n_segs);
+	vd_vdisk_runs_free(segs, n_segs);
 	vd_config_dispose(&cfg);
 	return r;
 }

@@ -1,4 +1,4 @@
-# vdloader tests (issue 4): libxl-style runs on images built with mke2fs -d and sfdisk,
+# vdloader tests: libxl-style runs on images built with mke2fs -d and sfdisk,
 # hostile images, pygrub side by side, parser unit tests, libFuzzer runs.
 UNIT_BOOT = tests/unit/test_boot_parsers tests/unit/test_boot_sandbox
 check_PROGRAMS += $(UNIT_BOOT)

@@ -1,4 +1,4 @@
-# Tests of the device-mapper / hotplug side (issue 3).
+# Tests of the device-mapper / hotplug side.
 UNIT_DM = tests/unit/test_dmtable tests/unit/test_diskspec
 check_PROGRAMS += $(UNIT_DM)
 TESTS += $(UNIT_DM)

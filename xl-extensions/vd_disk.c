@@ -36,34 +36,34 @@ static void print_vdisk_json(const struct vd_vdisk *v, int64_t now)
 	bool first = true;
 
 	putchar('{');
-	json_key("id", &first);
+	xlvd_json_key("id", &first);
 	printf("%u", v->id);
-	json_key("name", &first);
+	xlvd_json_key("name", &first);
 	if (v->name)
-		json_string(v->name);
+		xlvd_json_string(v->name);
 	else
 		printf("null");
-	json_key("size", &first);
+	xlvd_json_key("size", &first);
 	printf("%" PRIu64, v->size);
-	json_key("extents", &first);
+	xlvd_json_key("extents", &first);
 	printf("%" PRIu64, v->extent_count);
-	json_key("state", &first);
-	json_string(vd_state_name(vd_vdisk_effective_state(v, now)));
-	json_key("created", &first);
+	xlvd_json_key("state", &first);
+	xlvd_json_string(vd_vdisk_state_name(vd_vdisk_effective_state(v, now)));
+	xlvd_json_key("created", &first);
 	printf("%" PRId64, v->created);
-	json_key("expires", &first);
+	xlvd_json_key("expires", &first);
 	if (v->expires)
 		printf("%" PRId64, v->expires);
 	else
 		printf("null");
-	json_key("seconds_left", &first);
+	xlvd_json_key("seconds_left", &first);
 	if (v->expires && v->state != VD_DELETED)
 		printf("%" PRId64, v->expires > now ? v->expires - now : 0);
 	else
 		printf("null");
-	json_key("needs_scrub", &first);
+	xlvd_json_key("needs_scrub", &first);
 	printf(v->needs_scrub ? "true" : "false");
-	json_key("attachments", &first);
+	xlvd_json_key("attachments", &first);
 	printf("%u", v->attachments);
 	putchar('}');
 }
@@ -79,9 +79,9 @@ int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct vd_create_opts co = { 0 };
 	struct vd_vdisk v = { 0 };
 	struct vd_db *db;
-	int c, r;
+	int c, r, status = -1;
 
-	while ((c = getopt_long(argc, argv, "e:n:" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = xlvd_getopt(ctx, argc, argv, "e:n:", opts, &status)) > 0) {
 		switch (c) {
 		case 'e':
 			if (vd_parse_seconds(optarg, &co.expire_seconds) < 0)
@@ -91,11 +91,10 @@ int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv)
 		case 'n':
 			co.name = optarg;
 			break;
-		default:
-			if ((r = xlvd_common_opt(ctx, "create", c)) != 0)
-				return r > 0 ? 0 : 1;
 		}
 	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 != argc)
 		return xlvd_usage_error("create", "expected one SIZE (e.g. 20G)");
 	r = vd_parse_size(argv[optind], &co.size);
@@ -127,27 +126,18 @@ int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	struct vd_vdisk *list = NULL;
 	struct vd_attachment *att = NULL;
 	size_t n = 0, natt = 0;
 	bool all = false;
 	struct vd_db *db;
 	int64_t now = vd_now();
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "a" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'a')
-			all = true;
-		else if ((r = xlvd_common_opt(ctx, "list", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind != argc)
-		return xlvd_usage_error("list", "takes no arguments");
+	r = xlvd_flag_options(ctx, argc, argv, "all", 'a', &all, 0, 0,
+			      "takes no arguments");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_db_vdisk_list(db, all, &list, &n);
@@ -188,7 +178,7 @@ int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 			printf("%-6u %-20s %9s %-8s %-9s %s\n", list[i].id,
 			       list[i].name ? list[i].name : "-",
 			       vd_format_size(list[i].size, size, sizeof(size)),
-			       vd_state_name(vd_vdisk_effective_state(&list[i], now)),
+			       vd_vdisk_state_name(vd_vdisk_effective_state(&list[i], now)),
 			       time_left(&list[i], now, left, sizeof(left)), where);
 		}
 	}
@@ -199,26 +189,23 @@ int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	struct vd_vdisk v = { 0 };
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	struct vd_attachment *att = NULL;
 	size_t nsegs = 0, natt = 0;
 	int64_t now = vd_now();
 	char a[32], b[32], t[64];
 	struct vd_db *db;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "show", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind + 1 != argc)
-		return xlvd_usage_error("show", "expected one VD id or name");
+	r = xlvd_common_options(ctx, argc, argv, 1, 1, "expected one VD id or name");
+	if (r >= 0)
+		return r;
 	if (lookup(ctx, argv[optind], &v) < 0)
 		return 1;
 	db = ctx->db;
 	if (v.state != VD_DELETED && !v.needs_scrub) {
-		r = vd_vdisk_segments(db, v.id, -1, &segs, &nsegs);
+		r = vd_vdisk_runs(db, v.id, -1, &segs, &nsegs);
 		if (r < 0)
 			return xlvd_fail(r);
 	}
@@ -237,7 +224,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 			printf("%s{\"vd_offset\":%" PRIu64 ",\"length\":%" PRIu64
 			       ",\"device\":\"%s\",\"path\":", i ? "," : "", segs[i].vd_offset,
 			       segs[i].length, uuid);
-			json_string(segs[i].device_path);
+			xlvd_json_string(segs[i].device_path);
 			printf(",\"device_offset\":%" PRIu64 "}", segs[i].dev_offset);
 		}
 		printf("],\"attachments\":[");
@@ -245,18 +232,18 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 			printf("%s{\"domid\":%u,\"devid\":%u,\"vdev\":", i ? "," : "", att[i].domid,
 			       att[i].devid);
 			if (att[i].vdev)
-				json_string(att[i].vdev);
+				xlvd_json_string(att[i].vdev);
 			else
 				printf("null");
 			printf(",\"mode\":");
-			json_string(att[i].mode);
+			xlvd_json_string(att[i].mode);
 			printf(",\"backend\":");
-			json_string(att[i].backend_path);
+			xlvd_json_string(att[i].backend_path);
 			printf(",\"dm_name\":");
-			json_string(att[i].dm_name);
+			xlvd_json_string(att[i].dm_name);
 			printf(",\"since\":%" PRId64 ",\"vm_uuid\":", att[i].since);
 			if (att[i].vm_uuid)
-				json_string(att[i].vm_uuid);
+				xlvd_json_string(att[i].vm_uuid);
 			else
 				printf("null");
 			putchar('}');
@@ -269,7 +256,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 	printf("name:        %s\n", v.name ? v.name : "-");
 	printf("size:        %s (%" PRIu64 " bytes, %" PRIu64 " extents)\n",
 	       vd_format_size(v.size, a, sizeof(a)), v.size, v.extent_count);
-	printf("state:       %s\n", vd_state_name(vd_vdisk_effective_state(&v, now)));
+	printf("state:       %s\n", vd_vdisk_state_name(vd_vdisk_effective_state(&v, now)));
 	printf("created:     %s\n", xlvd_format_time(v.created, t, sizeof(t)));
 	if (v.expires)
 		printf("expires:     %s (%s)\n", xlvd_format_time(v.expires, t, sizeof(t)),
@@ -298,7 +285,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 		}
 	}
 out:
-	vd_segments_free(segs, nsegs);
+	vd_vdisk_runs_free(segs, nsegs);
 	vd_db_attachment_list_free(att, natt);
 	vd_vdisk_dispose(&v);
 	return 0;
@@ -314,17 +301,17 @@ int cmd_refresh(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct vd_vdisk v = { 0 };
 	int64_t seconds = -1;
 	char t[64];
-	int c, r;
+	int c, r, status = -1;
 
-	while ((c = getopt_long(argc, argv, "e:" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = xlvd_getopt(ctx, argc, argv, "e:", opts, &status)) > 0) {
 		if (c == 'e') {
 			if (vd_parse_seconds(optarg, &seconds) < 0)
 				return xlvd_usage_error("refresh", "invalid --expire '%s': seconds "
 						       "(or 30m, 12h, 7d; 0 = never)", optarg);
-		} else if ((r = xlvd_common_opt(ctx, "refresh", c)) != 0) {
-			return r > 0 ? 0 : 1;
 		}
 	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 != argc || seconds < 0)
 		return xlvd_usage_error("refresh", "expected a VD and --expire SECONDS");
 	if (lookup(ctx, argv[optind], &v) < 0)
@@ -350,25 +337,16 @@ int cmd_refresh(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	struct vd_vdisk v = { 0 }, after = { 0 };
 	bool force = false, reloaded = false;
 	uint64_t size, old_size;
 	char a[32];
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if ((r = xlvd_common_opt(ctx, "resize", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind + 2 != argc)
-		return xlvd_usage_error("resize", "expected a VD and a SIZE");
+	r = xlvd_flag_options(ctx, argc, argv, "force", 'f', &force, 2, 2,
+			      "expected a VD and a SIZE");
+	if (r >= 0)
+		return r;
 	if (vd_parse_size(argv[optind + 1], &size) < 0)
 		return xlvd_usage_error("resize", "invalid size '%s' (e.g. 40G)", argv[optind + 1]);
 	if (lookup(ctx, argv[optind], &v) < 0)
@@ -409,23 +387,14 @@ int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_delete(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	struct vd_vdisk v = { 0 };
 	bool force = false;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if ((r = xlvd_common_opt(ctx, "delete", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind + 1 != argc)
-		return xlvd_usage_error("delete", "expected one VD id or name");
+	r = xlvd_flag_options(ctx, argc, argv, "force", 'f', &force, 1, 1,
+			      "expected one VD id or name");
+	if (r >= 0)
+		return r;
 	if (lookup(ctx, argv[optind], &v) < 0)
 		return 1;
 	r = vd_vdisk_delete(ctx->db, v.id, force);

@@ -45,35 +45,28 @@ static void hotplug_for(struct xlvd_ctx *ctx, struct vd_attacher *h, struct vd_x
 
 int cmd_map(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "read-only", no_argument, NULL, 'r' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	_cleanup_xs_ struct vd_xs *xs = NULL;
 	struct vd_attacher h;
-	const char *mode = "w";
+	bool read_only = false;
+	const char *mode;
 	char path[64];
 	uint32_t id;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "r" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'r')
-			mode = "r";
-		else if ((r = xlvd_common_opt(ctx, "map", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind + 1 != argc)
-		return xlvd_usage_error("map", "expected one VD id or name");
+	r = xlvd_flag_options(ctx, argc, argv, "read-only", 'r', &read_only, 1, 1,
+			      "expected one VD id or name");
+	if (r >= 0)
+		return r;
 	if (lookup_id(ctx, argv[optind], &id) < 0)
 		return 1;
 	hotplug_for(ctx, &h, &xs);
+	mode = read_only ? "r" : "w";
 	r = vd_attach_map(&h, id, mode, path, sizeof(path));
 	if (r < 0)
 		return xlvd_fail(r);
 	if (ctx->json) {
 		printf("{\"vd\":%" PRIu32 ",\"path\":", id);
-		json_string(path);
+		xlvd_json_string(path);
 		printf(",\"mode\":\"%s\"}\n", mode);
 	} else {
 		printf("%s\n", path);
@@ -83,17 +76,14 @@ int cmd_map(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_unmap(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	_cleanup_xs_ struct vd_xs *xs = NULL;
 	struct vd_attacher h;
 	uint32_t id;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "unmap", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind + 1 != argc)
-		return xlvd_usage_error("unmap", "expected one VD id or name");
+	r = xlvd_common_options(ctx, argc, argv, 1, 1, "expected one VD id or name");
+	if (r >= 0)
+		return r;
 	if (lookup_id(ctx, argv[optind], &id) < 0)
 		return 1;
 	hotplug_for(ctx, &h, &xs);
@@ -107,17 +97,14 @@ int cmd_unmap(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_import(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	_cleanup_close_ int fd = -EBADF;
 	char label[32];
 	uint32_t id;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "import", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind + 2 != argc)
-		return xlvd_usage_error("import", "expected a VD id or name and an image file");
+	r = xlvd_common_options(ctx, argc, argv, 2, 2, "expected a VD id or name and an image file");
+	if (r >= 0)
+		return r;
 	if (lookup_id(ctx, argv[optind], &id) < 0)
 		return 1;
 	fd = open(argv[optind + 1], O_RDONLY | O_CLOEXEC);
@@ -313,8 +300,8 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_fail(r);
 	}
 	/* Which disk is a VD: not libxl_device_disk_list / libxl_vdev_to_device_disk, which
-	 * rebuild the disk from xenstore and lose "vd:" and script= (XEN-CONTRACTS §4). The
-	 * stored configuration keeps both. */
+	 * rebuild the disk from xenstore, where libxl 4.17 keeps neither the "vd:" target nor
+	 * script=. The stored configuration keeps both. */
 	libxl_domain_config_init(&cfg);
 	if (libxl_retrieve_domain_configuration(xl.ctx, domid, &cfg, NULL) != 0) {
 		r = vd_err(-EIO, "cannot read the configuration of domain %s from libxl",

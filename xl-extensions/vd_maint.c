@@ -9,19 +9,16 @@
 
 int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
-	struct vd_gc_result res = { 0 };
+	struct vd_vdisk_gc_result res = { 0 };
 	struct vd_db *db;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "gc", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind != argc)
-		return xlvd_usage_error("gc", "takes no arguments");
+	r = xlvd_common_options(ctx, argc, argv, 0, 0, "takes no arguments");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
-	r = vd_gc(db, xlvd_progress, "zeroing free extents", &res);
+	r = vd_vdisk_gc(db, xlvd_progress, "zeroing free extents", &res);
 	xlvd_progress_end();
 	if (r < 0)
 		return xlvd_fail(r);
@@ -38,25 +35,16 @@ int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "repair", no_argument, NULL, 'r' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	_cleanup_free_ char *report = NULL, *runtime = NULL;
 	unsigned problems = 0, runtime_problems = 0;
 	bool repair = false, have_dm;
 	struct vd_db *db;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'r')
-			repair = true;
-		else if ((r = xlvd_common_opt(ctx, "check", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind != argc)
-		return xlvd_usage_error("check", "takes no arguments");
+	r = xlvd_flag_options(ctx, argc, argv, "repair", 0, &repair, 0, 0,
+			      "takes no arguments");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_db_check(db, &report, &problems);
@@ -86,7 +74,7 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json) {
 		printf("{\"problems\":%u,\"report\":", problems);
-		json_string(report ? report : "");
+		xlvd_json_string(report ? report : "");
 		puts("}");
 	} else if (problems) {
 		fputs(report, stdout);

@@ -18,9 +18,9 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct vd_pool_device dev = { 0 };
 	struct vd_db *db;
 	char uuid[37], a[32], b[32];
-	int c, r;
+	int c, r, status = -1;
 
-	while ((c = getopt_long(argc, argv, "e:f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = xlvd_getopt(ctx, argc, argv, "e:f", opts, &status)) > 0) {
 		switch (c) {
 		case 'e':
 			if (vd_parse_size(optarg, &fo.extent_size) < 0)
@@ -33,11 +33,10 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		case 'n':
 			fo.no_scrub = true;
 			break;
-		default:
-			if ((r = xlvd_common_opt(ctx, "format", c)) != 0)
-				return r > 0 ? 0 : 1;
 		}
 	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 != argc)
 		return xlvd_usage_error("format", "expected one DEVICE");
 	if (!fo.no_scrub && !ctx->cfg.scrub)
@@ -50,7 +49,7 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 	vd_uuid_unparse(dev.uuid, uuid);
 	if (ctx->json) {
 		printf("{\"uuid\":\"%s\",\"path\":", uuid);
-		json_string(dev.path);
+		xlvd_json_string(dev.path);
 		printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64 ",\"extents\":%" PRIu64
 		       ",\"scrub\":%s}\n", dev.size, dev.extent_size, dev.extent_count,
 		       dev.scrub ? "true" : "false");
@@ -66,17 +65,14 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { XLVD_COMMON_LONGOPTS, {} };
 	struct vd_pool_device *list = NULL;
 	struct vd_db *db;
 	size_t n = 0;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1)
-		if ((r = xlvd_common_opt(ctx, "pool-list", c)) != 0)
-			return r > 0 ? 0 : 1;
-	if (optind != argc)
-		return xlvd_usage_error("pool-list", "takes no arguments");
+	r = xlvd_common_options(ctx, argc, argv, 0, 0, "takes no arguments");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_db_device_list(db, &list, &n);
@@ -95,7 +91,7 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 		vd_uuid_unparse(list[i].uuid, uuid);
 		if (ctx->json) {
 			printf("%s{\"uuid\":\"%s\",\"path\":", i ? "," : "", uuid);
-			json_string(list[i].path);
+			xlvd_json_string(list[i].path);
 			printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64
 			       ",\"extents\":%" PRIu64 ",\"free_extents\":%" PRIu64
 			       ",\"scrub\":%s}", list[i].size, list[i].extent_size,
@@ -117,23 +113,14 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		XLVD_COMMON_LONGOPTS,
-		{}
-	};
 	bool force = false;
 	struct vd_db *db;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "f" XLVD_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if ((r = xlvd_common_opt(ctx, "pool-remove", c)) != 0)
-			return r > 0 ? 0 : 1;
-	}
-	if (optind + 1 != argc)
-		return xlvd_usage_error("pool-remove", "expected one DEVICE or UUID");
+	r = xlvd_flag_options(ctx, argc, argv, "force", 'f', &force, 1, 1,
+			      "expected one DEVICE or UUID");
+	if (r >= 0)
+		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_pool_remove(db, argv[optind], force);

@@ -100,6 +100,48 @@ int xlvd_common_opt(struct xlvd_ctx *ctx, const char *cmd, int c)
 	}
 }
 
+int xlvd_getopt(struct xlvd_ctx *ctx, int argc, char **argv, const char *shortopts,
+		const struct option *opts, int *ret_status)
+{
+	char optstring[32];
+	int c, r;
+
+	snprintf(optstring, sizeof(optstring), "%s" XLVD_COMMON_SHORTOPTS, shortopts);
+	while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+		if (!strchr("DJvh?:", c))
+			return c;
+		r = xlvd_common_opt(ctx, argv[0], c);
+		if (r != 0) {
+			*ret_status = r > 0 ? 0 : 1;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int xlvd_flag_options(struct xlvd_ctx *ctx, int argc, char **argv, const char *name, char letter,
+		      bool *ret_set, int min_args, int max_args, const char *what)
+{
+	const int val = letter ? letter : 'F';
+	const struct option opts[] = {
+		{ name ? name : "", no_argument, NULL, val }, XLVD_COMMON_LONGOPTS, {}
+	};
+	const char shortopts[2] = { letter, '\0' };
+	int status = -1;
+
+	while (xlvd_getopt(ctx, argc, argv, shortopts, name ? opts : opts + 1, &status) > 0)
+		*ret_set = true;
+	if (status < 0 && (argc - optind < min_args || argc - optind > max_args))
+		status = xlvd_usage_error(argv[0], "%s", what);
+	return status;
+}
+
+int xlvd_common_options(struct xlvd_ctx *ctx, int argc, char **argv, int min_args, int max_args,
+			const char *what)
+{
+	return xlvd_flag_options(ctx, argc, argv, NULL, 0, NULL, min_args, max_args, what);
+}
+
 int xlvd_open_db(struct xlvd_ctx *ctx, bool create, struct vd_db **ret)
 {
 	const char *path = ctx->db_path ? ctx->db_path : ctx->cfg.db_path;
@@ -142,7 +184,7 @@ void xlvd_progress_end(void)
 	progress_shown = false;
 }
 
-void json_string(const char *s)
+void xlvd_json_string(const char *s)
 {
 	putchar('"');
 	for (; s && *s; s++) {
@@ -158,12 +200,12 @@ void json_string(const char *s)
 	putchar('"');
 }
 
-void json_key(const char *key, bool *first)
+void xlvd_json_key(const char *key, bool *first)
 {
 	if (!*first)
 		putchar(',');
 	*first = false;
-	json_string(key);
+	xlvd_json_string(key);
 	putchar(':');
 }
 
@@ -175,6 +217,12 @@ const char *xlvd_format_time(int64_t t, char *buf, size_t len)
 	if (!localtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
 		snprintf(buf, len, "%lld", (long long)t);
 	return buf;
+}
+
+static void log_sink(enum vd_log_level level, const char *msg, void *userdata)
+{
+	(void)userdata;
+	fprintf(stderr, "xl-vd: %s%s\n", level <= VD_LOG_WARN ? "warning: " : "", msg);
 }
 
 int main(int argc, char **argv)
@@ -192,6 +240,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	int c, r, status;
 
+	vd_log_set_sink(log_sink, NULL);
 	/* Global options stop at the command name. */
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {

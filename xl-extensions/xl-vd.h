@@ -28,14 +28,29 @@ struct xlvd_command {
 };
 
 /* Options every subcommand takes besides its own: --db PATH, --json, -v, -h/--help. Put
- * XLVD_COMMON_LONGOPTS in the subcommand's option table and XLVD_COMMON_SHORTOPTS in its
- * optstring, and pass every unknown option character to xlvd_common_opt. */
+ * XLVD_COMMON_LONGOPTS in the subcommand's option table and loop with xlvd_getopt (or call
+ * xlvd_common_options when it has no options of its own). */
 #define XLVD_COMMON_LONGOPTS                                                                       \
 	{ "db", required_argument, NULL, 'D' }, { "json", no_argument, NULL, 'J' },                 \
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }
 #define XLVD_COMMON_SHORTOPTS "vh"
 /* 0: handled, go on; 1: help printed, exit 0; -1: a usage error was printed, exit 1. */
 int xlvd_common_opt(struct xlvd_ctx *ctx, const char *cmd, int c);
+/* The option loop of a subcommand (argv[0] is its name): getopt_long over shortopts (its own
+ * letters; the common ones are added) and opts, handling the common options itself. Returns each
+ * of the subcommand's own options; 0 at the end. When the command must end (help printed: 0, a
+ * usage error: 1) it returns 0 with *ret_status set; otherwise *ret_status is left alone (-1). */
+int xlvd_getopt(struct xlvd_ctx *ctx, int argc, char **argv, const char *shortopts,
+		const struct option *opts, int *ret_status);
+/* For a subcommand without options of its own: the common options, then min_args..max_args
+ * arguments (else the usage error what, e.g. "takes no arguments"). -1 to go on, else the exit
+ * status. */
+int xlvd_common_options(struct xlvd_ctx *ctx, int argc, char **argv, int min_args, int max_args,
+			const char *what);
+/* As xlvd_common_options, for a subcommand whose one option of its own is the flag --name (and
+ * -letter unless letter is 0), which sets *ret_set. */
+int xlvd_flag_options(struct xlvd_ctx *ctx, int argc, char **argv, const char *name, char letter,
+		      bool *ret_set, int min_args, int max_args, const char *what);
 
 /* Opens the database (creating it only when create). Prints the error and returns -errno. */
 int xlvd_open_db(struct xlvd_ctx *ctx, bool create, struct vd_db **ret);
@@ -51,8 +66,8 @@ void xlvd_progress(uint64_t done, uint64_t total, void *label);
 void xlvd_progress_end(void);
 
 /* JSON output helpers (stdout). */
-void json_string(const char *s);
-void json_key(const char *key, bool *first);
+void xlvd_json_string(const char *s);
+void xlvd_json_key(const char *key, bool *first);
 
 const char *xlvd_format_time(int64_t t, char *buf, size_t len);
 

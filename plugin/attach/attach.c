@@ -48,7 +48,7 @@ void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs)
 		.db = db,
 		.xs = xs,
 		.ops = &vd_attach_real_ops,
-		.sharing_level = 0,
+		.sharing_level = VD_SHARING_READERS,
 		.lock_timeout_ms = VD_ATTACH_LOCK_TIMEOUT_MS,
 		.domid = -1,
 		.devid = -1,
@@ -62,18 +62,13 @@ int vd_attach_forget(struct vd_db *db, const char *backend_path)
 	_cleanup_txn_ struct vd_db *txn = NULL;
 	int r;
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
-	txn = db;
 	r = vd_db_attachment_remove(db, backend_path);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	r = vd_db_commit(db);
-	if (r < 0)
-		return r;
-	TAKE_PTR(txn);
-	return 0;
+	return vd_db_commit(TAKE_PTR(txn));
 }
 
 /* Reverse order of doing. Errors are logged: the caller's error is the one that matters. */
@@ -85,21 +80,21 @@ void vd_attach_undo(struct vd_attach_run *run)
 	if (run->attachment_added) {
 		r = vd_attach_forget(h->db, run->backend_path);
 		if (r < 0)
-			vd_warn("undo: cannot drop the attachment %s of VD %" PRIu32 ": %s",
-				run->backend_path, run->vd_id, strerror(-r));
+			vd_warn_errno(r, "undo: cannot drop the attachment %s of VD %" PRIu32
+					 ": %m", run->backend_path, run->vd_id);
 		run->attachment_added = false;
 	}
 	if (run->created_dm) {
 		r = h->ops->dm->remove(run->name, VD_DM_REMOVE_RETRY);
 		if (r < 0 && r != -ENODEV)
-			vd_warn("undo: cannot remove dm device %s: %s", run->name, strerror(-r));
+			vd_warn_errno(r, "undo: cannot remove dm device %s: %m", run->name);
 		run->created_dm = false;
 	}
 	if (run->reloaded) {
 		r = h->ops->dm->reload(run->name, &run->old_table);
 		if (r < 0)
-			vd_warn("undo: cannot restore the previous table of %s: %s", run->name,
-				strerror(-r));
+			vd_warn_errno(r, "undo: cannot restore the previous table of %s: %m",
+				      run->name);
 		run->reloaded = false;
 	}
 }
@@ -130,57 +125,49 @@ int vd_attach_count_others(struct vd_db *db, uint32_t id, const char *backend_pa
 	return 0;
 }
 
-/* The VD's segments → block devices → dm table. Loop devices bound here are kept alive by
+/* The VD's runs → block devices → dm table. Loop devices bound here are kept alive by
  * hold_fds until the caller has a dm table over them. */
 static int build_table(struct vd_attach_run *run, int **ret_hold_fds, size_t *ret_nhold,
 		       struct vd_dm_table *ret)
 {
 	struct vd_attacher *h = run->h;
-	struct vd_segment *segs = NULL;
-	_cleanup_free_ struct vd_dm_run *runs = NULL;
+	struct vd_run *runs = NULL;
 	int *hold = NULL;
 	size_t n = 0, nhold = 0;
 	int r;
 
-	r = vd_vdisk_segments(h->db, run->vd_id, O_RDWR, &segs, &n);
+	r = vd_vdisk_runs(h->db, run->vd_id, O_RDWR, &runs, &n);
 	if (r < 0)
 		return r;
-	runs = calloc(n ? n : 1, sizeof(*runs));
 	hold = calloc(n ? n : 1, sizeof(*hold));
-	if (!runs || !hold) {
+	if (!hold) {
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		dev_t dev = 0;
 		bool seen = false;
 
-		/* vd_vdisk_segments shares one fd among a device's runs: resolve it once. */
+		/* vd_vdisk_runs shares one fd among a device's runs: resolve it once. */
 		for (size_t j = 0; j < i; j++)
-			if (segs[j].fd == segs[i].fd) {
-				dev = runs[j].dev;
+			if (runs[j].fd == runs[i].fd) {
+				runs[i].dev = runs[j].dev;
 				seen = true;
 				break;
 			}
 		if (!seen) {
 			int hold_fd = -1;
 
-			r = h->ops->backing_device(segs[i].fd, segs[i].device_path, &dev, &hold_fd);
+			r = h->ops->backing_device(runs[i].fd, runs[i].device_path, &runs[i].dev,
+						   &hold_fd);
 			if (r < 0)
 				goto out;
 			if (hold_fd >= 0)
 				hold[nhold++] = hold_fd;
 		}
-		runs[i] = (struct vd_dm_run){
-			.vd_offset = segs[i].vd_offset,
-			.length = segs[i].length,
-			.dev_offset = segs[i].dev_offset,
-			.dev = dev,
-		};
 	}
 	r = vd_dmtable_build(runs, n, ret);
 out:
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(runs, n);
 	if (r < 0) {
 		for (size_t i = 0; i < nhold; i++)
 			close(hold[i]);
@@ -220,7 +207,7 @@ static int check_lease(struct vd_attacher *h, uint32_t id, const char *backend_p
 	return vd_err(state == VD_EXPIRED ? -EKEYEXPIRED : -ENOENT,
 		      "VD %" PRIu32 " is %s and not attached anywhere; renew its lease first "
 		      "('xl-vd refresh %" PRIu32 " --expire SECONDS|0')",
-		      id, vd_state_name(state), id);
+		      id, vd_vdisk_state_name(state), id);
 }
 
 int vd_attach(struct vd_attach_run *run)
@@ -241,7 +228,7 @@ int vd_attach(struct vd_attach_run *run)
 	vd_db_pool_uuid(h->db, pool_uuid);
 	vd_dm_uuid(pool_uuid, run->vd_id, uuid);
 
-	r = vd_lock_vdisk(h->db, run->vd_id, h->lock_timeout_ms, &run->lock_fd);
+	r = vd_lock_vdisk(vd_db_path(h->db), run->vd_id, h->lock_timeout_ms, &run->lock_fd);
 	if (r < 0)
 		return r;
 	vd_attach_mark(h, "lock");
@@ -352,17 +339,15 @@ int vd_attach(struct vd_attach_run *run)
 		_cleanup_txn_ struct vd_db *txn = NULL;
 
 		snprintf(a.mode, sizeof(a.mode), "%s", run->mode_str);
-		r = vd_db_begin(h->db);
+		r = vd_db_txn_begin(h->db, &txn);
 		if (r < 0)
 			goto out;
-		txn = h->db;
 		r = vd_db_attachment_add(h->db, &a);
 		if (r < 0)
 			goto out;
-		r = vd_db_commit(h->db);
+		r = vd_db_commit(TAKE_PTR(txn));
 		if (r < 0)
 			goto out;
-		TAKE_PTR(txn);
 		run->attachment_added = true;
 		vd_attach_mark(h, "record");
 	}
@@ -389,14 +374,14 @@ int vd_detach(struct vd_attacher *h, uint32_t id, const char *backend_path)
 	int r;
 
 	vd_dm_name(id, name);
-	r = vd_lock_vdisk(h->db, id, h->lock_timeout_ms, &lock_fd);
+	r = vd_lock_vdisk(vd_db_path(h->db), id, h->lock_timeout_ms, &lock_fd);
 	if (r < 0)
 		return r;
 	vd_attach_mark(h, "lock");
 	r = vd_attach_forget(h->db, backend_path);
 	if (r < 0)
-		return vd_err(r, "cannot drop the attachment %s of VD %" PRIu32 ": %s",
-			      backend_path, id, strerror(-r));
+		return vd_err(r, "cannot drop the attachment %s of VD %" PRIu32 ": %m",
+			      backend_path, id);
 	vd_attach_mark(h, "record");
 	r = vd_attach_count_others(h->db, id, NULL, &others);
 	if (r < 0)
@@ -440,7 +425,7 @@ int vd_attach_grow_live(struct vd_attacher *h, uint32_t vd_id, bool *ret_reloade
 	r = dm->info(run.name, &info);
 	if (r < 0 || !info.exists)
 		return r < 0 ? r : 0;
-	r = vd_lock_vdisk(h->db, vd_id, h->lock_timeout_ms, &run.lock_fd);
+	r = vd_lock_vdisk(vd_db_path(h->db), vd_id, h->lock_timeout_ms, &run.lock_fd);
 	if (r < 0)
 		return r;
 	r = build_table(&run, &hold, &nhold, &table);
@@ -491,7 +476,7 @@ int vd_attach_map(struct vd_attacher *h, uint32_t vd_id, const char *mode, char 
 	h->domid = 0;
 	run.backend_path = key;
 	run.mode = m;
-	run.mode_str = m == 'r' ? "r" : m == 'w' ? "w" : "w!";
+	run.mode_str = vd_sharing_mode_string(m);
 	r = vd_attach(&run);
 	vd_attach_run_done(&run);
 	if (r < 0)

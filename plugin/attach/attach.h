@@ -1,5 +1,5 @@
 /* Attaching a VD to a consumer and detaching it, as library functions: under the VD's lock,
- * segments → backing devices → dm device (shared by all attachments of a VD, removed with the
+ * runs → backing devices → dm device (shared by all attachments of a VD, removed with the
  * last) → attachment row. A failure undoes exactly what the run did. The hotplug backend
  * (hotplug.h) and `xl-vd map`/`unmap`/`resize` are its callers; it talks to device-mapper
  * only through the ops table of dm.h and never to xenstore.

@@ -157,9 +157,10 @@ static void check_backends_recorded(struct vd_xs *xs, const struct vd_attachment
 		return;
 	}
 	for (size_t i = 0; i < nbe; i++) {
-		struct vd_xs_backend b = { .frontend_id = -1 };
+		struct vd_xs_backend b;
 		uint32_t id;
 
+		vd_xs_backend_init(&b);
 		if (attachment_at(att, natt, be[i]))
 			continue;
 		if (vd_xs_read_backend(xs, be[i], &b) < 0)

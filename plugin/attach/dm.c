@@ -31,15 +31,6 @@ const char *vd_dm_uuid(const uint8_t pool_uuid[16], uint32_t id, char buf[static
 	return buf;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int vd_dm_uuid_parse(const char *uuid, uint8_t ret_pool_uuid[16], uint32_t *ret_id)
 {
 	const size_t plen = strlen(VD_DM_UUID_PREFIX);
@@ -50,7 +41,7 @@ int vd_dm_uuid_parse(const char *uuid, uint8_t ret_pool_uuid[16], uint32_t *ret_
 		return -EINVAL;
 	uuid += plen;
 	for (int i = 0; i < 16; i++) {
-		int hi = hexval(uuid[2 * i]), lo = hi < 0 ? -1 : hexval(uuid[2 * i + 1]);
+		int hi = vd_hexval(uuid[2 * i]), lo = hi < 0 ? -1 : vd_hexval(uuid[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
@@ -488,8 +479,7 @@ static int real_reload(const char *name, const struct vd_dm_table *t)
 			      "cannot load a new table into dm device %s: %s", name, strerror(-r));
 	r = resume(name);
 	if (r < 0)
-		return vd_err(r, "cannot resume dm device %s with its new table: %s", name,
-			      strerror(-r));
+		return vd_err(r, "cannot resume dm device %s with its new table: %m", name);
 	return 0;
 }
 
@@ -546,7 +536,7 @@ static int real_remove(const char *name, unsigned flags)
 	if (r == 0 || r == -ENXIO)
 		return 0;
 	if (r != -EBUSY)
-		return vd_err(r, "cannot remove dm device %s: %s", name, strerror(-r));
+		return vd_err(r, "cannot remove dm device %s: %m", name);
 	if (!(flags & VD_DM_REMOVE_FORCE)) {
 		(void)real_info(name, &info);
 		return busy_error(name, &info);
@@ -555,7 +545,7 @@ static int real_remove(const char *name, unsigned flags)
 	vd_warn("dm device %s is busy; replacing its table with an error target", name);
 	r = swap_in_error_target(name);
 	if (r < 0)
-		vd_warn("cannot swap an error target into %s: %s", name, strerror(-r));
+		vd_warn_errno(r, "cannot swap an error target into %s: %m", name);
 	for (int i = 0; i < REMOVE_FORCE_TRIES; i++) {
 		struct timespec ts = { .tv_sec = REMOVE_FORCE_DELAY_US / 1000000 };
 
@@ -563,7 +553,7 @@ static int real_remove(const char *name, unsigned flags)
 		if (r == 0 || r == -ENXIO)
 			return 0;
 		if (r != -EBUSY)
-			return vd_err(r, "cannot remove dm device %s: %s", name, strerror(-r));
+			return vd_err(r, "cannot remove dm device %s: %m", name);
 		nanosleep(&ts, NULL);
 	}
 	(void)real_info(name, &info);

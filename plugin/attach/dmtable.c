@@ -40,7 +40,7 @@ int vd_dmtable_append(struct vd_dm_table *t, const struct vd_dm_target *target)
 	return 0;
 }
 
-int vd_dmtable_build(const struct vd_dm_run *runs, size_t n, struct vd_dm_table *ret)
+int vd_dmtable_build(const struct vd_run *runs, size_t n, struct vd_dm_table *ret)
 {
 	struct vd_dm_table t = { 0 };
 	uint64_t expect = 0; /* next VD byte the runs must start at */
@@ -50,7 +50,7 @@ int vd_dmtable_build(const struct vd_dm_run *runs, size_t n, struct vd_dm_table 
 		return vd_err(-EINVAL, "a VD without extents has no device-mapper table");
 
 	for (size_t i = 0; i < n; i++) {
-		const struct vd_dm_run *run = &runs[i];
+		const struct vd_run *run = &runs[i];
 		struct vd_dm_target target;
 
 		if (!aligned(run->vd_offset) || !aligned(run->length) ||

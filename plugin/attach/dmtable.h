@@ -1,4 +1,4 @@
-/* Device-mapper tables for VDs, as pure data: a VD's segments → linear targets (adjacent runs
+/* Device-mapper tables for VDs, as pure data: a VD's runs → linear targets (adjacent runs
  * coalesced, sector arithmetic checked), their text form, and comparison with a table read back
  * from the kernel. No I/O and no libdevmapper here: dm.c loads what this module builds.
  */
@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "base/util.h"
+#include "pool/run.h"
 
 #define VD_SECTOR_SIZE 512u
 
@@ -25,19 +26,12 @@ struct vd_dm_table {
 	size_t n;
 };
 
-/* What the table builder needs of one run of a VD: where it sits in the VD and on which block
- * device (a pool device, or the loop device in front of a file-backed one). Bytes. */
-struct vd_dm_run {
-	uint64_t vd_offset;
-	uint64_t length;
-	uint64_t dev_offset;
-	dev_t dev;
-};
-
-/* Builds the table for runs given in VD order. The runs must tile the VD from offset 0 without
- * gaps or overlaps; every value must be a multiple of 512 and nothing may overflow 2^64 bytes.
- * Violations are -EINVAL (misaligned, gap, overlap, empty run) or -EOVERFLOW, with a message. */
-int vd_dmtable_build(const struct vd_dm_run *runs, size_t n, struct vd_dm_table *ret);
+/* Builds the table for runs given in VD order, from each run's vd_offset, length, dev_offset
+ * and dev (a pool device, or the loop device in front of a file-backed one). The runs must tile
+ * the VD from offset 0 without gaps or overlaps; every value must be a multiple of 512 and
+ * nothing may overflow 2^64 bytes. Violations are -EINVAL (misaligned, gap, overlap, empty run)
+ * or -EOVERFLOW, with a message. */
+int vd_dmtable_build(const struct vd_run *runs, size_t n, struct vd_dm_table *ret);
 
 void vd_dmtable_dispose(struct vd_dm_table *t);
 static inline void vd_dmtable_disposep(struct vd_dm_table *t)

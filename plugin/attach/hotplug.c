@@ -42,27 +42,34 @@ static int fail_add(struct vd_attacher *h, const char *be, int r)
 		w = r == -EBUSY ? vd_xs_write_busy(h->xs, be, msg)
 				: vd_xs_write_error(h->xs, be, msg);
 		if (w < 0)
-			vd_log(VD_LOG_ERR, "cannot write hotplug-error to %s: %s", be,
-			       strerror(-w));
+			vd_log_errno(VD_LOG_ERR, w, "cannot write hotplug-error to %s: %m", be);
 	}
 	return r;
+}
+
+/* The absolute backend path block-vd `command` was run for. */
+static int backend_path(struct vd_attacher *h, const char *command, const char *xenbus_path,
+			char **ret)
+{
+	if (!h->xs)
+		return vd_err(-ENOTCONN, "block-vd %s needs xenstore", command);
+	if (!xenbus_path || !*xenbus_path)
+		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
+	return vd_xs_absolute(h->xs, xenbus_path, ret);
 }
 
 int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 {
 	_cleanup_free_ char *be = NULL;
-	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_xs_backend b;
 	struct vd_attach_run run = { .h = h, .lock_fd = -1 };
 	struct vd_attachment existing = { 0 };
 	struct vd_xs_domain frontend;
 	char path[64], mode;
 	int r;
 
-	if (!h->xs)
-		return vd_err(-ENOTCONN, "block-vd add needs xenstore");
-	if (!xenbus_path || !*xenbus_path)
-		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
-	r = vd_xs_absolute(h->xs, xenbus_path, &be);
+	vd_xs_backend_init(&b);
+	r = backend_path(h, "add", xenbus_path, &be);
 	if (r < 0)
 		return r;
 	if (parse_devid(be, &h->devid) < 0)
@@ -109,7 +116,7 @@ int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 	run.devid = (uint32_t)h->devid;
 	run.vdev = b.vdev;
 	run.mode = mode;
-	run.mode_str = mode == 'r' ? "r" : mode == 'w' ? "w" : "w!";
+	run.mode_str = vd_sharing_mode_string(mode);
 
 	r = vd_attach(&run);
 	if (r < 0)
@@ -134,16 +141,13 @@ fail:
 int vd_hotplug_remove(struct vd_attacher *h, const char *xenbus_path)
 {
 	_cleanup_free_ char *be = NULL;
-	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_xs_backend b;
 	struct vd_attachment a = { 0 };
 	uint32_t id = 0;
 	int r;
 
-	if (!h->xs)
-		return vd_err(-ENOTCONN, "block-vd remove needs xenstore");
-	if (!xenbus_path || !*xenbus_path)
-		return vd_err(-EINVAL, "XENBUS_PATH is not set: block-vd is run by libxl");
-	r = vd_xs_absolute(h->xs, xenbus_path, &be);
+	vd_xs_backend_init(&b);
+	r = backend_path(h, "remove", xenbus_path, &be);
 	if (r < 0)
 		return r;
 	(void)parse_devid(be, &h->devid);

@@ -1,5 +1,5 @@
 /* The hotplug backend: what `block-vd add|remove` does for one xenstore backend libxl created
- * (XEN-CONTRACTS §2). Reads the backend's nodes, attaches or detaches through attach.h, and
+ * (libxl runs the script with XENBUS_PATH naming that backend directory). Reads the backend's nodes, attaches or detaches through attach.h, and
  * writes the results (physical-device, hotplug-status, hotplug-error) back. Nothing else.
  */
 #ifndef XENVD_HOTPLUG_H

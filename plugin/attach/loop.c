@@ -64,19 +64,6 @@ static int find_open(const struct stat *st, bool read_only, int *ret_fd, dev_t *
 	return r;
 }
 
-int vd_loop_find(int backing_fd, bool read_only, dev_t *ret_dev)
-{
-	struct stat st;
-	int fd, r;
-
-	if (fstat(backing_fd, &st) < 0)
-		return -errno;
-	r = find_open(&st, read_only, &fd, ret_dev);
-	if (r == 0)
-		close(fd);
-	return r;
-}
-
 static int configure(int loop_fd, int backing_fd, const char *name, bool read_only)
 {
 	struct loop_config cfg;
@@ -161,8 +148,8 @@ int vd_loop_attach(int backing_fd, const char *name, bool read_only, int *ret_lo
 		}
 		if (r < 0) {
 			close(fd);
-			r = vd_err(r, "cannot bind %s to pool file %s: %s", path, name ? name : "?",
-				   strerror(-r));
+			r = vd_err(r, "cannot bind %s to pool file %s: %m", path,
+				   name ? name : "?");
 			goto out;
 		}
 		if (fstat(fd, &lst) < 0) {

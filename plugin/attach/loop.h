@@ -15,8 +15,4 @@
 int vd_loop_attach(int backing_fd, const char *name, bool read_only, int *ret_loop_fd,
 		   dev_t *ret_dev);
 
-/* The loop device currently backed by the whole of backing_fd's file, if any: 0 with
- * *ret_dev set, or -ENOENT. */
-int vd_loop_find(int backing_fd, bool read_only, dev_t *ret_dev);
-
 #endif

@@ -15,24 +15,29 @@ int vd_sharing_mode(const char *mode, char *ret)
 	if (!mode || !*mode)
 		return -EINVAL;
 	if (!strchr(mode, 'w'))
-		*ret = 'r';
+		*ret = VD_MODE_READ;
 	else if (!strchr(mode, '!'))
-		*ret = 'w';
+		*ret = VD_MODE_WRITE;
 	else
-		*ret = '!';
+		*ret = VD_MODE_FORCED;
 	return 0;
+}
+
+const char *vd_sharing_mode_string(char mode)
+{
+	return mode == VD_MODE_READ ? "r" : mode == VD_MODE_WRITE ? "w" : "w!";
 }
 
 bool vd_sharing_compatible(int level, char want, char have, bool same_domain)
 {
-	if (want == '!' || level >= 2 || same_domain)
+	if (want == VD_MODE_FORCED || level >= VD_SHARING_ANY || same_domain)
 		return true;
-	if (have == '!')
-		have = 'w';
-	if (level <= 0)
-		return want == 'r' && have == 'r';
-	/* level 1: one writer, any number of readers */
-	return !(want == 'w' && have == 'w');
+	if (have == VD_MODE_FORCED)
+		have = VD_MODE_WRITE;
+	if (level <= VD_SHARING_READERS)
+		return want == VD_MODE_READ && have == VD_MODE_READ;
+	/* VD_SHARING_ONE_WRITER */
+	return !(want == VD_MODE_WRITE && have == VD_MODE_WRITE);
 }
 
 static bool uuid_match(const char *a, const char *b)
@@ -76,7 +81,7 @@ int vd_sharing_same_vm(struct vd_xs *xs, const struct vd_sharing_request *req, u
 
 static const char *mode_word(char m)
 {
-	return m == 'r' ? "read-only" : "writable";
+	return m == VD_MODE_READ ? "read-only" : "writable";
 }
 
 /* ---- block device topology from /sys ---- */
@@ -278,7 +283,7 @@ static int check_attachments(struct vd_db *db, struct vd_xs *xs,
 		if (req->backend_path && strcmp(a->backend_path, req->backend_path) == 0)
 			continue;
 		if (vd_sharing_mode(a->mode, &have) < 0)
-			have = 'w';
+			have = VD_MODE_WRITE;
 		if (vd_sharing_compatible(req->level, req->mode, have, a->domid == req->domid))
 			continue;
 		r = vd_sharing_same_vm(xs, req, a->domid, a->vm_uuid, &same);
@@ -317,8 +322,8 @@ static int check_mounts(const struct topology *topo)
 		if (maj == 0 || !overlaps(topo, makedev(maj, min)))
 			continue;
 		char have = (strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' || opts[2] == '\0'))
-				    ? 'r'
-				    : 'w';
+				    ? VD_MODE_READ
+				    : VD_MODE_WRITE;
 
 		/* A mount is a dom0 user even for a dom0 attach: it is not a Xen backend. */
 		if (vd_sharing_compatible(req->level, req->mode, have, false))
@@ -326,7 +331,8 @@ static int check_mounts(const struct topology *topo)
 		r = vd_err(-EBUSY,
 			   "VD %" PRIu32 " overlaps device %u:%u mounted %s on %s in dom0; unmount "
 			   "it first",
-			   req->vd_id, maj, min, have == 'r' ? "read-only" : "read-write", mnt);
+			   req->vd_id, maj, min, have == VD_MODE_READ ? "read-only" : "read-write",
+			   mnt);
 	}
 	free(line);
 	return r;
@@ -391,7 +397,7 @@ static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct topol
 		if (asprintf(&path, "%s/mode", other[i]) >= 0)
 			(void)vd_xs_read(xs, path, &mode);
 		if (!mode || vd_sharing_mode(mode, &have) < 0)
-			have = 'w';
+			have = VD_MODE_WRITE;
 		free(path);
 		path = NULL;
 		if (asprintf(&path, "%s/frontend-id", other[i]) >= 0 &&
@@ -423,7 +429,7 @@ int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing
 	struct topology topo;
 	int r;
 
-	if (req->mode == '!' || req->level >= 2)
+	if (req->mode == VD_MODE_FORCED || req->level >= VD_SHARING_ANY)
 		return 0;
 	r = check_attachments(db, xs, req);
 	if (r < 0)

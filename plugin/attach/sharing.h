@@ -1,11 +1,11 @@
 /* The sharing policy of block-vd: may a VD be attached in a given mode while others use it?
- * Levels (xenvd.conf "sharing", DESIGN.md): 0 = only readers may share, 1 = one writer plus
- * readers, 2 = anything; mode "w!" skips the check. Conflicts are found by extent overlap
- * against our attachments, against other vbd backends' physical-device and against dom0 mounts.
- * A user in the requester's own domain, or in a domain of the requester's VM (the same VM UUID,
- * as a domain being migrated, saved or restored has: Xen's block-common.sh same_vm), is the
- * requester itself and never a conflict. Reads the database, xenstore (through xs.h) and /proc,
- * /sys; changes nothing.
+ * Levels (xenvd.conf "sharing", enum vd_sharing_level): 0 = only readers may share, 1 = one
+ * writer plus readers, 2 = anything; mode "w!" skips the check. Conflicts are found by extent
+ * overlap against our attachments, against other vbd backends' physical-device and against dom0
+ * mounts. A user in the requester's own domain, or in a domain of the requester's VM (the same
+ * VM UUID, as a domain being migrated, saved or restored has: Xen's block-common.sh same_vm), is
+ * the requester itself and never a conflict. Reads the database, xenstore (through xs.h) and
+ * /proc, /sys; changes nothing.
  */
 #ifndef XENVD_SHARING_H
 #define XENVD_SHARING_H
@@ -15,10 +15,21 @@
 #include "pool/db.h"
 #include "attach/dmtable.h"
 #include "attach/xs.h"
+#include "base/config.h"
+
+/* Canonical attachment modes (the char in vd_sharing_request.mode and vd_attach_run.mode). */
+enum vd_sharing_mode {
+	VD_MODE_READ = 'r',
+	VD_MODE_WRITE = 'w',
+	VD_MODE_FORCED = '!', /* "w!": writable, sharing not checked */
+};
 
 /* Canonical modes, as block-common.sh canonicalise_mode: no 'w' → 'r'; 'w' → 'w'; 'w' and '!'
  * → '!' (forced, no check). -EINVAL for an empty or NULL mode. */
 int vd_sharing_mode(const char *mode, char *ret);
+
+/* The mode as xenstore and the database spell it: "r", "w" or "w!". */
+const char *vd_sharing_mode_string(char mode);
 
 /* Whether a new user wanting `want` may join an existing one holding `have` at level. */
 bool vd_sharing_compatible(int level, char want, char have, bool same_domain);

@@ -507,16 +507,9 @@ static int read_node(struct vd_xs *xs, const char *be, const char *node, char **
 	return xs->ops->read(xs->handle, 0, path, ret);
 }
 
-static void trim(char *s)
+void vd_xs_backend_init(struct vd_xs_backend *b)
 {
-	size_t start = 0, end = strlen(s);
-
-	while (s[start] && isspace((unsigned char)s[start]))
-		start++;
-	while (end > start && isspace((unsigned char)s[end - 1]))
-		end--;
-	memmove(s, s + start, end - start);
-	s[end - start] = '\0';
+	*b = (struct vd_xs_backend){ .frontend_id = -1 };
 }
 
 void vd_xs_backend_dispose(struct vd_xs_backend *b)
@@ -527,13 +520,12 @@ void vd_xs_backend_dispose(struct vd_xs_backend *b)
 	free(b->mode);
 	free(b->vdev);
 	free(b->physical_device);
-	memset(b, 0, sizeof(*b));
-	b->frontend_id = -1;
+	vd_xs_backend_init(b);
 }
 
 int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *ret)
 {
-	struct vd_xs_backend b = { .frontend_id = -1 };
+	struct vd_xs_backend b;
 	char *fe = NULL;
 	const struct {
 		const char *node;
@@ -546,29 +538,29 @@ int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *r
 	};
 	int r;
 
+	vd_xs_backend_init(&b);
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		r = read_node(xs, be, nodes[i].node, nodes[i].dst);
 		if (r < 0 && r != -ENOENT) {
 			vd_xs_backend_dispose(&b);
-			return vd_err(r, "cannot read %s/%s from xenstore: %s", be, nodes[i].node,
-				      strerror(-r));
+			return vd_err(r, "cannot read %s/%s from xenstore: %m", be, nodes[i].node);
 		}
 	}
 	if (b.params)
-		trim(b.params);
+		vd_strip(b.params);
 	if (b.mode)
-		trim(b.mode);
+		vd_strip(b.mode);
 	r = read_node(xs, be, "frontend-id", &fe);
 	if (r == 0) {
 		uint32_t id;
 
-		trim(fe);
+		vd_strip(fe);
 		if (vd_parse_u32(fe, &id) == 0)
 			b.frontend_id = id;
 		free(fe);
 	} else if (r != -ENOENT) {
 		vd_xs_backend_dispose(&b);
-		return vd_err(r, "cannot read %s/frontend-id from xenstore: %s", be, strerror(-r));
+		return vd_err(r, "cannot read %s/frontend-id from xenstore: %m", be);
 	}
 	*ret = b;
 	return 0;
@@ -640,8 +632,8 @@ int vd_xs_write_connected(struct vd_xs *xs, const char *be, dev_t dev, const cha
 	snprintf(physdev, sizeof(physdev), "%x:%x", major(dev), minor(dev));
 	r = in_transaction(xs, be, do_connected, &arg);
 	if (r < 0)
-		return vd_err(r, "cannot write physical-device %s to %s in xenstore: %s", physdev,
-			      be, strerror(-r));
+		return vd_err(r, "cannot write physical-device %s to %s in xenstore: %m", physdev,
+			      be);
 	return 0;
 }
 
@@ -668,29 +660,6 @@ int vd_xs_write_error(struct vd_xs *xs, const char *be, const char *msg)
 int vd_xs_write_busy(struct vd_xs *xs, const char *be, const char *msg)
 {
 	return in_transaction(xs, be, do_error, &(struct error_arg){ "busy", msg });
-}
-
-static int do_clear(struct vd_xs *xs, vd_xs_txn t, const char *be, const void *unused)
-{
-	static const char *const nodes[] = { "physical-device", "physical-device-path",
-					     "hotplug-status" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		_cleanup_free_ char *path = NULL;
-		int r;
-
-		if (!(path = path_join(be, nodes[i])))
-			return -ENOMEM;
-		r = xs->ops->rm(xs->handle, t, path);
-		if (r < 0 && r != -ENOENT)
-			return r;
-	}
-	return 0;
-}
-
-int vd_xs_clear_results(struct vd_xs *xs, const char *be)
-{
-	return in_transaction(xs, be, do_clear, NULL);
 }
 
 /* Answers every request: in one pipelined batch when the ops can, one by one otherwise (and
@@ -743,7 +712,7 @@ int vd_xs_list_vbd_backends(struct vd_xs *xs, char ***ret, size_t *ret_n)
 		return 0;
 	}
 	if (r < 0)
-		return vd_err(r, "cannot list %s in xenstore: %s", base, strerror(-r));
+		return vd_err(r, "cannot list %s in xenstore: %m", base);
 	reqs = calloc(ndoms ? ndoms : 1, sizeof(*reqs));
 	if (!reqs)
 		return -ENOMEM;
@@ -761,8 +730,7 @@ int vd_xs_list_vbd_backends(struct vd_xs *xs, char ***ret, size_t *ret_n)
 		if (reqs[d].r == -ENOENT)
 			continue; /* the domain went away meanwhile */
 		if (reqs[d].r < 0) {
-			r = vd_err(reqs[d].r, "cannot list %s in xenstore: %s", reqs[d].path,
-				   strerror(-reqs[d].r));
+			r = vd_err(reqs[d].r, "cannot list %s in xenstore: %m", reqs[d].path);
 			requests_free(reqs, ndoms);
 			return r;
 		}
@@ -817,8 +785,7 @@ int vd_xs_read_each(struct vd_xs *xs, char *const *bes, size_t n, const char *no
 		if (reqs[i].r == 0) {
 			values[i] = TAKE_PTR(reqs[i].value);
 		} else if (reqs[i].r != -ENOENT) {
-			r = vd_err(reqs[i].r, "cannot read %s from xenstore: %s", reqs[i].path,
-				   strerror(-reqs[i].r));
+			r = vd_err(reqs[i].r, "cannot read %s from xenstore: %m", reqs[i].path);
 		}
 	}
 	requests_free(reqs, n);
@@ -857,7 +824,7 @@ static int vm_uuid_of(struct vd_xs *xs, const char *vm_path, char ret[37])
 		return 0;
 	if (r < 0)
 		return r;
-	trim(uuid);
+	vd_strip(uuid);
 	(void)canonical_uuid(uuid, ret);
 	return 0;
 }
@@ -877,7 +844,7 @@ static int domain_vm(struct vd_xs *xs, uint32_t domid, char ret[37], bool *ret_g
 	snprintf(dom, sizeof(dom), "/local/domain/%" PRIu32, domid);
 	r = read_node(xs, dom, "vm", &vm);
 	if (r == 0) {
-		trim(vm);
+		vd_strip(vm);
 		return *vm ? vm_uuid_of(xs, vm, ret) : 0;
 	}
 	if (r != -ENOENT)
@@ -906,7 +873,7 @@ int vd_xs_read_domain(struct vd_xs *xs, uint32_t domid, struct vd_xs_domain *ret
 		snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/target", domid);
 		r = xs->ops->read(xs->handle, 0, path, &target);
 		if (r == 0) {
-			trim(target);
+			vd_strip(target);
 			if (vd_parse_u32(target, &tid) == 0 && tid != domid) {
 				r = domain_vm(xs, tid, d.target_vm_uuid, &target_gone);
 				if (r < 0)

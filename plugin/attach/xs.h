@@ -72,6 +72,7 @@ struct vd_xs_backend {
 	char *vdev;	       /* "dev" node (e.g. "xvdb"); NULL if missing */
 	char *physical_device; /* NULL unless already written */
 };
+void vd_xs_backend_init(struct vd_xs_backend *b);
 void vd_xs_backend_dispose(struct vd_xs_backend *b);
 int vd_xs_read_backend(struct vd_xs *xs, const char *be, struct vd_xs_backend *ret);
 
@@ -83,10 +84,6 @@ int vd_xs_write_connected(struct vd_xs *xs, const char *be, dev_t dev, const cha
 int vd_xs_write_error(struct vd_xs *xs, const char *be, const char *msg);
 /* The same with hotplug-status=busy: the device is in use elsewhere (the stock scripts' ebusy). */
 int vd_xs_write_busy(struct vd_xs *xs, const char *be, const char *msg);
-
-/* Removes the nodes block-vd writes (physical-device, physical-device-path, hotplug-status);
- * missing nodes are fine. Used to undo and by remove. */
-int vd_xs_clear_results(struct vd_xs *xs, const char *be);
 
 /* Absolute paths of every vbd backend of our domain ("/local/domain/0/backend/vbd/D/N"):
  * one directory read per frontend domain, all sent at once. malloc'd array of malloc'd

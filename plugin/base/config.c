@@ -1,20 +1,7 @@
-#include <ctype.h>
 #include <string.h>
 
 #include "base/config.h"
 #include "base/error.h"
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
 
 static int parse_bool(const char *v, bool *ret)
 {
@@ -58,7 +45,7 @@ static int apply(struct vd_config *c, const char *key, const char *v)
 	if (!strcmp(key, "extent_size"))
 		return vd_parse_size(v, &c->extent_size);
 	if (!strcmp(key, "sharing"))
-		return parse_int(v, 0, 2, &c->sharing_level);
+		return parse_int(v, VD_SHARING_READERS, VD_SHARING_ANY, &c->sharing_level);
 	if (!strcmp(key, "scrub"))
 		return parse_bool(v, &c->scrub);
 	if (!strcmp(key, "boot_kernel_max"))
@@ -76,18 +63,31 @@ static int apply(struct vd_config *c, const char *key, const char *v)
 	return -ENOKEY;
 }
 
-int vd_config_load(const char *path, struct vd_config *ret)
+int vd_config_init(struct vd_config *ret)
 {
 	struct vd_config c = {
 		.extent_size = 64ULL << 20,
-		.sharing_level = 0,
+		.sharing_level = VD_SHARING_READERS,
 		.scrub = true,
 		.kernel_max = 256ULL << 20,
 		.ramdisk_max = 256ULL << 20,
 		.config_max = 1ULL << 20,
 		.boot_timeout = 60,
-		.log_level = 1,
+		.log_level = VD_LOG_WARN,
 	};
+
+	if (set_string(&c.db_path, XENVD_DB_PATH) < 0 ||
+	    set_string(&c.hotplug_log, "/var/log/xen/xen-hotplug.log") < 0) {
+		vd_config_dispose(&c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+int vd_config_load(const char *path, struct vd_config *ret)
+{
+	struct vd_config c;
 	_cleanup_fclose_ FILE *f = NULL;
 	char line[1024];
 	unsigned lineno = 0;
@@ -96,11 +96,9 @@ int vd_config_load(const char *path, struct vd_config *ret)
 
 	if (!path)
 		path = (env = getenv("XENVD_CONF")) && *env ? env : XENVD_CONF_PATH;
-	if (set_string(&c.db_path, XENVD_DB_PATH) < 0 ||
-	    set_string(&c.hotplug_log, "/var/log/xen/xen-hotplug.log") < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	r = vd_config_init(&c);
+	if (r < 0)
+		return r;
 
 	f = fopen(path, "re");
 	if (!f && errno != ENOENT) {
@@ -118,7 +116,7 @@ int vd_config_load(const char *path, struct vd_config *ret)
 		hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
-		key = trim(line);
+		key = vd_strip(line);
 		if (!*key)
 			continue;
 		eq = strchr(key, '=');
@@ -127,8 +125,8 @@ int vd_config_load(const char *path, struct vd_config *ret)
 			goto fail;
 		}
 		*eq = '\0';
-		value = trim(eq + 1);
-		key = trim(key);
+		value = vd_strip(eq + 1);
+		key = vd_strip(key);
 		r = apply(&c, key, value);
 		if (r == -ENOKEY) {
 			r = vd_err(-EINVAL, "%s:%u: unknown key '%s' (see xenvd.conf(5))", path,

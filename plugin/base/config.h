@@ -6,10 +6,17 @@
 
 #include "base/util.h"
 
+/* xenvd.conf "sharing": who may use a VD while another attachment holds it. */
+enum vd_sharing_level {
+	VD_SHARING_READERS = 0,	   /* only read-only users share */
+	VD_SHARING_ONE_WRITER = 1, /* one writer plus any number of readers */
+	VD_SHARING_ANY = 2,	   /* no check */
+};
+
 struct vd_config {
 	char *db_path;		 /* database = /var/lib/xenvd/xenvd.db */
 	uint64_t extent_size;	 /* extent_size = 64M (format's default) */
-	int sharing_level;	 /* sharing = 0|1|2 (DESIGN.md "Sharing") */
+	int sharing_level;	 /* sharing = 0|1|2 (enum vd_sharing_level) */
 	bool scrub;		 /* scrub = yes|no (default for format; per pool after) */
 	uint64_t kernel_max;	 /* boot_kernel_max = 256M */
 	uint64_t ramdisk_max;	 /* boot_ramdisk_max = 256M */
@@ -19,6 +26,8 @@ struct vd_config {
 	char *hotplug_log;	 /* hotplug_log = /var/log/xen/xen-hotplug.log */
 };
 
+/* The defaults (what an absent configuration file means). */
+int vd_config_init(struct vd_config *ret);
 /* Defaults, then the file at path (NULL: $XENVD_CONF, else XENVD_CONF_PATH) if it exists,
  * then $XENVD_DB over the database path. A syntax error names the file and line. */
 int vd_config_load(const char *path, struct vd_config *ret);

@@ -67,20 +67,38 @@ void vd_log_set_sink(void (*sink)(enum vd_log_level, const char *, void *), void
 	log_userdata = userdata;
 }
 
-void vd_log(enum vd_log_level level, const char *fmt, ...)
+static void log_va(enum vd_log_level level, const char *fmt, va_list ap)
 {
 	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_sink(level, msg, log_userdata);
+}
+
+void vd_log(enum vd_log_level level, const char *fmt, ...)
+{
 	va_list ap;
 	int saved = errno;
 
-	if (level > log_level)
+	/* The library does not print: without a sink the message goes nowhere. */
+	if (level > log_level || !log_sink)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_va(level, fmt, ap);
 	va_end(ap);
-	if (log_sink)
-		log_sink(level, msg, log_userdata);
-	else
-		fprintf(stderr, "%s\n", msg);
+	errno = saved;
+}
+
+void vd_log_errno(enum vd_log_level level, int r, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	if (level > log_level || !log_sink)
+		return;
+	errno = r < 0 ? -r : r; /* for %m */
+	va_start(ap, fmt);
+	log_va(level, fmt, ap);
+	va_end(ap);
 	errno = saved;
 }

@@ -274,11 +274,23 @@ void vd_uuid_unparse(const uint8_t u[16], char out[37])
 		 u[14], u[15]);
 }
 
-static int hexval(char c)
+char *vd_strip(char *s)
+{
+	size_t start = 0, end = strlen(s);
+
+	while (s[start] && isspace((unsigned char)s[start]))
+		start++;
+	while (end > start && isspace((unsigned char)s[end - 1]))
+		end--;
+	memmove(s, s + start, end - start);
+	s[end - start] = '\0';
+	return s;
+}
+
+int vd_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = (char)tolower((unsigned char)c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
@@ -298,7 +310,8 @@ int vd_uuid_parse(const char *s, uint8_t ret_uuid[16])
 			p++;
 			continue;
 		}
-		int hi = hexval(p[0]), lo = hexval(p[1]);
+		int hi = vd_hexval((char)tolower((unsigned char)p[0]));
+		int lo = vd_hexval((char)tolower((unsigned char)p[1]));
 
 		if (hi < 0 || lo < 0 || i >= 16)
 			return -EINVAL;

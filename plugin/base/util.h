@@ -97,6 +97,11 @@ double vd_phases_total_ms(const struct vd_phases *p);
 /* Random bytes from getrandom(2). */
 int vd_random(void *buf, size_t len);
 
+/* Strips leading and trailing white space (isspace) in place; returns s. */
+char *vd_strip(char *s);
+/* The value of a lowercase hex digit, or -1. */
+int vd_hexval(char c);
+
 /* Canonical 36-character UUID text of 16 bytes, and back. */
 void vd_uuid_unparse(const uint8_t uuid[16], char out[37]);
 int vd_uuid_parse(const char *s, uint8_t ret_uuid[16]);

@@ -3,7 +3,7 @@
 
 #include "boot/boot_disk.h"
 
-int vd_boot_disk_init(struct vd_boot_disk *disk, const struct vd_boot_run *runs, size_t n_runs)
+int vd_boot_disk_init(struct vd_boot_disk *disk, const struct vd_run *runs, size_t n_runs)
 {
 	uint64_t size = 0;
 
@@ -131,7 +131,7 @@ int vd_boot_disk_pread(const struct vd_boot_disk *disk, void *buf, size_t len, u
 	if (disk->remote_fd >= 0)
 		return remote_pread(disk, buf, len, off);
 	for (size_t i = 0; i < disk->n_runs && len > 0; i++) {
-		const struct vd_boot_run *run = &disk->runs[i];
+		const struct vd_run *run = &disk->runs[i];
 		uint64_t run_end = run_start + run->length;
 
 		if (off < run_end) {
@@ -164,7 +164,7 @@ int vd_boot_disk_probe_fd(const struct vd_boot_disk *disk, uint64_t off, uint64_
 	if (off > disk->size || len > disk->size - off || len == 0)
 		return -EINVAL;
 	for (size_t i = 0; disk->remote_fd < 0 && i < disk->n_runs; i++) {
-		const struct vd_boot_run *run = &disk->runs[i];
+		const struct vd_run *run = &disk->runs[i];
 
 		if (off >= run_start && off + len <= run_start + run->length) {
 			*ret_fd = run->fd;

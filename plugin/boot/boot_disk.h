@@ -8,15 +8,10 @@
 #define XENVD_BOOT_DISK_H
 
 #include "base/util.h"
-
-struct vd_boot_run {
-	int fd;		     /* not owned */
-	uint64_t dev_offset; /* where the run starts in fd */
-	uint64_t length;     /* bytes */
-};
+#include "pool/run.h"
 
 struct vd_boot_disk {
-	const struct vd_boot_run *runs;
+	const struct vd_run *runs; /* read: fd (not owned), dev_offset, length */
 	size_t n_runs;
 	uint64_t size;	/* sum of the runs' lengths */
 	int remote_fd;	/* >= 0: reads are requests over this socket (no runs) */
@@ -25,7 +20,7 @@ struct vd_boot_disk {
 #define VD_BOOT_REMOTE_MAX_READ (1024 * 1024)
 
 /* Sets size from the runs; -EINVAL for no runs or an overflow. */
-int vd_boot_disk_init(struct vd_boot_disk *disk, const struct vd_boot_run *runs, size_t n_runs);
+int vd_boot_disk_init(struct vd_boot_disk *disk, const struct vd_run *runs, size_t n_runs);
 
 /* A disk of size bytes whose reads are served by vd_boot_disk_serve_one at the other end of fd. */
 int vd_boot_disk_init_remote(struct vd_boot_disk *disk, int fd, uint64_t size);

@@ -17,8 +17,11 @@
 #define BUSY_TIMEOUT_MS 10000
 #define BEGIN_RETRY_TOTAL_MS 60000
 
-/* How many free extents an allocation looks at when searching for a contiguous run. */
-#define PICK_SCAN_LIMIT 65536
+/* enum vd_state as it is spelled in SQL text (indexes and constraints cannot take parameters). */
+#define SQL_VD_LIVE "0"
+#define SQL_VD_EXPIRED "1"
+#define SQL_VD_DELETED "2"
+_Static_assert(VD_LIVE == 0 && VD_EXPIRED == 1 && VD_DELETED == 2, "SQL_VD_* spell enum vd_state");
 
 struct vd_db {
 	sqlite3 *sql;
@@ -137,10 +140,13 @@ static const char *const migrations[] = {
 	"  extent_count INTEGER NOT NULL DEFAULT 0,"
 	"  created INTEGER NOT NULL,"
 	"  expires INTEGER,"
-	"  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+	"  state INTEGER NOT NULL DEFAULT " SQL_VD_LIVE
+	"  CHECK (state IN (" SQL_VD_LIVE ", " SQL_VD_EXPIRED ", " SQL_VD_DELETED ")),"
 	"  needs_scrub INTEGER NOT NULL DEFAULT 0);"
-	"CREATE UNIQUE INDEX vdisks_name ON vdisks(name) WHERE name IS NOT NULL AND state != 2;"
-	"CREATE INDEX vdisks_expiry ON vdisks(expires) WHERE state != 2 AND expires IS NOT NULL;"
+	"CREATE UNIQUE INDEX vdisks_name ON vdisks(name) "
+	"  WHERE name IS NOT NULL AND state != " SQL_VD_DELETED ";"
+	"CREATE INDEX vdisks_expiry ON vdisks(expires) "
+	"  WHERE state != " SQL_VD_DELETED " AND expires IS NOT NULL;"
 	"CREATE TABLE extents ("
 	"  device_id INTEGER NOT NULL REFERENCES pool_devices(id) ON DELETE CASCADE,"
 	"  ext_no INTEGER NOT NULL,"
@@ -183,6 +189,7 @@ static int read_pool_uuid(struct vd_db *db)
 
 static int migrate(struct vd_db *db, bool readonly)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	int64_t version;
 	int r;
 
@@ -201,19 +208,19 @@ static int migrate(struct vd_db *db, bool readonly)
 				      " → %d) but was opened read-only; run any xl-vd command as root "
 				      "first", db->path, version, VD_DB_SCHEMA_VERSION);
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
 	/* Another process may have migrated while we waited for the lock. */
 	r = query_int64(db, "PRAGMA user_version", &version);
 	if (r < 0)
-		goto fail;
+		return r;
 	for (; version < (int64_t)ARRAY_SIZE(migrations); version++) {
 		char pragma[64];
 
 		r = exec(db, migrations[version], "upgrading the schema");
 		if (r < 0)
-			goto fail;
+			return r;
 		if (version == 0) {
 			uint8_t uuid[16];
 			char text[37];
@@ -221,30 +228,27 @@ static int migrate(struct vd_db *db, bool readonly)
 
 			r = vd_random(uuid, sizeof(uuid));
 			if (r < 0)
-				goto fail;
+				return r;
 			uuid[6] = (uuid[6] & 0x0f) | 0x40;
 			uuid[8] = (uuid[8] & 0x3f) | 0x80;
 			vd_uuid_unparse(uuid, text);
 			r = prepare(db, "INSERT INTO meta (key, value) VALUES ('pool_uuid', ?)", &s);
 			if (r < 0)
-				goto fail;
+				return r;
 			sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
 			r = step_done(db, s, "recording the pool UUID");
 			if (r < 0)
-				goto fail;
+				return r;
 		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %" PRId64, version + 1);
 		r = exec(db, pragma, "recording the schema version");
 		if (r < 0)
-			goto fail;
+			return r;
 	}
-	r = vd_db_commit(db);
+	r = vd_db_commit(TAKE_PTR(txn));
 	if (r < 0)
-		goto fail;
+		return r;
 	return read_pool_uuid(db);
-fail:
-	vd_db_rollback(db);
-	return r;
 }
 
 static int mkdir_parents(const char *path)
@@ -461,8 +465,90 @@ void vd_pool_device_dispose(struct vd_pool_device *d)
 	"d.id, d.uuid, d.path, d.size, d.extent_size, d.data_offset, d.extent_count, d.added, "   \
 	"d.scrub, d.state"
 
-static int device_from_row(sqlite3_stmt *s, struct vd_pool_device *d)
+/* Steps s to its end, turning each row into the next element (elem_size bytes) of a growing
+ * array with from_row. On failure the elements read so far go through dispose (if any) and the
+ * array is freed. The one loop behind every list this module returns. */
+static int collect_rows_(struct vd_db *db, sqlite3_stmt *s, size_t elem_size,
+			 int (*from_row)(sqlite3_stmt *s, void *elem), void (*dispose)(void *elem),
+			 const char *what, void **ret, size_t *ret_n)
 {
+	char *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char *grown = realloc(list, ncap * elem_size);
+
+			if (!grown) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			list = grown;
+			cap = ncap;
+		}
+		r = from_row(s, list + n * elem_size);
+		if (r < 0)
+			goto fail;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sql_err(db, rc, what);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	for (size_t i = 0; dispose && i < n; i++)
+		dispose(list + i * elem_size);
+	free(list);
+	return r;
+}
+
+/* collect_rows_() for a typed array: ret points at the caller's array pointer (struct X **). */
+#define collect_rows(db, s, from_row, dispose, what, ret, ret_n)                                   \
+	({                                                                                         \
+		void *list_ = NULL;                                                                \
+		int r_ = collect_rows_((db), (s), sizeof(**(ret)), (from_row), (dispose), (what), \
+				       &list_, (ret_n));                                           \
+		if (r_ == 0)                                                                       \
+			*(ret) = list_;                                                            \
+		r_;                                                                                \
+	})
+
+/* Steps s once into *elem with from_row: -ENOENT (no message) when there is no row. */
+static int read_row(struct vd_db *db, sqlite3_stmt *s,
+		    int (*from_row)(sqlite3_stmt *s, void *elem), void *elem, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return sql_err(db, rc, what);
+	return from_row(s, elem);
+}
+
+static void device_dispose(void *elem)
+{
+	vd_pool_device_dispose(elem);
+}
+
+static void vdisk_dispose(void *elem)
+{
+	vd_vdisk_dispose(elem);
+}
+
+static void attachment_dispose(void *elem)
+{
+	vd_attachment_dispose(elem);
+}
+
+static int device_from_row(sqlite3_stmt *s, void *elem)
+{
+	struct vd_pool_device *d = elem;
 	const void *uuid = sqlite3_column_blob(s, 1);
 
 	memset(d, 0, sizeof(*d));
@@ -532,13 +618,11 @@ int vd_db_device_get(struct vd_db *db, int64_t id, struct vd_pool_device *ret)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
+	r = read_row(db, s, device_from_row, ret, "reading a pool device");
+	if (r == -ENOENT)
 		return vd_err(-ENOENT, "pool device #%" PRId64 " is not in database %s", id,
 			      db->path);
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading a pool device");
-	return device_from_row(s, ret);
+	return r;
 }
 
 int vd_db_device_find(struct vd_db *db, const uint8_t uuid[16], const char *path,
@@ -555,46 +639,19 @@ int vd_db_device_find(struct vd_db *db, const uint8_t uuid[16], const char *path
 		sqlite3_bind_blob(s, 1, uuid, 16, SQLITE_TRANSIENT);
 	if (path)
 		sqlite3_bind_text(s, 2, path, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "finding a pool device");
-	return device_from_row(s, ret);
+	return read_row(db, s, device_from_row, ret, "finding a pool device");
 }
 
 int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct vd_pool_device *list = NULL;
-	size_t n = 0;
-	int rc, r;
+	int r;
 
 	r = prepare(db, "SELECT " DEVICE_COLUMNS " FROM pool_devices d ORDER BY d.id", &s);
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct vd_pool_device *grown = realloc(list, (n + 1) * sizeof(*list));
-
-		if (!grown) {
-			vd_db_device_list_free(list, n);
-			return -ENOMEM;
-		}
-		list = grown;
-		r = device_from_row(s, &list[n]);
-		if (r < 0) {
-			vd_db_device_list_free(list, n);
-			return r;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		vd_db_device_list_free(list, n);
-		return sql_err(db, rc, "listing pool devices");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, device_from_row, device_dispose, "listing pool devices", ret,
+			    ret_n);
 }
 
 int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n)
@@ -662,19 +719,6 @@ int vd_db_device_remove(struct vd_db *db, int64_t id)
 
 /* ---- virtual disks ---- */
 
-const char *vd_state_name(enum vd_state s)
-{
-	switch (s) {
-	case VD_LIVE:
-		return "live";
-	case VD_EXPIRED:
-		return "expired";
-	case VD_DELETED:
-		return "deleted";
-	}
-	return "?";
-}
-
 void vd_vdisk_dispose(struct vd_vdisk *v)
 {
 	if (!v)
@@ -683,19 +727,13 @@ void vd_vdisk_dispose(struct vd_vdisk *v)
 	v->name = NULL;
 }
 
-enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now)
-{
-	if (v->state == VD_LIVE && v->expires && v->expires <= now)
-		return VD_EXPIRED;
-	return v->state;
-}
-
 #define VDISK_COLUMNS                                                                              \
 	"v.id, v.name, v.size, v.extent_count, v.created, v.expires, v.state, v.needs_scrub, "    \
 	"(SELECT count(*) FROM attachments a WHERE a.vd_id = v.id)"
 
-static int vdisk_from_row(sqlite3_stmt *s, struct vd_vdisk *v)
+static int vdisk_from_row(sqlite3_stmt *s, void *elem)
 {
+	struct vd_vdisk *v = elem;
 	memset(v, 0, sizeof(*v));
 	v->id = (uint32_t)sqlite3_column_int64(s, 0);
 	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
@@ -750,65 +788,39 @@ int vd_db_vdisk_get(struct vd_db *db, uint32_t id, struct vd_vdisk *ret)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
+	r = read_row(db, s, vdisk_from_row, ret, "reading a VD");
+	if (r == -ENOENT)
 		return vd_err(-ENOENT, "VD %u does not exist; 'xl-vd list' shows the VDs", id);
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading a VD");
-	return vdisk_from_row(s, ret);
+	return r;
 }
 
 int vd_db_vdisk_get_by_name(struct vd_db *db, const char *name, struct vd_vdisk *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = prepare(db, "SELECT " VDISK_COLUMNS " FROM vdisks v WHERE v.name = ? "
-			    "ORDER BY v.state = 2, v.id DESC LIMIT 1", &s);
+			    "ORDER BY v.state = " SQL_VD_DELETED ", v.id DESC LIMIT 1", &s);
 
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
+	r = read_row(db, s, vdisk_from_row, ret, "reading a VD");
+	if (r == -ENOENT)
 		return vd_err(-ENOENT, "no VD is named '%s'; 'xl-vd list' shows the VDs", name);
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading a VD");
-	return vdisk_from_row(s, ret);
+	return r;
 }
 
 int vd_db_vdisk_list(struct vd_db *db, bool include_deleted, struct vd_vdisk **ret, size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct vd_vdisk *list = NULL;
-	size_t n = 0;
-	int rc, r;
+	int r;
 
 	r = prepare(db, include_deleted ? "SELECT " VDISK_COLUMNS " FROM vdisks v ORDER BY v.id"
-					: "SELECT " VDISK_COLUMNS " FROM vdisks v WHERE v.state != 2 "
+					: "SELECT " VDISK_COLUMNS " FROM vdisks v "
+					  "WHERE v.state != " SQL_VD_DELETED " "
 					  "ORDER BY v.id", &s);
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct vd_vdisk *grown = realloc(list, (n + 1) * sizeof(*list));
-
-		if (!grown) {
-			vd_db_vdisk_list_free(list, n);
-			return -ENOMEM;
-		}
-		list = grown;
-		r = vdisk_from_row(s, &list[n]);
-		if (r < 0) {
-			vd_db_vdisk_list_free(list, n);
-			return r;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		vd_db_vdisk_list_free(list, n);
-		return sql_err(db, rc, "listing VDs");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, vdisk_from_row, vdisk_dispose, "listing VDs", ret, ret_n);
 }
 
 void vd_db_vdisk_list_free(struct vd_vdisk *list, size_t n)
@@ -870,130 +882,35 @@ int vd_db_vdisk_set_size(struct vd_db *db, uint32_t id, uint64_t extent_count, u
 	return step_done(db, s, "resizing a VD");
 }
 
-int vd_db_vdisk_reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, size_t *ret_n)
-{
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	uint32_t *ids = NULL;
-	size_t n = 0;
-	int rc, r;
-
-	/* Expired by state (delete) or by time, never one that is attached. */
-	r = prepare(db, "SELECT v.id FROM vdisks v WHERE v.state != 2 "
-			"AND (v.state = 1 OR (v.expires IS NOT NULL AND v.expires <= ?)) "
-			"AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.vd_id = v.id) "
-			"ORDER BY v.expires, v.id", &s);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		uint32_t *grown = realloc(ids, (n + 1) * sizeof(*ids));
-
-		if (!grown) {
-			free(ids);
-			return -ENOMEM;
-		}
-		ids = grown;
-		ids[n++] = (uint32_t)sqlite3_column_int64(s, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		free(ids);
-		return sql_err(db, rc, "listing expired VDs");
-	}
-	*ret_ids = ids;
-	*ret_n = n;
-	return 0;
-}
-
 /* ---- extents ---- */
 
-struct run {
-	size_t first; /* index into the scanned rows */
-	size_t len;
-};
-
-static int cmp_run_len_desc(const void *a, const void *b)
-{
-	const struct run *x = a, *y = b;
-
-	return x->len < y->len ? 1 : x->len > y->len ? -1 : (x->first > y->first) - (x->first < y->first);
-}
-
-int vd_db_extents_pick_free(struct vd_db *db, uint64_t n, struct vd_extent **ret, size_t *ret_n)
+int vd_db_extents_free_each(struct vd_db *db, size_t max,
+			    int (*fn)(const struct vd_extent *e, void *userdata), void *userdata)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	_cleanup_free_ struct vd_extent *rows = NULL;
-	_cleanup_free_ struct run *runs = NULL;
-	struct vd_extent *picked;
-	size_t nrows = 0, cap = 0, nruns = 0, limit, got = 0;
+	size_t n = 0;
 	int rc = SQLITE_DONE, r;
 
-	if (n == 0) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
-	limit = n > PICK_SCAN_LIMIT ? (size_t)n : PICK_SCAN_LIMIT;
 	/* Clean extents first (no zeroing needed), then by device and position, so that runs of
 	 * adjacent extents come out adjacent. */
 	r = prepare(db, "SELECT device_id, ext_no, dirty FROM extents WHERE vd_id IS NULL "
 			"ORDER BY dirty, device_id, ext_no", &s);
 	if (r < 0)
 		return r;
-	while (nrows < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct vd_extent e = {
 			.device_id = sqlite3_column_int64(s, 0),
 			.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
 			.dirty = sqlite3_column_int(s, 2) != 0,
 		};
-		if (nrows == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct vd_extent *grown = realloc(rows, ncap * sizeof(*rows));
 
-			if (!grown)
-				return -ENOMEM;
-			rows = grown;
-			cap = ncap;
-		}
-		bool extends = nrows > 0 && rows[nrows - 1].device_id == e.device_id &&
-			       rows[nrows - 1].dirty == e.dirty &&
-			       rows[nrows - 1].ext_no + 1 == e.ext_no;
-		rows[nrows++] = e;
-		if (extends) {
-			runs[nruns - 1].len++;
-		} else {
-			struct run *grown = realloc(runs, (nruns + 1) * sizeof(*runs));
-
-			if (!grown)
-				return -ENOMEM;
-			runs = grown;
-			runs[nruns++] = (struct run){ .first = nrows - 1, .len = 1 };
-		}
-		/* First fit: stop as soon as one run is long enough. */
-		if (runs[nruns - 1].len >= n)
-			break;
+		n++;
+		r = fn(&e, userdata);
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
-	if (nrows < limit && rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (n < max && rc != SQLITE_DONE)
 		return sql_err(db, rc, "finding free extents");
-
-	picked = calloc(n < nrows ? n : nrows ? nrows : 1, sizeof(*picked));
-	if (!picked)
-		return -ENOMEM;
-	if (nruns && runs[nruns - 1].len >= n) {
-		memcpy(picked, rows + runs[nruns - 1].first, n * sizeof(*picked));
-		got = n;
-	} else {
-		/* No single run fits: take the longest runs first, so the table stays short. */
-		if (nruns)
-			qsort(runs, nruns, sizeof(*runs), cmp_run_len_desc);
-		for (size_t i = 0; i < nruns && got < n; i++) {
-			size_t take = runs[i].len < n - got ? runs[i].len : (size_t)(n - got);
-
-			memcpy(picked + got, rows + runs[i].first, take * sizeof(*picked));
-			got += take;
-		}
-	}
-	*ret = picked;
-	*ret_n = got;
 	return 0;
 }
 
@@ -1038,38 +955,20 @@ int vd_db_extents_assign(struct vd_db *db, uint32_t id, uint64_t first_index,
 	return any_dirty ? set_needs_scrub(db, id, true) : 0;
 }
 
+static int extent_from_row(sqlite3_stmt *s, void *elem)
+{
+	*(struct vd_extent *)elem = (struct vd_extent){
+		.device_id = sqlite3_column_int64(s, 0),
+		.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
+		.vd_index = (uint64_t)sqlite3_column_int64(s, 2),
+		.dirty = sqlite3_column_int(s, 3) != 0,
+	};
+	return 0;
+}
+
 static int extents_query(struct vd_db *db, sqlite3_stmt *s, struct vd_extent **ret, size_t *ret_n)
 {
-	struct vd_extent *list = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct vd_extent *grown = realloc(list, ncap * sizeof(*list));
-
-			if (!grown) {
-				free(list);
-				return -ENOMEM;
-			}
-			list = grown;
-			cap = ncap;
-		}
-		list[n++] = (struct vd_extent){
-			.device_id = sqlite3_column_int64(s, 0),
-			.ext_no = (uint64_t)sqlite3_column_int64(s, 1),
-			.vd_index = (uint64_t)sqlite3_column_int64(s, 2),
-			.dirty = sqlite3_column_int(s, 3) != 0,
-		};
-	}
-	if (rc != SQLITE_DONE) {
-		free(list);
-		return sql_err(db, rc, "reading extents");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, extent_from_row, NULL, "reading extents", ret, ret_n);
 }
 
 int vd_db_extents_of(struct vd_db *db, uint32_t id, struct vd_extent **ret, size_t *ret_n)
@@ -1211,8 +1110,9 @@ int vd_db_attachment_remove(struct vd_db *db, const char *backend_path)
 #define ATTACHMENT_COLUMNS                                                                     \
 	"backend_path, vd_id, domid, devid, mode, vdev, dm_name, since, vm_uuid"
 
-static int attachment_from_row(sqlite3_stmt *s, struct vd_attachment *a)
+static int attachment_from_row(sqlite3_stmt *s, void *elem)
 {
+	struct vd_attachment *a = elem;
 	memset(a, 0, sizeof(*a));
 	a->backend_path = strdup((const char *)sqlite3_column_text(s, 0));
 	a->vd_id = (uint32_t)sqlite3_column_int64(s, 1);
@@ -1243,21 +1143,14 @@ int vd_db_attachment_get(struct vd_db *db, const char *backend_path, struct vd_a
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, backend_path, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return sql_err(db, rc, "reading an attachment");
-	return attachment_from_row(s, ret);
+	return read_row(db, s, attachment_from_row, ret, "reading an attachment");
 }
 
 int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
 			  size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct vd_attachment *list = NULL;
-	size_t n = 0;
-	int rc, r;
+	int r;
 
 	r = prepare(db, vd_id ? "SELECT " ATTACHMENT_COLUMNS " FROM attachments WHERE vd_id = ? "
 				"ORDER BY since, backend_path"
@@ -1267,28 +1160,8 @@ int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment
 		return r;
 	if (vd_id)
 		sqlite3_bind_int64(s, 1, vd_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct vd_attachment *grown = realloc(list, (n + 1) * sizeof(*list));
-
-		if (!grown) {
-			vd_db_attachment_list_free(list, n);
-			return -ENOMEM;
-		}
-		list = grown;
-		r = attachment_from_row(s, &list[n]);
-		if (r < 0) {
-			vd_db_attachment_list_free(list, n);
-			return r;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		vd_db_attachment_list_free(list, n);
-		return sql_err(db, rc, "listing attachments");
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	return collect_rows(db, s, attachment_from_row, attachment_dispose, "listing attachments",
+			    ret, ret_n);
 }
 
 void vd_db_attachment_list_free(struct vd_attachment *list, size_t n)
@@ -1344,15 +1217,16 @@ static const struct {
 	{ "SELECT 'extent ' || e.ext_no || ' of pool device #' || e.device_id || "
 	  "' is owned by VD ' || e.vd_id || ', which does not exist or was deleted' "
 	  "FROM extents e LEFT JOIN vdisks v ON v.id = e.vd_id "
-	  "WHERE e.vd_id IS NOT NULL AND (v.id IS NULL OR v.state = 2)" },
+	  "WHERE e.vd_id IS NOT NULL AND (v.id IS NULL OR v.state = " SQL_VD_DELETED ")" },
 	{ "SELECT 'VD ' || v.id || ' owns ' || count(e.ext_no) || ' extents (indexes ' || "
 	  "ifnull(min(e.vd_index), '-') || '..' || ifnull(max(e.vd_index), '-') || "
 	  "'), expected ' || v.extent_count FROM vdisks v "
-	  "LEFT JOIN extents e ON e.vd_id = v.id WHERE v.state != 2 GROUP BY v.id "
+	  "LEFT JOIN extents e ON e.vd_id = v.id WHERE v.state != " SQL_VD_DELETED " GROUP BY v.id "
 	  "HAVING count(e.ext_no) != v.extent_count OR "
 	  "(count(e.ext_no) > 0 AND (min(e.vd_index) != 0 OR max(e.vd_index) != v.extent_count - 1))" },
 	{ "SELECT 'VD ' || v.id || ' size ' || v.size || ' does not match its ' || "
-	  "v.extent_count || ' extents' FROM vdisks v WHERE v.state != 2 AND v.size != "
+	  "v.extent_count || ' extents' FROM vdisks v "
+	  "WHERE v.state != " SQL_VD_DELETED " AND v.size != "
 	  "(SELECT ifnull(sum(d.extent_size), 0) FROM extents e JOIN pool_devices d "
 	  "ON d.id = e.device_id WHERE e.vd_id = v.id)" },
 	{ "SELECT 'VD ' || v.id || ' is marked scrubbed but extent ' || e.ext_no || "
@@ -1360,7 +1234,7 @@ static const struct {
 	  "FROM vdisks v JOIN extents e ON e.vd_id = v.id WHERE v.needs_scrub = 0 AND e.dirty = 1" },
 	{ "SELECT 'attachment ' || a.backend_path || ' refers to VD ' || a.vd_id || "
 	  "', which does not exist or was deleted' FROM attachments a "
-	  "LEFT JOIN vdisks v ON v.id = a.vd_id WHERE v.id IS NULL OR v.state = 2" },
+	  "LEFT JOIN vdisks v ON v.id = a.vd_id WHERE v.id IS NULL OR v.state = " SQL_VD_DELETED },
 	{ "SELECT 'pool devices #' || a.id || ' and #' || b.id || ' differ in extent size' "
 	  "FROM pool_devices a JOIN pool_devices b ON a.id < b.id "
 	  "WHERE a.extent_size != b.extent_size" },

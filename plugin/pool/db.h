@@ -48,8 +48,17 @@ static inline void vd_db_rollbackp(struct vd_db **db)
 	if (*db)
 		vd_db_rollback(*db);
 }
-/* `_cleanup_txn_ struct vd_db *txn = db;` rolls back unless TAKE_PTR(txn) after commit. */
+/* `_cleanup_txn_ struct vd_db *txn = NULL;` then vd_db_txn_begin(db, &txn): the transaction
+ * rolls back when txn goes out of scope unless vd_db_commit(TAKE_PTR(txn)) ended it. */
 #define _cleanup_txn_ _cleanup_(vd_db_rollbackp)
+static inline int vd_db_txn_begin(struct vd_db *db, struct vd_db **ret_txn)
+{
+	int r = vd_db_begin(db);
+
+	if (r == 0)
+		*ret_txn = db;
+	return r;
+}
 
 /* ---- pool devices ---- */
 enum vd_device_state { VD_DEVICE_ACTIVE = 0, VD_DEVICE_REMOVING = 1 };
@@ -83,7 +92,6 @@ int vd_db_device_remove(struct vd_db *db, int64_t id);
 
 /* ---- virtual disks ---- */
 enum vd_state { VD_LIVE = 0, VD_EXPIRED = 1, VD_DELETED = 2 };
-const char *vd_state_name(enum vd_state s);
 
 struct vd_vdisk {
 	uint32_t id;
@@ -92,13 +100,11 @@ struct vd_vdisk {
 	uint64_t extent_count;
 	int64_t created;
 	int64_t expires;	/* 0 = never */
-	enum vd_state state;	/* as stored; see vd_vdisk_effective_state() */
+	enum vd_state state;	/* as stored; see vd_vdisk_effective_state() in vdisk.h */
 	bool needs_scrub;	/* some extents still hold another tenant's data */
 	uint32_t attachments;	/* filled by get/list */
 };
 void vd_vdisk_dispose(struct vd_vdisk *v);
-/* LIVE with an expiry in the past reads as EXPIRED. */
-enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now);
 
 int vd_db_vdisk_insert(struct vd_db *db, const char *name, int64_t created, int64_t expires,
 		       uint32_t *ret_id);
@@ -109,8 +115,6 @@ int vd_db_vdisk_list(struct vd_db *db, bool include_deleted, struct vd_vdisk **r
 void vd_db_vdisk_list_free(struct vd_vdisk *list, size_t n);
 int vd_db_vdisk_set_expiry(struct vd_db *db, uint32_t id, int64_t expires, enum vd_state state);
 int vd_db_vdisk_set_scrubbed(struct vd_db *db, uint32_t id);
-/* Expired VDs without attachments, oldest expiry first, at most max. */
-int vd_db_vdisk_reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, size_t *ret_n);
 
 /* ---- extents ---- */
 struct vd_extent {
@@ -120,9 +124,10 @@ struct vd_extent {
 	bool dirty;	   /* holds another tenant's data */
 };
 
-/* Candidate free extents for an allocation of n: fills up to n (never an attached VD's),
- * contiguous runs first. Fewer than n when the pool is short (ret_n says how many). */
-int vd_db_extents_pick_free(struct vd_db *db, uint64_t n, struct vd_extent **ret, size_t *ret_n);
+/* Calls fn for each free extent, clean ones first, then by device and position (so adjacent
+ * extents come in order), at most max of them; fn returns 1 to stop, < 0 to fail with that. */
+int vd_db_extents_free_each(struct vd_db *db, size_t max,
+			    int (*fn)(const struct vd_extent *e, void *userdata), void *userdata);
 uint64_t vd_db_extents_free_count(struct vd_db *db);
 /* Gives the picked extents to VD id at vd_index first_index.. in order. */
 int vd_db_extents_assign(struct vd_db *db, uint32_t id, uint64_t first_index,

@@ -36,13 +36,13 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 {
 	_cleanup_close_ int lock_fd = -EBADF;
 	_cleanup_free_ uint8_t *buf = NULL;
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	struct vd_vdisk v = { 0 };
 	uint64_t image_size, done = 0;
 	size_t n = 0;
 	int r;
 
-	r = vd_lock_vdisk(db, id, 5000, &lock_fd);
+	r = vd_lock_vdisk(vd_db_path(db), id, VD_LOCK_WAIT_IMPORT_MS, &lock_fd);
 	if (r < 0)
 		return r;
 	r = refuse_writable_attachments(db, id);
@@ -51,10 +51,10 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	r = vd_db_vdisk_get(db, id, &v);
 	if (r < 0)
 		return r == -ENOENT ? vd_err(r, "VD %" PRIu32 " does not exist", id) : r;
-	r = vd_device_size(image_fd, &image_size);
+	r = vd_pool_device_size(image_fd, &image_size);
 	if (r < 0) {
 		vd_vdisk_dispose(&v);
-		return vd_err(r, "cannot size the image: %s", strerror(-r));
+		return vd_err(r, "cannot size the image: %m");
 	}
 	if (image_size > v.size) {
 		char a[32], b[32];
@@ -72,11 +72,11 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	buf = malloc(IMPORT_CHUNK);
 	if (!buf)
 		return -ENOMEM;
-	r = vd_vdisk_segments(db, id, O_RDWR, &segs, &n);
+	r = vd_vdisk_runs(db, id, O_RDWR, &segs, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0 && done < image_size; i++) {
-		const struct vd_segment *s = &segs[i];
+		const struct vd_run *s = &segs[i];
 
 		for (uint64_t off = 0; off < s->length && done < image_size;) {
 			size_t len = IMPORT_CHUNK;
@@ -87,14 +87,14 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 				len = (size_t)(image_size - done);
 			r = vd_pread_all(image_fd, buf, len, s->vd_offset + off);
 			if (r < 0) {
-				r = vd_err(r, "cannot read the image at byte %" PRIu64 ": %s",
-					   s->vd_offset + off, strerror(-r));
+				r = vd_err(r, "cannot read the image at byte %" PRIu64 ": %m",
+					   s->vd_offset + off);
 				break;
 			}
 			r = vd_pwrite_all(s->fd, buf, len, s->dev_offset + off);
 			if (r < 0) {
-				r = vd_err(r, "cannot write pool device %s at byte %" PRIu64 ": %s",
-					   s->device_path, s->dev_offset + off, strerror(-r));
+				r = vd_err(r, "cannot write pool device %s at byte %" PRIu64 ": %m",
+					   s->device_path, s->dev_offset + off);
 				break;
 			}
 			off += len;
@@ -106,7 +106,7 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (fdatasync(segs[i].fd) < 0)
 			r = vd_err(-errno, "cannot flush pool device %s: %m", segs[i].device_path);
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(segs, n);
 	return r;
 }
 

@@ -10,7 +10,7 @@
  *  80 created s64  88 crc32c u32 over bytes 0..87; the rest of the 4 KiB is zero. */
 #define LABEL_HEADER_LEN 88
 
-uint32_t vd_crc32c(uint32_t crc, const void *buf, size_t len)
+uint32_t vd_label_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	static uint32_t table[256];
 	static bool ready;
@@ -67,7 +67,7 @@ void vd_label_encode(const struct vd_label *l, uint8_t buf[VD_LABEL_SIZE])
 	put64(buf + 64, l->extent_count);
 	put64(buf + 72, l->device_size);
 	put64(buf + 80, (uint64_t)l->created);
-	put32(buf + LABEL_HEADER_LEN, vd_crc32c(0, buf, LABEL_HEADER_LEN));
+	put32(buf + LABEL_HEADER_LEN, vd_label_crc32c(0, buf, LABEL_HEADER_LEN));
 }
 
 int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
@@ -83,7 +83,7 @@ int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
 	header_len = get32(buf + 12);
 	if (l.version == 0 || header_len != LABEL_HEADER_LEN)
 		return -EBADMSG;
-	if (get32(buf + header_len) != vd_crc32c(0, buf, header_len))
+	if (get32(buf + header_len) != vd_label_crc32c(0, buf, header_len))
 		return -EBADMSG;
 	memcpy(l.pool_uuid, buf + 16, 16);
 	memcpy(l.device_uuid, buf + 32, 16);

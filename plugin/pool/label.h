@@ -24,7 +24,7 @@ struct vd_label {
 	int64_t created;
 };
 
-uint32_t vd_crc32c(uint32_t crc, const void *buf, size_t len);
+uint32_t vd_label_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* Big-endian encoding into a VD_LABEL_SIZE buffer, CRC32C over everything before it. */
 void vd_label_encode(const struct vd_label *l, uint8_t buf[VD_LABEL_SIZE]);

@@ -5,6 +5,6 @@ plugin_libxenvd_a_SOURCES += \
 	plugin/pool/label.c plugin/pool/label.h \
 	plugin/pool/signature.c plugin/pool/signature.h \
 	plugin/pool/pool.c plugin/pool/pool.h \
-	plugin/pool/vdisk.c plugin/pool/vdisk.h \
+	plugin/pool/vdisk.c plugin/pool/vdisk.h plugin/pool/run.h \
 	plugin/pool/lock.c plugin/pool/lock.h \
 	plugin/pool/import.c plugin/pool/import.h

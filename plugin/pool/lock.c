@@ -8,9 +8,9 @@
 #include "base/error.h"
 #include "pool/lock.h"
 
-int vd_lock_vdisk(struct vd_db *db, uint32_t id, int timeout_ms, int *ret_fd)
+int vd_lock_vdisk(const char *db_path, uint32_t id, int timeout_ms, int *ret_fd)
 {
-	_cleanup_free_ char *copy = strdup(vd_db_path(db));
+	_cleanup_free_ char *copy = strdup(db_path);
 	_cleanup_close_ int fd = -EBADF;
 	char path[4096];
 	struct timespec start, now;

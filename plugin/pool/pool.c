@@ -16,7 +16,7 @@
 
 #define MIN_EXTENT_SIZE (64 * 1024)
 
-int vd_device_size(int fd, uint64_t *ret_size)
+int vd_pool_device_size(int fd, uint64_t *ret_size)
 {
 	struct stat st;
 
@@ -37,7 +37,7 @@ int vd_device_size(int fd, uint64_t *ret_size)
 	return -ENOTBLK;
 }
 
-int vd_zero_range(int fd, uint64_t off, uint64_t len)
+int vd_pool_zero_range(int fd, uint64_t off, uint64_t len)
 {
 	static const uint8_t zeroes[1 << 16];
 	struct stat st;
@@ -86,6 +86,20 @@ static int pool_extent_size(struct vd_db *db, uint64_t *ret)
 	return 0;
 }
 
+static int add_device_row(struct vd_db *db, const struct vd_pool_device *dev, int64_t *ret_id)
+{
+	_cleanup_txn_ struct vd_db *txn = NULL;
+	int r;
+
+	r = vd_db_txn_begin(db, &txn);
+	if (r < 0)
+		return r;
+	r = vd_db_device_add(db, dev, ret_id);
+	if (r < 0)
+		return r;
+	return vd_db_commit(TAKE_PTR(txn));
+}
+
 int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_opts *opts,
 		   struct vd_pool_device *ret)
 {
@@ -115,7 +129,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 					      ? "cannot format %s: it is in use (mounted, or held by "
 						"device-mapper or another driver): %m"
 					      : "cannot format %s: %m", path);
-	r = vd_device_size(fd, &size);
+	r = vd_pool_device_size(fd, &size);
 	if (r < 0)
 		return vd_err(r, "cannot read the size of %s: %m", path);
 
@@ -225,15 +239,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 		.scrub = !opts->no_scrub,
 	};
 	memcpy(dev.uuid, label.device_uuid, 16);
-	r = vd_db_begin(db);
-	if (r < 0)
-		goto restore;
-	r = vd_db_device_add(db, &dev, &id);
-	if (r < 0) {
-		vd_db_rollback(db);
-		goto restore;
-	}
-	r = vd_db_commit(db);
+	r = add_device_row(db, &dev, &id);
 	if (r < 0)
 		goto restore;
 	if (ret)
@@ -267,6 +273,7 @@ static int find_device(struct vd_db *db, const char *which, struct vd_pool_devic
 
 int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct vd_pool_device dev = { 0 };
 	_cleanup_close_ int fd = -EBADF;
 	char uuid_text[37];
@@ -277,12 +284,11 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 		return r;
 	vd_uuid_unparse(dev.uuid, uuid_text);
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		goto out;
 	r = vd_db_device_remove(db, dev.id);
 	if (r < 0) {
-		vd_db_rollback(db);
 		r = vd_err_prefix(r, "cannot remove pool device %s (%s)", uuid_text, dev.path);
 		goto out;
 	}
@@ -293,16 +299,14 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force)
 	if (r == 0) {
 		r = vd_label_wipe(fd);
 		if (r < 0) {
-			vd_db_rollback(db);
 			r = vd_err(r, "cannot wipe the label of %s: %m", dev.path);
 			goto out;
 		}
 	} else if (!force) {
-		vd_db_rollback(db);
 		r = vd_err_prefix(r, "cannot remove pool device %s", uuid_text);
 		goto out;
 	}
-	r = vd_db_commit(db);
+	r = vd_db_commit(TAKE_PTR(txn));
 out:
 	vd_pool_device_dispose(&dev);
 	return r;
@@ -391,15 +395,14 @@ static int find_by_label(const struct vd_pool_device *dev, const uint8_t pool_uu
 static void record_new_path(struct vd_db *db, const struct vd_pool_device *dev,
 			    const char *uuid_text, const char *path)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	bool own = !vd_db_in_transaction(db);
-	int r = own ? vd_db_begin(db) : 0;
+	int r = own ? vd_db_txn_begin(db, &txn) : 0;
 
 	if (r == 0)
 		r = vd_db_device_set_path(db, dev->id, path);
 	if (own && r == 0)
-		r = vd_db_commit(db);
-	else if (own && vd_db_in_transaction(db))
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 	if (r < 0) {
 		vd_warn("pool device %s found at %s (was %s), but the new path is not recorded: %s",
 			uuid_text, path, dev->path, vd_errmsg());

@@ -32,10 +32,10 @@ int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int 
 int vd_pool_check_labels(struct vd_db *db, char **report, unsigned *problems);
 
 /* Size of a regular file or block device, in bytes. */
-int vd_device_size(int fd, uint64_t *ret_size);
+int vd_pool_device_size(int fd, uint64_t *ret_size);
 
 /* Zeroes [off, off+len) of the device: BLKZEROOUT on block devices, a punched hole (which reads
  * back as zeroes) or written zeroes on regular files. */
-int vd_zero_range(int fd, uint64_t off, uint64_t len);
+int vd_pool_zero_range(int fd, uint64_t off, uint64_t len);
 
 #endif

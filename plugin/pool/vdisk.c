@@ -59,6 +59,167 @@ int vd_vdisk_lookup(struct vd_db *db, const char *which, struct vd_vdisk *ret)
 	return vd_db_vdisk_get_by_name(db, which, ret);
 }
 
+/* ---- what "expired" means ---- */
+
+const char *vd_vdisk_state_name(enum vd_state s)
+{
+	switch (s) {
+	case VD_LIVE:
+		return "live";
+	case VD_EXPIRED:
+		return "expired";
+	case VD_DELETED:
+		return "deleted";
+	}
+	return "?";
+}
+
+enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now)
+{
+	if (v->state == VD_LIVE && v->expires && v->expires <= now)
+		return VD_EXPIRED;
+	return v->state;
+}
+
+static int cmp_expiry(const void *a, const void *b)
+{
+	const struct vd_vdisk *x = a, *y = b;
+
+	if (x->expires != y->expires)
+		return x->expires < y->expires ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Expired VDs without attachments, oldest expiry first: what gc and a short allocation may
+ * reclaim. */
+static int reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, size_t *ret_n)
+{
+	struct vd_vdisk *all = NULL;
+	uint32_t *ids;
+	size_t nall = 0, n = 0;
+	int r;
+
+	r = vd_db_vdisk_list(db, false, &all, &nall);
+	if (r < 0)
+		return r;
+	qsort(all, nall, sizeof(*all), cmp_expiry);
+	ids = calloc(nall ? nall : 1, sizeof(*ids));
+	if (!ids) {
+		vd_db_vdisk_list_free(all, nall);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nall; i++)
+		if (!all[i].attachments && vd_vdisk_effective_state(&all[i], now) == VD_EXPIRED)
+			ids[n++] = all[i].id;
+	vd_db_vdisk_list_free(all, nall);
+	*ret_ids = ids;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- how allocation chooses extents ---- */
+
+/* How many free extents an allocation looks at when searching for a contiguous run. */
+#define PICK_SCAN_LIMIT 65536
+
+struct free_run {
+	size_t first; /* index into the scanned rows */
+	size_t len;
+};
+
+struct free_scan {
+	uint64_t want;
+	struct vd_extent *rows;
+	size_t nrows, cap;
+	struct free_run *runs;
+	size_t nruns;
+};
+
+static int cmp_run_len_desc(const void *a, const void *b)
+{
+	const struct free_run *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? 1 : -1;
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+static int scan_free_extent(const struct vd_extent *e, void *userdata)
+{
+	struct free_scan *sc = userdata;
+	struct vd_extent *last = sc->nrows ? &sc->rows[sc->nrows - 1] : NULL;
+	bool extends = last && last->device_id == e->device_id && last->dirty == e->dirty &&
+		       last->ext_no + 1 == e->ext_no;
+
+	if (sc->nrows == sc->cap) {
+		size_t ncap = sc->cap ? sc->cap * 2 : 256;
+		struct vd_extent *grown = realloc(sc->rows, ncap * sizeof(*sc->rows));
+
+		if (!grown)
+			return -ENOMEM;
+		sc->rows = grown;
+		sc->cap = ncap;
+	}
+	sc->rows[sc->nrows++] = *e;
+	if (extends) {
+		sc->runs[sc->nruns - 1].len++;
+	} else {
+		struct free_run *grown = realloc(sc->runs, (sc->nruns + 1) * sizeof(*sc->runs));
+
+		if (!grown)
+			return -ENOMEM;
+		sc->runs = grown;
+		sc->runs[sc->nruns++] = (struct free_run){ .first = sc->nrows - 1, .len = 1 };
+	}
+	/* First fit: stop as soon as one run is long enough. */
+	return sc->runs[sc->nruns - 1].len >= sc->want ? 1 : 0;
+}
+
+/* Candidate free extents for an allocation of n: the first run of adjacent clean extents long
+ * enough, else the longest runs first so the dm table stays short. Fewer than n when the pool
+ * is short (ret_n says how many). */
+static int pick_free(struct vd_db *db, uint64_t n, struct vd_extent **ret, size_t *ret_n)
+{
+	struct free_scan sc = { .want = n };
+	struct vd_extent *picked;
+	size_t got = 0;
+	int r;
+
+	if (n == 0) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	r = vd_db_extents_free_each(db, n > PICK_SCAN_LIMIT ? (size_t)n : PICK_SCAN_LIMIT,
+				    scan_free_extent, &sc);
+	if (r < 0)
+		goto out;
+	picked = calloc(n < sc.nrows ? n : sc.nrows ? sc.nrows : 1, sizeof(*picked));
+	if (!picked) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (sc.nruns && sc.runs[sc.nruns - 1].len >= n) {
+		memcpy(picked, sc.rows + sc.runs[sc.nruns - 1].first, n * sizeof(*picked));
+		got = n;
+	} else {
+		if (sc.nruns)
+			qsort(sc.runs, sc.nruns, sizeof(*sc.runs), cmp_run_len_desc);
+		for (size_t i = 0; i < sc.nruns && got < n; i++) {
+			size_t take = sc.runs[i].len < n - got ? sc.runs[i].len : (size_t)(n - got);
+
+			memcpy(picked + got, sc.rows + sc.runs[i].first, take * sizeof(*picked));
+			got += take;
+		}
+	}
+	*ret = picked;
+	*ret_n = got;
+out:
+	free(sc.rows);
+	free(sc.runs);
+	return r;
+}
+
 /* Releases an expired, unattached VD's extents to the pool (marked dirty: they hold that
  * tenant's data until zeroed). Must run inside a transaction. */
 static int reclaim_one(struct vd_db *db, uint32_t id)
@@ -90,13 +251,13 @@ static int allocate(struct vd_db *db, const struct device_table *devs, uint32_t 
 	for (;;) {
 		free(picked);
 		picked = NULL;
-		r = vd_db_extents_pick_free(db, n, &picked, &got);
+		r = pick_free(db, n, &picked, &got);
 		if (r < 0)
 			return r;
 		if (got == n)
 			break;
 		if (!expired) {
-			r = vd_db_vdisk_reclaimable(db, vd_now(), &expired, &nexpired);
+			r = reclaimable(db, vd_now(), &expired, &nexpired);
 			if (r < 0)
 				return r;
 		}
@@ -115,7 +276,7 @@ static int allocate(struct vd_db *db, const struct device_table *devs, uint32_t 
 		int lock_fd = -EBADF;
 		uint32_t victim = expired[next++];
 
-		if (vd_lock_vdisk(db, victim, 0, &lock_fd) < 0) {
+		if (vd_lock_vdisk(vd_db_path(db), victim, VD_LOCK_NO_WAIT, &lock_fd) < 0) {
 			vd_err_clear();
 			continue;
 		}
@@ -151,6 +312,31 @@ static uint64_t extents_for(uint64_t size, uint64_t extent_size)
 	return size / extent_size + (size % extent_size != 0);
 }
 
+/* A new VD row with its n extents, in one transaction. */
+static int insert_vdisk(struct vd_db *db, const struct device_table *devs, const char *name,
+			int64_t now, int64_t expires, uint64_t n, uint32_t *ret_id)
+{
+	_cleanup_txn_ struct vd_db *txn = NULL;
+	uint64_t es = devs->dev[0].extent_size;
+	uint32_t id;
+	int r;
+
+	r = vd_db_txn_begin(db, &txn);
+	if (r < 0)
+		return r;
+	r = vd_db_vdisk_insert(db, name, now, expires, &id);
+	if (r == 0)
+		r = allocate(db, devs, id, 0, n);
+	if (r == 0)
+		r = vd_db_vdisk_set_size(db, id, n, n * es);
+	if (r < 0)
+		return r;
+	r = vd_db_commit(TAKE_PTR(txn));
+	if (r == 0)
+		*ret_id = id;
+	return r;
+}
+
 int vd_vdisk_create(struct vd_db *db, const struct vd_create_opts *opts, vd_progress_fn progress,
 		    void *userdata, struct vd_vdisk *ret)
 {
@@ -177,20 +363,8 @@ int vd_vdisk_create(struct vd_db *db, const struct vd_create_opts *opts, vd_prog
 	if (n > (UINT64_MAX / es))
 		return vd_err(-EINVAL, "VD size %" PRIu64 " is too large", opts->size);
 
-	r = vd_db_begin(db);
-	if (r < 0)
-		goto out;
-	r = vd_db_vdisk_insert(db, opts->name, now,
-			       opts->expire_seconds ? now + opts->expire_seconds : 0, &id);
-	if (r == 0)
-		r = allocate(db, &devs, id, 0, n);
-	if (r == 0)
-		r = vd_db_vdisk_set_size(db, id, n, n * es);
-	if (r < 0) {
-		vd_db_rollback(db);
-		goto out;
-	}
-	r = vd_db_commit(db);
+	r = insert_vdisk(db, &devs, opts->name, now,
+			 opts->expire_seconds ? now + opts->expire_seconds : 0, n, &id);
 	if (r < 0)
 		goto out;
 
@@ -220,13 +394,14 @@ static int require_usable(const struct vd_vdisk *v, const char *action)
 
 int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct vd_vdisk v = { 0 };
 	int64_t now = vd_now();
 	int r;
 
 	if (expire_seconds < 0)
 		return vd_err(-EINVAL, "an expiry must be 0 (never) or a positive number of seconds");
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -237,9 +412,7 @@ int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
 		r = vd_db_vdisk_set_expiry(db, id, expire_seconds ? now + expire_seconds : 0,
 					   VD_LIVE);
 	if (r == 0)
-		r = vd_db_commit(db);
-	else
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 	vd_vdisk_dispose(&v);
 	return r;
 }
@@ -247,15 +420,16 @@ int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
 int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 		    vd_progress_fn progress, void *userdata, struct vd_vdisk *ret)
 {
+	_cleanup_close_ int lock_fd = -EBADF;
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct device_table devs = { 0 };
 	struct vd_vdisk v = { 0 };
-	_cleanup_close_ int lock_fd = -EBADF;
 	uint64_t n, es;
 	int r;
 
 	if (size == 0)
 		return vd_err(-EINVAL, "a VD needs a size greater than zero");
-	r = vd_lock_vdisk(db, id, 10000, &lock_fd);
+	r = vd_lock_vdisk(vd_db_path(db), id, VD_LOCK_WAIT_CHANGE_MS, &lock_fd);
 	if (r < 0)
 		return r;
 	r = pool_devices(db, &devs);
@@ -264,7 +438,7 @@ int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 	es = devs.dev[0].extent_size;
 	n = extents_for(size, es);
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		goto out;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -288,11 +462,9 @@ int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 	}
 	if (r == 0)
 		r = vd_db_vdisk_set_size(db, id, n, n * es);
-	if (r < 0) {
-		vd_db_rollback(db);
+	if (r < 0)
 		goto out;
-	}
-	r = vd_db_commit(db);
+	r = vd_db_commit(TAKE_PTR(txn));
 	if (r < 0)
 		goto out;
 	close(TAKE_FD(lock_fd)); /* scrub takes it again */
@@ -307,10 +479,11 @@ out:
 
 int vd_vdisk_delete(struct vd_db *db, uint32_t id, bool force)
 {
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	struct vd_vdisk v = { 0 };
 	int r;
 
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r < 0)
 		return r;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -323,9 +496,7 @@ int vd_vdisk_delete(struct vd_db *db, uint32_t id, bool force)
 	if (r == 0)
 		r = vd_db_vdisk_set_expiry(db, id, vd_now(), VD_EXPIRED);
 	if (r == 0)
-		r = vd_db_commit(db);
-	else
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 	vd_vdisk_dispose(&v);
 	return r;
 }
@@ -390,8 +561,9 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 		return r;
 	for (size_t i = 0; i < n && r == 0; i += GC_BATCH_EXTENTS) {
 		size_t end = i + GC_BATCH_EXTENTS < n ? i + GC_BATCH_EXTENTS : n;
+		_cleanup_txn_ struct vd_db *txn = NULL;
 
-		r = vd_db_begin(db);
+		r = vd_db_txn_begin(db, &txn);
 		if (r < 0)
 			break;
 		for (size_t k = i; k < end && r == 0; k++) {
@@ -410,7 +582,7 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 			if (now_owner != owner || !dirty)
 				continue;
 			if (dev->scrub) {
-				r = vd_zero_range(fds[d],
+				r = vd_pool_zero_range(fds[d],
 						  dev->data_offset + ext[k].ext_no * dev->extent_size,
 						  dev->extent_size);
 				if (r < 0) {
@@ -423,9 +595,7 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 			*done += dev->extent_size;
 		}
 		if (r == 0)
-			r = vd_db_commit(db);
-		else
-			vd_db_rollback(db);
+			r = vd_db_commit(TAKE_PTR(txn));
 		if (progress)
 			progress(*done, total, userdata);
 	}
@@ -438,12 +608,13 @@ int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void 
 	struct device_table devs = { 0 };
 	_cleanup_free_ struct vd_extent *ext = NULL;
 	_cleanup_close_ int lock_fd = -EBADF;
+	_cleanup_txn_ struct vd_db *txn = NULL;
 	size_t n = 0, ndirty = 0;
 	uint64_t done = 0, total = 0;
 	struct vd_vdisk v = { 0 };
 	int r;
 
-	r = vd_lock_vdisk(db, id, 10000, &lock_fd);
+	r = vd_lock_vdisk(vd_db_path(db), id, VD_LOCK_WAIT_CHANGE_MS, &lock_fd);
 	if (r < 0)
 		return r;
 	r = vd_db_vdisk_get(db, id, &v);
@@ -465,41 +636,40 @@ int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void 
 	r = zero_extents(db, &devs, id, ext, ndirty, &done, total, progress, userdata);
 	if (r < 0)
 		goto out;
-	r = vd_db_begin(db);
+	r = vd_db_txn_begin(db, &txn);
 	if (r == 0)
 		r = vd_db_vdisk_set_scrubbed(db, id);
 	if (r == 0)
-		r = vd_db_commit(db);
-	else
-		vd_db_rollback(db);
+		r = vd_db_commit(TAKE_PTR(txn));
 out:
 	vd_vdisk_dispose(&v);
 	device_table_free(&devs);
 	return r;
 }
 
-int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_gc_result *ret)
+int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_vdisk_gc_result *ret)
 {
 	_cleanup_free_ uint32_t *expired = NULL;
-	struct vd_gc_result res = { 0 };
+	struct vd_vdisk_gc_result res = { 0 };
 	struct device_table devs = { 0 };
 	struct vd_vdisk *all = NULL;
 	size_t nexpired = 0, nall = 0;
 	int r;
 
 	/* 1. Reclaim expired, unattached VDs, each under its lock and in its own transaction. */
-	r = vd_db_vdisk_reclaimable(db, vd_now(), &expired, &nexpired);
+	r = reclaimable(db, vd_now(), &expired, &nexpired);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nexpired; i++) {
 		_cleanup_close_ int lock_fd = -EBADF;
+		_cleanup_txn_ struct vd_db *txn = NULL;
 		struct vd_vdisk v = { 0 };
 
-		if (vd_lock_vdisk(db, expired[i], 0, &lock_fd) < 0) {
+		if (vd_lock_vdisk(vd_db_path(db), expired[i], VD_LOCK_NO_WAIT, &lock_fd) < 0) {
 			vd_err_clear();
 			continue; /* busy: next gc */
 		}
-		r = vd_db_begin(db);
+		r = vd_db_txn_begin(db, &txn);
 		if (r < 0)
 			return r;
 		/* Still expired and unattached? A refresh or an attach may have come first. */
@@ -514,9 +684,7 @@ int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_g
 		}
 		vd_vdisk_dispose(&v);
 		if (r == 0)
-			r = vd_db_commit(db);
-		else
-			vd_db_rollback(db);
+			r = vd_db_commit(TAKE_PTR(txn));
 		if (r < 0)
 			return r;
 	}
@@ -558,16 +726,16 @@ int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_g
 	return r;
 }
 
-int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_segment **ret,
+int vd_vdisk_runs(struct vd_db *db, uint32_t id, int open_flags, struct vd_run **ret,
 		      size_t *ret_n)
 {
 	struct device_table devs = { 0 };
 	_cleanup_free_ struct vd_extent *ext = NULL;
 	_cleanup_free_ bool *needed = NULL;
 	_cleanup_free_ int *fds = NULL;
-	struct vd_segment *segs = NULL;
+	struct vd_run *runs = NULL;
 	struct vd_vdisk v = { 0 };
-	size_t n = 0, nsegs = 0;
+	size_t n = 0, nruns = 0;
 	int r;
 
 	r = vd_db_vdisk_get(db, id, &v);
@@ -588,10 +756,10 @@ int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_s
 	if (r < 0)
 		goto out;
 
-	segs = calloc(n ? n : 1, sizeof(*segs));
+	runs = calloc(n ? n : 1, sizeof(*runs));
 	needed = calloc(devs.n ? devs.n : 1, sizeof(bool));
 	fds = calloc(devs.n ? devs.n : 1, sizeof(int));
-	if (!segs || !needed || !fds) {
+	if (!runs || !needed || !fds) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -610,11 +778,11 @@ int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_s
 		dev = &devs.dev[d];
 		needed[d] = true;
 		dev_offset = dev->data_offset + ext[i].ext_no * dev->extent_size;
-		if (nsegs && segs[nsegs - 1].device_id == dev->id &&
-		    segs[nsegs - 1].dev_offset + segs[nsegs - 1].length == dev_offset) {
-			segs[nsegs - 1].length += dev->extent_size;
+		if (nruns && runs[nruns - 1].device_id == dev->id &&
+		    runs[nruns - 1].dev_offset + runs[nruns - 1].length == dev_offset) {
+			runs[nruns - 1].length += dev->extent_size;
 		} else {
-			segs[nsegs] = (struct vd_segment){
+			runs[nruns] = (struct vd_run){
 				.vd_offset = vd_offset,
 				.length = dev->extent_size,
 				.dev_offset = dev_offset,
@@ -622,12 +790,12 @@ int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_s
 				.device_path = strdup(dev->path),
 				.fd = -1,
 			};
-			memcpy(segs[nsegs].device_uuid, dev->uuid, 16);
-			if (!segs[nsegs].device_path) {
+			memcpy(runs[nruns].device_uuid, dev->uuid, 16);
+			if (!runs[nruns].device_path) {
 				r = -ENOMEM;
 				goto out;
 			}
-			nsegs++;
+			nruns++;
 		}
 		vd_offset += dev->extent_size;
 	}
@@ -635,30 +803,30 @@ int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_s
 		r = open_devices(db, &devs, needed, open_flags, fds);
 		if (r < 0)
 			goto out;
-		for (size_t i = 0; i < nsegs; i++)
-			segs[i].fd = fds[device_index(&devs, segs[i].device_id)];
+		for (size_t i = 0; i < nruns; i++)
+			runs[i].fd = fds[device_index(&devs, runs[i].device_id)];
 	}
-	*ret = TAKE_PTR(segs);
-	*ret_n = nsegs;
+	*ret = TAKE_PTR(runs);
+	*ret_n = nruns;
 out:
-	if (segs)
-		vd_segments_free(segs, nsegs);
+	if (runs)
+		vd_vdisk_runs_free(runs, nruns);
 	vd_vdisk_dispose(&v);
 	device_table_free(&devs);
 	return r;
 }
 
-void vd_segments_free(struct vd_segment *segs, size_t n)
+void vd_vdisk_runs_free(struct vd_run *runs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* A device's fd is shared by its runs: close it at its last use only. */
 		bool later = false;
 
-		for (size_t j = i + 1; j < n && segs[i].fd >= 0; j++)
-			later |= segs[j].fd == segs[i].fd;
-		if (segs[i].fd >= 0 && !later)
-			close(segs[i].fd);
-		free(segs[i].device_path);
+		for (size_t j = i + 1; j < n && runs[i].fd >= 0; j++)
+			later |= runs[j].fd == runs[i].fd;
+		if (runs[i].fd >= 0 && !later)
+			close(runs[i].fd);
+		free(runs[i].device_path);
 	}
-	free(segs);
+	free(runs);
 }

@@ -1,11 +1,17 @@
-/* Virtual disks: create (allocation policy), refresh, resize, delete, gc, scrubbing, and the
- * VD → pool-device mapping everyone else reads (device-mapper tables, vdloader --vd, import).
+/* Virtual disks: create (allocation policy: which free runs a VD gets), what "expired" means,
+ * refresh, resize, delete, gc, scrubbing, and the VD → pool-device runs everyone else reads
+ * (device-mapper tables, vdloader --vd, import).
  * Every change is one database transaction; zeroing runs outside it and is recorded after.
  */
 #ifndef XENVD_VDISK_H
 #define XENVD_VDISK_H
 
 #include "pool/db.h"
+#include "pool/run.h"
+
+const char *vd_vdisk_state_name(enum vd_state s);
+/* What "expired" means: LIVE with an expiry in the past reads as EXPIRED. */
+enum vd_state vd_vdisk_effective_state(const struct vd_vdisk *v, int64_t now);
 
 struct vd_create_opts {
 	uint64_t size;		/* bytes; rounded up to whole extents */
@@ -36,29 +42,20 @@ int vd_vdisk_delete(struct vd_db *db, uint32_t id, bool force);
 /* Zeroes the VD's extents that still hold another tenant's data; clears needs_scrub. */
 int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void *userdata);
 
-struct vd_gc_result {
+struct vd_vdisk_gc_result {
 	unsigned reclaimed_vdisks;
 	uint64_t reclaimed_extents;
 	uint64_t scrubbed_extents;
 };
 /* Reclaims every expired, unattached VD and zeroes dirty free extents ahead of time. */
-int vd_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_gc_result *ret);
+int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_vdisk_gc_result *ret);
 
 /* One run of a VD that is contiguous on one pool device. */
-struct vd_segment {
-	uint64_t vd_offset;  /* bytes from the VD's start */
-	uint64_t length;     /* bytes */
-	uint64_t dev_offset; /* bytes from the pool device's start (data offset included) */
-	int64_t device_id;
-	uint8_t device_uuid[16];
-	char *device_path; /* last seen */
-	int fd;		   /* open and label-checked when asked for, else -1; shared by a device's runs */
-};
 /* The VD's runs in VD order, adjacent extents coalesced. With open_flags >= 0, every pool device
  * is opened and its label checked (vd_pool_open_device); the fds are closed by
- * vd_segments_free (each once). */
-int vd_vdisk_segments(struct vd_db *db, uint32_t id, int open_flags, struct vd_segment **ret,
+ * vd_vdisk_runs_free (each once). */
+int vd_vdisk_runs(struct vd_db *db, uint32_t id, int open_flags, struct vd_run **ret,
 		      size_t *ret_n);
-void vd_segments_free(struct vd_segment *segs, size_t n);
+void vd_vdisk_runs_free(struct vd_run *runs, size_t n);
 
 #endif

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vd_boot_request req = {
 		.kernel_max = 1 << 20, .ramdisk_max = 1 << 20, .config_max = 64 << 10,
 	};
-	struct vd_boot_run run;
+	struct vd_run run;
 	struct vd_boot_disk d;
 	struct vd_boot_result res = {};
 	struct stat st;
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (disk < 0 || kernel < 0 || ramdisk < 0 || size < 2048 ||
 	    write(disk, data, size) != (ssize_t)size)
 		goto out;
-	run = (struct vd_boot_run){ disk, 0, size };
+	run = (struct vd_run){ .fd = disk, .dev_offset = 0, .length = size };
 	if (vd_boot_disk_init(&d, &run, 1) != 0)
 		goto out;
 	req.list = true;

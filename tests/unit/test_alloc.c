@@ -139,7 +139,7 @@ static void test_create_prefers_a_contiguous_run_over_an_earlier_hole(void **sta
 	uint32_t b = create(f, 2, 0);	   /* 2,3 */
 	create(f, 1, 0);		   /* 4 */
 	assert_int_equal(vd_vdisk_delete(f->db, b, false), 0);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, NULL), 0); /* hole at 2,3 */
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, NULL), 0); /* hole at 2,3 */
 	uint32_t d = create(f, 3, 0);
 	extents_of(f, d, map, sizeof(map));
 	assert_string_equal(map, "5,6,7");
@@ -210,7 +210,7 @@ static void test_create_never_takes_extents_of_attached_vd(void **state)
 	set_now(5000); /* att.vd_id has expired, but it is attached */
 	assert_int_equal(vd_vdisk_create(f->db, &co, NULL, NULL, &v), -ENOSPC);
 	assert_non_null(strstr(vd_errmsg(), "0B free"));
-	assert_int_equal(vd_gc(f->db, NULL, NULL, NULL), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, NULL), 0);
 	assert_int_equal(vd_db_vdisk_get(f->db, att.vd_id, &v), 0);
 	assert_int_not_equal(v.state, VD_DELETED);
 	vd_vdisk_dispose(&v);
@@ -237,27 +237,27 @@ static void test_not_enough_space_says_how_much_is_free_and_changes_nothing(void
 /* Writes a pattern into every extent of VD id through the pool file. */
 static void fill_vd(struct fixture *f, uint32_t id, uint8_t pattern)
 {
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 	uint8_t buf[ES];
 
 	memset(buf, pattern, sizeof(buf));
-	assert_int_equal(vd_vdisk_segments(f->db, id, O_RDWR, &segs, &n), 0);
+	assert_int_equal(vd_vdisk_runs(f->db, id, O_RDWR, &segs, &n), 0);
 	for (size_t i = 0; i < n; i++)
 		for (uint64_t off = 0; off < segs[i].length; off += ES)
 			assert_int_equal(vd_pwrite_all(segs[i].fd, buf, ES,
 							segs[i].dev_offset + off), 0);
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(segs, n);
 }
 
 static bool vd_reads_zero(struct fixture *f, uint32_t id)
 {
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 	uint8_t buf[ES];
 	bool zero = true;
 
-	assert_int_equal(vd_vdisk_segments(f->db, id, O_RDONLY, &segs, &n), 0);
+	assert_int_equal(vd_vdisk_runs(f->db, id, O_RDONLY, &segs, &n), 0);
 	for (size_t i = 0; i < n; i++)
 		for (uint64_t off = 0; off < segs[i].length; off += ES) {
 			assert_int_equal(vd_pread_all(segs[i].fd, buf, ES, segs[i].dev_offset + off),
@@ -265,7 +265,7 @@ static bool vd_reads_zero(struct fixture *f, uint32_t id)
 			for (size_t k = 0; k < ES; k++)
 				zero &= buf[k] == 0;
 		}
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(segs, n);
 	return zero;
 }
 
@@ -284,14 +284,14 @@ static void test_reused_extents_are_zeroed_before_the_new_vd_is_handed_out(void 
 static void test_gc_zeroes_free_extents_ahead_of_time(void **state)
 {
 	struct fixture *f = *state;
-	struct vd_gc_result res;
+	struct vd_vdisk_gc_result res;
 	struct vd_extent *dirty = NULL;
 	size_t n = 0;
 
 	uint32_t a = create(f, 3, 0);
 	fill_vd(f, a, 0x5a);
 	assert_int_equal(vd_vdisk_delete(f->db, a, false), 0);
-	assert_int_equal(vd_gc(f->db, NULL, NULL, &res), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), 0);
 	assert_int_equal(res.reclaimed_vdisks, 1);
 	assert_int_equal(res.scrubbed_extents, 3);
 	assert_int_equal(vd_db_extents_dirty_free(f->db, 100, &dirty, &n), 0);
@@ -352,7 +352,7 @@ static void test_swapped_device_is_refused_with_its_uuid(void **state)
 {
 	struct fixture *f = *state;
 	struct vd_format_opts fo = { .extent_size = ES };
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0;
 	char tmp[160];
 
@@ -364,7 +364,7 @@ static void test_swapped_device_is_refused_with_its_uuid(void **state)
 	assert_int_equal(rename(f->dev_path[0], tmp), 0);
 	assert_int_equal(rename(f->dev_path[1], f->dev_path[0]), 0);
 	assert_int_equal(rename(tmp, f->dev_path[1]), 0);
-	assert_int_equal(vd_vdisk_segments(f->db, a, O_RDONLY, &segs, &n), -ENXIO);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), -ENXIO);
 	assert_non_null(strstr(vd_errmsg(), "swapped or renamed"));
 }
 
@@ -450,7 +450,7 @@ static void test_reclaim_skips_an_expired_vd_whose_lock_is_held(void **state)
 	create(f, 4, 0);		/* pool full */
 	set_now(2000);
 	/* someone (an attach in progress, a resize) holds b's lock: b must be left alone */
-	assert_int_equal(vd_lock_vdisk(f->db, b, 0, &lock_fd), 0);
+	assert_int_equal(vd_lock_vdisk(vd_db_path(f->db), b, 0, &lock_fd), 0);
 	uint32_t c = create(f, 2, 0);
 	extents_of(f, c, map, sizeof(map));
 	assert_string_equal(map, "0,1"); /* a's, not b's */

@@ -134,7 +134,7 @@ static void test_remote_disk_serves_only_the_vd(void **state)
 {
 	char path[] = "/tmp/vdloader-unit.XXXXXX";
 	int fd = mkstemp(path), sv[2];
-	struct vd_boot_run runs[2];
+	struct vd_run runs[2];
 	struct vd_boot_disk local, remote;
 	char buf[8];
 	pid_t pid;
@@ -144,8 +144,8 @@ static void test_remote_disk_serves_only_the_vd(void **state)
 	unlink(path);
 	/* device bytes: "AAAAbbbbCCCCdddd"; the VD is runs [0,4) and [8,12): "AAAACCCC" */
 	assert_int_equal(write(fd, "AAAAbbbbCCCCdddd", 16), 16);
-	runs[0] = (struct vd_boot_run){ fd, 0, 4 };
-	runs[1] = (struct vd_boot_run){ fd, 8, 4 };
+	runs[0] = (struct vd_run){ .fd = fd, .dev_offset = 0, .length = 4 };
+	runs[1] = (struct vd_run){ .fd = fd, .dev_offset = 8, .length = 4 };
 	assert_int_equal(vd_boot_disk_init(&local, runs, 2), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	pid = fork();

@@ -11,11 +11,14 @@
 #include "attach/dmtable.h"
 #include "base/error.h"
 
+/* A run as the table builder reads it: VD offset, length, device offset, device. */
+#define RUN(o, l, d, dv) { .vd_offset = (o), .length = (l), .dev_offset = (d), .dev = (dv) }
+
 #define MiB (1024ull * 1024)
 
 static void test_single_run_becomes_one_target_in_sectors(void **state)
 {
-	struct vd_dm_run runs[] = { { 0, 64 * MiB, 1 * MiB, makedev(8, 16) } };
+	struct vd_run runs[] = { RUN(0, 64 * MiB, 1 * MiB, makedev(8, 16)) };
 	_cleanup_dmtable_ struct vd_dm_table t = { 0 };
 	char params[48];
 
@@ -31,10 +34,10 @@ static void test_single_run_becomes_one_target_in_sectors(void **state)
 static void test_adjacent_runs_on_same_device_coalesce(void **state)
 {
 	/* Extents 3, 4 and 5 of one device, as vdisk might hand them over one by one. */
-	struct vd_dm_run runs[] = {
-		{ 0, 4 * MiB, 1 * MiB + 3 * 4 * MiB, makedev(7, 0) },
-		{ 4 * MiB, 4 * MiB, 1 * MiB + 4 * 4 * MiB, makedev(7, 0) },
-		{ 8 * MiB, 4 * MiB, 1 * MiB + 5 * 4 * MiB, makedev(7, 0) },
+	struct vd_run runs[] = {
+		RUN(0, 4 * MiB, 1 * MiB + 3 * 4 * MiB, makedev(7, 0)),
+		RUN(4 * MiB, 4 * MiB, 1 * MiB + 4 * 4 * MiB, makedev(7, 0)),
+		RUN(8 * MiB, 4 * MiB, 1 * MiB + 5 * 4 * MiB, makedev(7, 0)),
 	};
 	_cleanup_dmtable_ struct vd_dm_table t = { 0 };
 
@@ -45,11 +48,11 @@ static void test_adjacent_runs_on_same_device_coalesce(void **state)
 
 static void test_discontiguous_or_other_device_runs_stay_separate(void **state)
 {
-	struct vd_dm_run runs[] = {
-		{ 0, 4 * MiB, 1 * MiB, makedev(7, 0) },
-		{ 4 * MiB, 4 * MiB, 1 * MiB + 8 * MiB, makedev(7, 0) }, /* gap on the device */
-		{ 8 * MiB, 4 * MiB, 1 * MiB + 12 * MiB, makedev(7, 1) }, /* other device */
-		{ 12 * MiB, 4 * MiB, 1 * MiB + 16 * MiB, makedev(7, 1) }, /* follows on */
+	struct vd_run runs[] = {
+		RUN(0, 4 * MiB, 1 * MiB, makedev(7, 0)),
+		RUN(4 * MiB, 4 * MiB, 1 * MiB + 8 * MiB, makedev(7, 0)), /* gap on the device */
+		RUN(8 * MiB, 4 * MiB, 1 * MiB + 12 * MiB, makedev(7, 1)), /* other device */
+		RUN(12 * MiB, 4 * MiB, 1 * MiB + 16 * MiB, makedev(7, 1)), /* follows on */
 	};
 	_cleanup_dmtable_ struct vd_dm_table t = { 0 };
 	_cleanup_free_ char *text = NULL;
@@ -67,22 +70,22 @@ static void test_discontiguous_or_other_device_runs_stay_separate(void **state)
 
 static void test_misaligned_run_is_refused(void **state)
 {
-	struct vd_dm_run runs[] = { { 0, 4 * MiB + 100, 0, makedev(7, 0) } };
+	struct vd_run runs[] = { RUN(0, 4 * MiB + 100, 0, makedev(7, 0)) };
 	struct vd_dm_table t = { 0 };
 
 	assert_int_equal(vd_dmtable_build(runs, 1, &t), -EINVAL);
 	assert_null(t.targets);
 	assert_non_null(strstr(vd_errmsg(), "not sector-aligned"));
-	runs[0] = (struct vd_dm_run){ 0, 4 * MiB, 511, makedev(7, 0) };
+	runs[0] = (struct vd_run)RUN(0, 4 * MiB, 511, makedev(7, 0));
 	assert_int_equal(vd_dmtable_build(runs, 1, &t), -EINVAL);
 }
 
 static void test_gap_overlap_and_empty_runs_are_refused(void **state)
 {
-	struct vd_dm_run gap[] = { { 0, MiB, 0, 1 }, { 2 * MiB, MiB, MiB, 1 } };
-	struct vd_dm_run overlap[] = { { 0, 2 * MiB, 0, 1 }, { MiB, MiB, 4 * MiB, 1 } };
-	struct vd_dm_run empty[] = { { 0, 0, 0, 1 } };
-	struct vd_dm_run late_start[] = { { MiB, MiB, 0, 1 } };
+	struct vd_run gap[] = { RUN(0, MiB, 0, 1), RUN(2 * MiB, MiB, MiB, 1) };
+	struct vd_run overlap[] = { RUN(0, 2 * MiB, 0, 1), RUN(MiB, MiB, 4 * MiB, 1) };
+	struct vd_run empty[] = { RUN(0, 0, 0, 1) };
+	struct vd_run late_start[] = { RUN(MiB, MiB, 0, 1) };
 	struct vd_dm_table t = { 0 };
 
 	assert_int_equal(vd_dmtable_build(gap, 2, &t), -EINVAL);
@@ -97,8 +100,8 @@ static void test_gap_overlap_and_empty_runs_are_refused(void **state)
 static void test_overflowing_offsets_are_refused(void **state)
 {
 	const uint64_t big = UINT64_MAX - 511; /* sector-aligned, near the top */
-	struct vd_dm_run dev_overflow[] = { { 0, 1024, big, 1 } };
-	struct vd_dm_run vd_overflow[] = { { 0, big, 0, 1 }, { big, 1024, 0, 2 } };
+	struct vd_run dev_overflow[] = { RUN(0, 1024, big, 1) };
+	struct vd_run vd_overflow[] = { RUN(0, big, 0, 1), RUN(big, 1024, 0, 2) };
 	struct vd_dm_table t = { 0 };
 
 	assert_int_equal(vd_dmtable_build(dev_overflow, 1, &t), -EOVERFLOW);
@@ -107,7 +110,7 @@ static void test_overflowing_offsets_are_refused(void **state)
 
 static void test_equal_ignores_how_targets_are_split(void **state)
 {
-	struct vd_dm_run one[] = { { 0, 8 * MiB, 0, makedev(7, 0) } };
+	struct vd_run one[] = { RUN(0, 8 * MiB, 0, makedev(7, 0)) };
 	_cleanup_dmtable_ struct vd_dm_table a = { 0 };
 	_cleanup_dmtable_ struct vd_dm_table b = { 0 };
 	_cleanup_dmtable_ struct vd_dm_table c = { 0 };
@@ -126,11 +129,11 @@ static void test_equal_ignores_how_targets_are_split(void **state)
 
 static void test_prefix_recognises_a_grown_vd(void **state)
 {
-	struct vd_dm_run small[] = { { 0, 4 * MiB, 0, makedev(7, 0) } };
-	struct vd_dm_run grown_same_dev[] = { { 0, 8 * MiB, 0, makedev(7, 0) } };
-	struct vd_dm_run grown_other_dev[] = { { 0, 4 * MiB, 0, makedev(7, 0) },
-					       { 4 * MiB, 4 * MiB, 0, makedev(7, 1) } };
-	struct vd_dm_run moved[] = { { 0, 8 * MiB, MiB, makedev(7, 0) } };
+	struct vd_run small[] = { RUN(0, 4 * MiB, 0, makedev(7, 0)) };
+	struct vd_run grown_same_dev[] = { RUN(0, 8 * MiB, 0, makedev(7, 0)) };
+	struct vd_run grown_other_dev[] = { RUN(0, 4 * MiB, 0, makedev(7, 0)),
+					       RUN(4 * MiB, 4 * MiB, 0, makedev(7, 1)) };
+	struct vd_run moved[] = { RUN(0, 8 * MiB, MiB, makedev(7, 0)) };
 	_cleanup_dmtable_ struct vd_dm_table s = { 0 };
 	_cleanup_dmtable_ struct vd_dm_table g1 = { 0 };
 	_cleanup_dmtable_ struct vd_dm_table g2 = { 0 };
@@ -149,7 +152,7 @@ static void test_prefix_recognises_a_grown_vd(void **state)
 
 static void test_uses_finds_overlap_by_sector_range(void **state)
 {
-	struct vd_dm_run runs[] = { { 0, MiB, 10 * MiB, makedev(8, 0) } };
+	struct vd_run runs[] = { RUN(0, MiB, 10 * MiB, makedev(8, 0)) };
 	_cleanup_dmtable_ struct vd_dm_table t = { 0 };
 	const uint64_t s = 10 * MiB / 512;
 

@@ -1041,7 +1041,7 @@ static void test_import_copies_image_into_the_vds_extents(void **state)
 	struct fixture *f = *state;
 	char img[160];
 	uint8_t data[2 * ES - 100], back[2 * ES - 100];
-	struct vd_segment *segs = NULL;
+	struct vd_run *segs = NULL;
 	size_t n = 0, done = 0;
 	int fd;
 
@@ -1052,7 +1052,7 @@ static void test_import_copies_image_into_the_vds_extents(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(vd_pwrite_all(fd, data, sizeof(data), 0), 0);
 	assert_int_equal(vd_import_image(f->db, 1, fd, NULL, NULL), 0);
-	assert_int_equal(vd_vdisk_segments(f->db, 1, O_RDONLY, &segs, &n), 0);
+	assert_int_equal(vd_vdisk_runs(f->db, 1, O_RDONLY, &segs, &n), 0);
 	for (size_t i = 0; i < n && done < sizeof(back); i++) {
 		size_t len = segs[i].length;
 
@@ -1061,7 +1061,7 @@ static void test_import_copies_image_into_the_vds_extents(void **state)
 		assert_int_equal(vd_pread_all(segs[i].fd, back + done, len, segs[i].dev_offset), 0);
 		done += len;
 	}
-	vd_segments_free(segs, n);
+	vd_vdisk_runs_free(segs, n);
 	assert_int_equal(done, sizeof(back));
 	assert_memory_equal(back, data, sizeof(data));
 

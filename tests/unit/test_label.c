@@ -24,7 +24,7 @@ static struct vd_label sample(void)
 
 static void test_crc32c_matches_the_standard_check_value(void **state)
 {
-	assert_int_equal(vd_crc32c(0, "123456789", 9), 0xe3069283);
+	assert_int_equal(vd_label_crc32c(0, "123456789", 9), 0xe3069283);
 }
 
 static void test_label_round_trips_big_endian(void **state)

@@ -1,9 +1,17 @@
-/* Parsing of sizes, ids and durations: what users type on the command line. */
+/* Parsing of sizes, ids and durations: what users type on the command line; and the library's
+ * logging, which goes only where the program sent it. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
 #include "base/util.h"
 
 static void test_size_accepts_suffixes_as_powers_of_1024(void **state)
@@ -106,6 +114,73 @@ static void test_uuid_round_trips(void **state)
 	assert_true(vd_uuid_parse("0011223344556677-8899-aabbccddeeff-", back) < 0);
 }
 
+static void test_strip_removes_surrounding_white_space_in_place(void **state)
+{
+	char a[] = " \t vd:7 \n", b[] = "x", c[] = "  ";
+
+	assert_string_equal(vd_strip(a), "vd:7");
+	assert_string_equal(vd_strip(b), "x");
+	assert_string_equal(vd_strip(c), "");
+}
+
+static void test_hexval_reads_lowercase_digits_only(void **state)
+{
+	assert_int_equal(vd_hexval('0'), 0);
+	assert_int_equal(vd_hexval('f'), 15);
+	assert_int_equal(vd_hexval('F'), -1);
+	assert_int_equal(vd_hexval('g'), -1);
+}
+
+static void test_uuid_parse_accepts_uppercase(void **state)
+{
+	uint8_t u[16];
+
+	assert_int_equal(vd_uuid_parse("00112233-4455-6677-8899-AABBCCDDEEFF", u), 0);
+	assert_int_equal(u[15], 0xff);
+}
+
+static void test_library_prints_nothing_without_a_sink(void **state)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	struct stat st;
+
+	assert_non_null(tmp);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	vd_log_set_sink(NULL, NULL);
+	vd_log_set_level(VD_LOG_DEBUG);
+	vd_warn("a warning");
+	vd_warn_errno(-EIO, "a warning about %s: %m", "it");
+	vd_debug("a debug line");
+	vd_err(-ENOENT, "an error message");
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	assert_int_equal(fstat(fileno(tmp), &st), 0);
+	assert_int_equal(st.st_size, 0);
+	fclose(tmp);
+	vd_log_set_level(VD_LOG_WARN);
+}
+
+static void capture(enum vd_log_level level, const char *msg, void *userdata)
+{
+	snprintf(userdata, 128, "%d %s", (int)level, msg);
+}
+
+static void test_warn_errno_formats_the_code_it_is_given(void **state)
+{
+	char got[128] = "";
+
+	vd_log_set_sink(capture, got);
+	errno = EPERM;
+	vd_warn_errno(-ENOENT, "cannot open %s: %m", "x");
+	assert_int_equal(errno, EPERM);
+	assert_string_equal(got, "1 cannot open x: No such file or directory");
+	vd_log_set_sink(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +190,11 @@ int main(void)
 		cmocka_unit_test(test_parse_target_takes_vd_id_with_surrounding_whitespace_only),
 		cmocka_unit_test(test_seconds_take_units_and_are_bounded),
 		cmocka_unit_test(test_uuid_round_trips),
+		cmocka_unit_test(test_strip_removes_surrounding_white_space_in_place),
+		cmocka_unit_test(test_hexval_reads_lowercase_digits_only),
+		cmocka_unit_test(test_uuid_parse_accepts_uppercase),
+		cmocka_unit_test(test_library_prints_nothing_without_a_sink),
+		cmocka_unit_test(test_warn_errno_formats_the_code_it_is_given),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

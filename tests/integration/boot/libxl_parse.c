@@ -1,5 +1,5 @@
 /* Reads a bootloader result file exactly as libxl 4.17's parse_bootloader_result() does
- * (tools/libs/light/libxl_bootloader.c:224-287, XEN-CONTRACTS.md §3.7) and prints what libxl
+ * (tools/libs/light/libxl_bootloader.c:224-287) and prints what libxl
  * would take: "kernel=...", "ramdisk=...", "args=..." lines, plus "warning: ..." lines for items
  * libxl would skip. Exit 1 when the file cannot be read. */
 #include <ctype.h>
