@@ -666,8 +666,8 @@ step_pvh_crash() {
 }
 
 steps="boot:60 smoke:180 install:20 dm-live:60 vd-format:90 vd-populate:120 vd-boot:200 vd-attach:120
-xlvd-attach:120 vd-share:240 vd-expire:150 vd-destroy:90 vd-label-fault:150 vd-moved:60 pvh-boot:240
-pvh-migrate:240 pvh-save:240 pvh-reboot:300 pvh-crash:120"
+xlvd-attach:120 vd-share:240 vd-expire:150 vd-destroy:90 vd-label-fault:150 vd-moved:60 pvh-boot:300
+pvh-migrate:300 pvh-save:240 pvh-reboot:360 pvh-crash:150"
 
 if [ "${1:-}" = --step ]; then
 	fn=step_$(echo "$2" | tr '-' '_')
