@@ -303,6 +303,10 @@ foreign_backend_conflict() {
 	xenstore-write $nodes || fail "xenstore-write of 150 unrelated backends failed"
 	xenstore-write $base/3999/768/physical-device "$dev" $base/3999/768/mode w \
 		$base/3999/768/frontend-id 3999
+	# both domains as libxl describes them, of two VMs: a domain whose xenstore entries are gone
+	# would count as the requester (the stock script's same_vm care)
+	xenstore-write /local/domain/3999/vm /vm/00000000-0000-4000-8000-000000003999 \
+		/local/domain/3998/vm /vm/00000000-0000-4000-8000-000000003998
 	xenstore-write /local/domain/0/$be/params "vd:$id" /local/domain/0/$be/mode r \
 		/local/domain/0/$be/frontend-id 3998
 	if XENBUS_PATH=$be "$BLOCK_VD" add; then
@@ -318,6 +322,7 @@ foreign_backend_conflict() {
 	XENBUS_PATH=$be "$BLOCK_VD" add || ok=2
 	XENBUS_PATH=$be "$BLOCK_VD" remove
 	xenstore-rm $base/3998
+	xenstore-rm /local/domain/3998 /local/domain/3999
 	xenstore-rm $doms
 	"$XL_VD" delete "$id" --force >/dev/null
 	[ $ok = 1 ] || fail "foreign phy: backend on the pool device: refusal [$err], attach after it went: $([ $ok = 2 ] && echo failed || echo -)"
