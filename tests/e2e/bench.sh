@@ -115,7 +115,7 @@ EOF
 # paused: from libxl's suspend request to the receiver's "Domain started" (xl -vvv's lines,
 # stamped as they arrive). The incoming domain's disks are attached while the guest is paused, so
 # the hotplug script's time is part of the pause.
-ROUNDS=${E2E_MIGRATE_ROUNDS:-3}
+ROUNDS=${E2E_MIGRATE_ROUNDS:-2}
 migrate_root() {
 	r=/tmp/migroot
 	rm -rf $r
@@ -193,7 +193,7 @@ step_bench_migrate() {
 		"'vdev=xvdb,access=rw,script=block-vd,target=vd:$vdd'"
 	guest_create mvd || fail "xl create mvd failed"
 	for g in mphy mvd; do
-		guest_wait $g "E2E-GUEST $g TICK" 180 || fail "$g does not use its disks"
+		guest_wait $g "E2E-GUEST $g TICK" 600 || fail "$g does not use its disks"
 	done
 	local vt="" vp="" pt="" pp="" round kind figs rc n
 	round=1
@@ -235,7 +235,7 @@ step_bench_migrate() {
 	return 0
 }
 
-steps="boot:60 bench-hotplug:600 bench-storm:900 bench-migrate:900"
+steps="boot:60 bench-hotplug:600 bench-storm:900 bench-migrate:1500"
 if [ "${1:-}" = --step ]; then
 	fn=step_$(echo "$2" | tr '-' '_')
 	$fn
