@@ -671,7 +671,7 @@ step_pvh_crash() {
 }
 
 steps="boot:60 smoke:180 install:20 dm-live:60 vd-format:90 vd-populate:120 vd-boot:200 vd-attach:120
-xlvd-attach:120 vd-share:240 vd-expire:150 vd-destroy:90 vd-label-fault:150 vd-moved:60 pvh-boot:300
+xlvd-attach:180 vd-share:360 vd-expire:150 vd-destroy:90 vd-label-fault:150 vd-moved:60 pvh-boot:300
 pvh-migrate:300 pvh-save:240 pvh-reboot:360 pvh-crash:150"
 
 if [ "${1:-}" = --step ]; then
