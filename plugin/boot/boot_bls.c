@@ -5,7 +5,7 @@
 
 #include "boot/boot_menu.h"
 
-/* Expands $name and ${name} from env (Fedora's `options $kernelopts`). */
+/* Expands $name and ${name} from env (Fedora's `options $kernelopts`); undefined: empty. */
 static int expand_vars(const char *s, const struct vd_boot_vars *env, char **ret)
 {
 	char *buf = strdup("");
@@ -48,67 +48,126 @@ static int expand_vars(const char *s, const struct vd_boot_vars *env, char **ret
 	return 0;
 }
 
+/* The words of an expanded value, split at blanks. */
+static int add_words(const char *s, char **list, size_t *n, size_t max)
+{
+	while (*s) {
+		size_t w;
+
+		s += strspn(s, " \t");
+		w = strcspn(s, " \t");
+		if (w == 0)
+			break;
+		if (*n >= max)
+			return -E2BIG;
+		if (!(list[*n] = strndup(s, w)))
+			return -ENOMEM;
+		(*n)++;
+		s += w;
+	}
+	return 0;
+}
+
+/* Joins words with single blanks: "$kernelopts $tuned_params" with tuned_params undefined
+ * leaves no stray blanks, as grub's word splitting does not. */
+static int squeeze(const char *s, char **ret)
+{
+	char *out = strdup("");
+	size_t len = 0;
+	int r = 0;
+
+	if (!out)
+		return -ENOMEM;
+	while (r == 0 && *s) {
+		size_t w;
+
+		s += strspn(s, " \t");
+		w = strcspn(s, " \t");
+		if (w == 0)
+			break;
+		if (len > 0)
+			r = vd_boot_strbuf_append(&out, &len, " ", 1);
+		if (r == 0)
+			r = vd_boot_strbuf_append(&out, &len, s, w);
+		s += w;
+	}
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	return 0;
+}
+
+/* grub's blscfg turns every field into grub script, so $variables expand everywhere (undefined:
+ * empty), and `linux`/`initrd` values are split into words: `initrd /a.img $tuned_initrd` is
+ * one image, or two when tuned_initrd names one. */
 int vd_boot_bls_parse(const char *text, size_t len, const char *stem, const struct vd_boot_vars *env,
 		      struct vd_boot_entry *ret)
 {
 	struct vd_boot_entry e = {};
-	char *options = NULL;
+	char *options = NULL, *linux_words = NULL, *raw, key[32];
 	size_t options_len = 0;
 	const char *p = text, *end = text + len;
 	int r = 0;
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	while (r == 0) {
-		const char *v, *vend;
-		char key[32];
-		char *value;
-		size_t vlen;
-		int got = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &v,
-					      &vlen);
+	while ((r = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &raw)) > 0) {
+		char *value = NULL;
 
-		if (got <= 0) {
-			r = got;
+		r = expand_vars(raw, env, &value);
+		free(raw);
+		if (r < 0)
 			break;
-		}
-		vend = v + vlen;
-		value = strndup(v, (size_t)(vend - v));
-		if (!value) {
-			r = -ENOMEM;
-			break;
-		}
 		if (!strcmp(key, "title")) {
 			free(e.title);
-			e.title = value;
+			r = squeeze(value, &e.title);
 		} else if (!strcmp(key, "version")) {
 			free(e.version);
-			e.version = value;
+			r = squeeze(value, &e.version);
 		} else if (!strcmp(key, "sort-key")) {
 			free(e.sort_key);
-			e.sort_key = value;
+			r = squeeze(value, &e.sort_key);
 		} else if (!strcmp(key, "linux")) {
-			free(e.kernel);
-			e.kernel = value;
+			free(linux_words);
+			linux_words = value;
+			value = NULL;
 		} else if (!strcmp(key, "initrd")) {
-			if (e.n_initrds >= VD_BOOT_MAX_INITRDS) {
-				free(value);
-				r = -E2BIG;
-			} else {
-				e.initrds[e.n_initrds++] = value;
-			}
+			r = add_words(value, e.initrds, &e.n_initrds, VD_BOOT_MAX_INITRDS);
 		} else if (!strcmp(key, "options")) {
 			if (options_len > 0)
 				r = vd_boot_strbuf_append(&options, &options_len, " ", 1);
 			if (r == 0)
 				r = vd_boot_strbuf_append(&options, &options_len, value, strlen(value));
-			free(value);
-		} else {
-			free(value); /* machine-id, devicetree, efi, architecture, grub_* */
+		}
+		/* else machine-id, devicetree, efi, architecture, grub_*: not for us */
+		free(value);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && linux_words) {
+		/* "linux /vmlinuz-x $extra": the first word is the kernel, the rest arguments */
+		const char *k = linux_words + strspn(linux_words, " \t");
+		size_t kl = strcspn(k, " \t");
+
+		if (kl > 0 && !(e.kernel = strndup(k, kl)))
+			r = -ENOMEM;
+		if (r == 0 && k[kl]) {
+			char *rest;
+
+			if (asprintf(&rest, "%s %s", k + kl, options ? options : "") < 0) {
+				r = -ENOMEM;
+			} else {
+				free(options);
+				options = rest;
+			}
 		}
 	}
 	if (r == 0 && options)
-		r = expand_vars(options, env, &e.args);
+		r = squeeze(options, &e.args);
 	free(options);
+	free(linux_words);
 	if (r == 0 && !(e.id = strdup(stem)))
 		r = -ENOMEM;
 	if (r < 0) {

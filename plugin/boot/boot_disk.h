@@ -15,6 +15,7 @@ struct vd_boot_disk {
 	size_t n_runs;
 	uint64_t size;	/* sum of the runs' lengths */
 	int remote_fd;	/* >= 0: reads are requests over this socket (no runs) */
+	int probe_fd;	/* >= 0: the buffer vd_boot_disk_probe_fd fills (not owned) */
 };
 
 #define VD_BOOT_REMOTE_MAX_READ (1024 * 1024)
@@ -32,10 +33,22 @@ int vd_boot_disk_serve_one(const struct vd_boot_disk *disk, int fd);
 /* Reads exactly len bytes at off (disk coordinates); -EIO past the end or on a short read. */
 int vd_boot_disk_pread(const struct vd_boot_disk *disk, void *buf, size_t len, uint64_t off);
 
+/* Copies [off, off + len) of the disk into out_fd at out_off, letting the kernel move the bytes
+ * (copy_file_range, else sendfile, else read and write). -EIO past the disk's end. */
+int vd_boot_disk_copy_to(const struct vd_boot_disk *disk, uint64_t off, uint64_t len, int out_fd,
+			 uint64_t out_off);
+
+/* The probe buffer of a remote disk: a sparse memfd as large as the disk, which the parent
+ * (serving side, read-write fd) fills on request with the first and last VD_BOOT_PROBE_WINDOW
+ * bytes of the range libblkid probes, and the reader (read-only fd of the same memfd) probes.
+ * The reader creates no file and can write none: it pins no memory outside its limits. */
+#define VD_BOOT_PROBE_WINDOW (1u << 20)
+void vd_boot_disk_set_probe_buffer(struct vd_boot_disk *disk, int fd);
+
 /* A file descriptor libblkid can probe for [off, off + len): the underlying fd and its offset
- * when the range lies in one run; otherwise a sparse memfd holding the first and last MiB of the
- * range (enough for partition tables and superblocks), which the caller closes (*ret_owned).
- * A remote disk always gets the memfd. */
+ * when the range lies in one run; for a remote disk the probe buffer, filled by the parent;
+ * otherwise a new sparse memfd holding the range's first and last MiB, which the caller closes
+ * (*ret_owned). */
 int vd_boot_disk_probe_fd(const struct vd_boot_disk *disk, uint64_t off, uint64_t len,
 			  int *ret_fd, uint64_t *ret_offset, bool *ret_owned);
 

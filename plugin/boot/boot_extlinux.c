@@ -59,35 +59,39 @@ static int set_append(struct vd_boot_entry *e, const char *value)
 	return 0;
 }
 
+/* DEFAULT names a label by the whole rest of its line. When no label is that whole line,
+ * syslinux runs the line as a command line whose first word is a label: that label boots. */
+static int default_label(struct vd_boot_menu *menu)
+{
+	const char *d = menu->default_spec;
+	size_t w = strcspn(d, " \t");
+	char *first;
+
+	for (size_t i = 0; i < menu->n; i++)
+		if (menu->entries[i].id && !strcmp(menu->entries[i].id, d))
+			return 0;
+	if (!d[w])
+		return 0;
+	first = strndup(d, w);
+	if (!first)
+		return -ENOMEM;
+	free(menu->default_spec);
+	menu->default_spec = first;
+	return 0;
+}
+
 int vd_boot_extlinux_parse(const char *text, size_t len, struct vd_boot_menu *ret)
 {
 	struct vd_boot_menu menu = {};
 	struct vd_boot_entry cur = {};
 	bool in_label = false;
-	char *menu_default = NULL;
+	char *menu_default = NULL, *value, key[16];
 	const char *p = text, *end = text + len;
 	int r = 0;
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	while (r == 0) {
-		const char *v, *vend;
-		char key[16];
-		char *value;
-		size_t vlen;
-		int got = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &v,
-					      &vlen);
-
-		if (got <= 0) {
-			r = got;
-			break;
-		}
-		vend = v + vlen;
-		value = strndup(v, (size_t)(vend - v));
-		if (!value) {
-			r = -ENOMEM;
-			break;
-		}
+	while ((r = vd_boot_next_keyval(&p, end, false, key, sizeof(key), &value)) > 0) {
 		if (!strcasecmp(key, "label")) {
 			if (in_label)
 				r = vd_boot_menu_add(&menu, &cur);
@@ -97,11 +101,8 @@ int vd_boot_extlinux_parse(const char *text, size_t len, struct vd_boot_menu *re
 				value = NULL;
 			}
 		} else if (!strcasecmp(key, "default")) {
-			/* DEFAULT may be a label followed by extra options; the label is the name */
-			char *sp = strpbrk(value, " \t");
-
-			if (sp)
-				*sp = '\0';
+			/* syslinux matches the whole rest of the line against the labels (which
+			 * may hold blanks); see default_label() for "DEFAULT label options" */
 			free(menu.default_spec);
 			menu.default_spec = value;
 			value = NULL;
@@ -130,10 +131,14 @@ int vd_boot_extlinux_parse(const char *text, size_t len, struct vd_boot_menu *re
 			r = set_initrds(&cur, value);
 		}
 		free(value);
+		if (r < 0)
+			break;
 	}
 	if (r == 0 && in_label)
 		r = vd_boot_menu_add(&menu, &cur);
 	vd_boot_entry_dispose(&cur);
+	if (r == 0 && menu.default_spec && !menu_default)
+		r = default_label(&menu);
 	if (r == 0 && menu_default) {
 		free(menu.default_spec);
 		menu.default_spec = menu_default;

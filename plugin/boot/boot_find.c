@@ -47,6 +47,9 @@ struct found_config {
 	struct vd_boot_menu menu;
 };
 
+static void load_grubenv(struct finder *f, const struct vd_boot_ns *ns,
+			 struct vd_boot_vars *env);
+
 void vd_boot_result_dispose(struct vd_boot_result *r)
 {
 	free(r->args);
@@ -54,6 +57,8 @@ void vd_boot_result_dispose(struct vd_boot_result *r)
 	free(r->ramdisk_paths);
 	free(r->source);
 	free(r->listing);
+	free(r->kernel_extents);
+	free(r->ramdisk_extents);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -159,6 +164,35 @@ static bool exists_file(const struct vd_boot_ns *ns, const char *path)
 	return vd_boot_ns_resolve_file(ns, path, &fs, &ino, &size) == 0;
 }
 
+/* grub.cfg's `[ -s $prefix/grubenv ]` and friends, answered from the config's filesystem. */
+static int grub_stat_file(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+{
+	struct vd_boot_fs *fs;
+	vd_boot_ino ino;
+	int r = vd_boot_ns_resolve_file(userdata, path, &fs, &ino, ret_size);
+
+	*ret_dir = r == -EISDIR;
+	if (*ret_dir)
+		*ret_size = 0;
+	return *ret_dir ? 0 : r;
+}
+
+static int parse_grub_cfg(struct finder *f, const struct vd_boot_ns *ns, const char *path,
+			  const char *text, size_t len, struct vd_boot_menu *ret,
+			  struct vd_boot_vars *ret_bls_vars, bool *ret_blscfg)
+{
+	struct vd_boot_vars env = {};
+	struct vd_boot_grub_host host = { .stat_file = grub_stat_file,
+					  .userdata = (void *)ns,
+					  .config_path = path };
+	int r;
+
+	load_grubenv(f, ns, &env);
+	r = vd_boot_grub_parse_full(text, len, &env, &host, ret, ret_bls_vars, ret_blscfg);
+	vd_boot_vars_dispose(&env);
+	return r;
+}
+
 static void load_grubenv(struct finder *f, const struct vd_boot_ns *ns, struct vd_boot_vars *env)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(grubenv_paths); i++) {
@@ -228,6 +262,44 @@ static int bls_one(const char *name, vd_boot_ino ino, void *userdata)
 	return 0;
 }
 
+/* The variables BLS entries expand: what grub.cfg has set when it runs `blscfg` (it loads
+ * grubenv itself, and RHEL 8's sets a fallback kernelopts when grubenv has none), then grubenv's
+ * for what grub.cfg left unset; grubenv's alone when no grub.cfg runs blscfg. */
+static void bls_variables(struct finder *f, const struct vd_boot_ns *ns, struct vd_boot_vars *ret)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(grub2_paths); i++) {
+		_cleanup_free_ char *text = NULL;
+		struct vd_boot_menu menu = {};
+		struct vd_boot_vars vars = {};
+		bool blscfg = false;
+		size_t len;
+
+		if (!exists_file(ns, grub2_paths[i]))
+			continue;
+		if (read_file(f, ns, grub2_paths[i], &text, &len, NULL) < 0) {
+			vd_err_clear();
+			continue;
+		}
+		if (parse_grub_cfg(f, ns, grub2_paths[i], text, len, &menu, &vars, &blscfg) < 0)
+			continue;
+		vd_boot_menu_dispose(&menu);
+		if (blscfg) {
+			struct vd_boot_vars env = {};
+
+			vd_debug("BLS variables: as %s sets them before blscfg", grub2_paths[i]);
+			load_grubenv(f, ns, &env);
+			for (size_t k = 0; k < env.n; k++)
+				if (!vd_boot_vars_get(&vars, env.keys[k]))
+					vd_boot_vars_set(&vars, env.keys[k], env.values[k]);
+			vd_boot_vars_dispose(&env);
+			*ret = vars;
+			return;
+		}
+		vd_boot_vars_dispose(&vars);
+	}
+	load_grubenv(f, ns, ret);
+}
+
 static int try_bls(struct finder *f, struct vd_boot_fs *fs, const struct vd_boot_ns *ns,
 		   struct found_config *cfg)
 {
@@ -246,7 +318,7 @@ static int try_bls(struct finder *f, struct vd_boot_fs *fs, const struct vd_boot
 		c.entries = calloc(MAX_BLS_ENTRIES, sizeof(*c.entries));
 		if (!c.entries)
 			return -ENOMEM;
-		load_grubenv(f, ns, &env);
+		bls_variables(f, ns, &env);
 		r = vd_boot_fs_list(dfs, dino, bls_one, &c);
 		if (r == 0 && c.n > 0)
 			r = vd_boot_bls_build_menu(c.entries, c.n, &env, &cfg->menu);
@@ -283,11 +355,7 @@ static int try_files(struct finder *f, struct vd_boot_fs *fs, const struct vd_bo
 		if (r < 0)
 			return r;
 		if (kind == CFG_GRUB2) {
-			struct vd_boot_vars env = {};
-
-			load_grubenv(f, ns, &env);
-			r = vd_boot_grub_parse(text, len, &env, &cfg->menu);
-			vd_boot_vars_dispose(&env);
+			r = parse_grub_cfg(f, ns, paths[i], text, len, &cfg->menu, NULL, NULL);
 		} else if (kind == CFG_EXTLINUX) {
 			r = vd_boot_extlinux_parse(text, len, &cfg->menu);
 		} else {
@@ -588,6 +656,44 @@ static int check_value(const char *what, const char *value, const char *source)
 	return 0;
 }
 
+struct extent_text {
+	char **text;
+	size_t len;
+	uint64_t out_offset;
+};
+
+static int add_extent(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len)
+{
+	struct extent_text *x = userdata;
+	char line[80];
+	int n = snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+			 x->out_offset + file_off, disk_off, len);
+	char *grown = realloc(*x->text, x->len + (size_t)n + 1);
+
+	if (!grown)
+		return -ENOMEM;
+	memcpy(grown + x->len, line, (size_t)n + 1);
+	x->len += (size_t)n;
+	*x->text = grown;
+	return 0;
+}
+
+/* One file into out_fd at out_offset: as extents for the caller to copy when asked and the
+ * file is extent-mapped, else copied here. */
+static int place_file(struct finder *f, struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd,
+		      uint64_t out_offset, uint64_t max, struct extent_text *x, uint64_t *size)
+{
+	int r = -EOPNOTSUPP;
+
+	if (f->req->extents) {
+		x->out_offset = out_offset;
+		r = vd_boot_fs_extents(fs, ino, max, add_extent, x, size);
+	}
+	if (r == -EOPNOTSUPP)
+		r = vd_boot_fs_copy(fs, ino, out_fd, out_offset, max, size);
+	return r;
+}
+
 static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int ramdisk_fd,
 		    struct vd_boot_result *res)
 {
@@ -595,6 +701,8 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 	vd_boot_ino ino;
 	uint64_t size, total = 0;
 	char buf[64], mbuf[16], lbuf[16];
+	struct extent_text kx = { .text = &res->kernel_extents },
+			   rx = { .text = &res->ramdisk_extents };
 	int r;
 
 	r = resolve_boot_file(f, t->cfg_fs, t->kernel, &fs, &ino, &size);
@@ -610,7 +718,10 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 			      t->kernel, t->source, vd_format_size(size, mbuf, sizeof(mbuf)),
 			      vd_format_size(f->req->kernel_max, lbuf, sizeof(lbuf)));
 	if (kernel_fd >= 0) {
-		r = vd_boot_fs_copy(fs, ino, kernel_fd, 0, f->req->kernel_max, &size);
+		r = place_file(f, fs, ino, kernel_fd, 0, f->req->kernel_max, &kx, &size);
+		if (r == -EUCLEAN) /* the message says what is wrong with the file */
+			return vd_err_prefix(r, "cannot copy kernel %s from %s", t->kernel,
+					     where(fs, buf, sizeof(buf)));
 		if (r < 0)
 			return vd_err(r, "cannot copy kernel %s from %s: %s", t->kernel,
 				      where(fs, buf, sizeof(buf)), strerror(-r));
@@ -636,8 +747,11 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 				      vd_format_size(total + isize, mbuf, sizeof(mbuf)),
 				      vd_format_size(f->req->ramdisk_max, lbuf, sizeof(lbuf)));
 		if (ramdisk_fd >= 0) {
-			r = vd_boot_fs_copy(fs, ino, ramdisk_fd, total, f->req->ramdisk_max - total,
-					    &isize);
+			r = place_file(f, fs, ino, ramdisk_fd, total, f->req->ramdisk_max - total,
+				       &rx, &isize);
+			if (r == -EUCLEAN)
+				return vd_err_prefix(r, "cannot copy initrd %s from %s",
+						     t->initrds[i], where(fs, buf, sizeof(buf)));
 			if (r < 0)
 				return vd_err(r, "cannot copy initrd %s from %s: %s", t->initrds[i],
 					      where(fs, buf, sizeof(buf)), strerror(-r));
@@ -759,6 +873,38 @@ static bool is_path_entry(const char *entry)
 	       !memchr(entry, '>', (size_t)(colon - entry));
 }
 
+/* Whether a command line gives KEY, as "KEY" or "KEY=...". */
+static bool args_give(const char *args, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = args; p && *p;) {
+		size_t w;
+
+		p += strspn(p, " \t");
+		w = strcspn(p, " \t");
+		if (w >= kl && !strncmp(p, key, kl) && (w == kl || p[kl] == '='))
+			return true;
+		p += w;
+	}
+	return false;
+}
+
+/* The root= and ro vdloader adds when no configuration gives a command line; never a key the
+ * administrator's --args already gives (two root= would leave the kernel to pick one). */
+static int invented_args(const struct finder *f, const char *root_spec, bool read_only,
+			 char **ret)
+{
+	const char *extra = f->req->extra_args;
+	bool root = root_spec && !args_give(extra, "root");
+	bool ro = read_only && !args_give(extra, "ro") && !args_give(extra, "rw");
+
+	if (asprintf(ret, "%s%s%s%s", root ? "root=" : "", root ? root_spec : "",
+		     root && ro ? " " : "", ro ? "ro" : "") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int explicit_target(struct finder *f, struct target *t)
 {
 	const struct vd_boot_request *req = f->req;
@@ -806,13 +952,7 @@ static int explicit_target(struct finder *f, struct target *t)
 	}
 	vd_boot_entry_spec_dispose(&spec);
 	t->source = strdup(req->kernel ? "--kernel" : "--entry");
-	if (req->root) {
-		if (asprintf(&t->args, "root=%s", req->root) < 0)
-			t->args = NULL;
-	} else {
-		t->args = strdup("");
-	}
-	if (!t->source || !t->args)
+	if (!t->source || invented_args(f, req->root, false, &t->args) < 0)
 		return -ENOMEM;
 	r = check_value("kernel path", t->kernel, t->source);
 	if (r == 0 && t->n_initrds)
@@ -856,12 +996,16 @@ static int fallback_target(struct finder *f, struct target *t)
 				t->n_initrds = 1;
 			}
 			rv = vd_boot_fs_volume(k == 0 ? f->root : order[k - 1]);
-			if (f->req->root)
-				r = asprintf(&t->args, "root=%s ro", f->req->root);
-			else if (rv->uuid[0])
-				r = asprintf(&t->args, "root=UUID=%s ro", rv->uuid);
-			else
-				r = asprintf(&t->args, "ro");
+			if (f->req->root) {
+				r = invented_args(f, f->req->root, true, &t->args);
+			} else if (rv->uuid[0]) {
+				char spec[sizeof(rv->uuid) + 8];
+
+				snprintf(spec, sizeof(spec), "UUID=%s", rv->uuid);
+				r = invented_args(f, spec, true, &t->args);
+			} else {
+				r = invented_args(f, NULL, true, &t->args);
+			}
 			if (r < 0)
 				return -ENOMEM;
 			if (asprintf(&t->source, "%s on partition %d (no boot configuration found)",

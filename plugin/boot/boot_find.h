@@ -15,6 +15,7 @@ struct vd_boot_request {
 	const char *root;	/* --root: partition (xvda2, UUID=, LABEL=, PARTUUID=) */
 	const char *extra_args; /* --args: appended to the entry's command line */
 	bool list;		/* -l: describe the entries only */
+	bool extents;		/* list extent-mapped files' runs for the caller to copy */
 	uint64_t kernel_max;
 	uint64_t ramdisk_max;
 	uint64_t config_max;
@@ -29,6 +30,9 @@ struct vd_boot_result {
 	uint64_t ramdisk_size; /* 0 and !has_ramdisk when none */
 	bool has_ramdisk;
 	char *listing; /* with list: the entries as text */
+	/* with extents: "out_offset disk_offset length\n" lines of what the caller copies into
+	 * the kernel and ramdisk files (the rest was copied here, or is a hole); may be NULL */
+	char *kernel_extents, *ramdisk_extents;
 };
 
 /* kernel_fd/ramdisk_fd < 0: find only (dryrun, list). Errors carry a message (vd_errmsg). */

@@ -371,19 +371,28 @@ int vd_boot_fs_readlink(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char
 	return 0;
 }
 
-int vd_boot_fs_read(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **ret,
-		    size_t *ret_len)
+int vd_boot_fs_regular_size(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t *ret_size)
 {
-	_cleanup_free_ char *buf = NULL;
 	mode_t mode;
-	uint64_t size;
-	int r;
+	int r = vd_boot_fs_stat(fs, ino, &mode, ret_size);
 
-	r = vd_boot_fs_stat(fs, ino, &mode, &size);
 	if (r < 0)
 		return r;
 	if (!LINUX_S_ISREG(mode))
 		return LINUX_S_ISDIR(mode) ? -EISDIR : -EINVAL;
+	return 0;
+}
+
+int vd_boot_fs_read(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **ret,
+		    size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	uint64_t size;
+	int r;
+
+	r = vd_boot_fs_regular_size(fs, ino, &size);
+	if (r < 0)
+		return r;
 	if (size > max)
 		return -EFBIG;
 	buf = malloc((size_t)size + 1);
@@ -405,30 +414,40 @@ static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 	return r == -EFBIG ? vd_err(-EFBIG, "output file would exceed the size limit") : r;
 }
 
-/* Extent-mapped files: whole runs read straight from the disk, holes and unwritten extents left
- * as holes in the output. */
-static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inode *inode,
-			int out_fd, uint64_t out_offset, uint64_t size)
+/* Extent-mapped files: the runs of the file's bytes on the disk, in file order, holes and
+ * unwritten extents left out. The leaves must go forward through the file without overlapping,
+ * as ext4 writes them: a crafted tree whose extents overlap or go backwards could make a copy
+ * rewrite the same bytes over and over, so it is refused, and nothing past the size is mapped. */
+static int walk_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inode *inode,
+			uint64_t size,
+			int (*fn)(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len),
+			void *userdata)
 {
 	ext2_extent_handle_t handle;
 	struct ext2fs_extent ext;
 	uint64_t bs = fs->e2fs->blocksize, vol_blocks = fs->vol.size / bs;
-	_cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
+	uint64_t next_lblk = 0, mapped = 0;
 	errcode_t e;
 	int r = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	e = ext2fs_extent_open2(fs->e2fs, ino, inode, &handle);
 	if (e)
 		return e2_errno(e);
 	for (e = ext2fs_extent_get(handle, EXT2_EXTENT_ROOT, &ext); !e;
 	     e = ext2fs_extent_get(handle, EXT2_EXTENT_NEXT, &ext)) {
-		uint64_t file_off, len, disk_off;
+		uint64_t file_off, len;
 
 		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
 		    (ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
 			continue;
+		if (ext.e_lblk < next_lblk) {
+			r = vd_err(-EUCLEAN, "inode %u: extents overlap or go backwards (block %llu "
+					     "after %llu); refusing the file",
+				   (unsigned)ino, (unsigned long long)ext.e_lblk,
+				   (unsigned long long)next_lblk);
+			break;
+		}
+		next_lblk = ext.e_lblk + ext.e_len;
 		if (ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT)
 			continue;
 		file_off = ext.e_lblk * bs;
@@ -437,24 +456,18 @@ static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inod
 		len = (uint64_t)ext.e_len * bs;
 		if (len > size - file_off)
 			len = size - file_off;
-		if (ext.e_pblk >= vol_blocks || ext.e_len > vol_blocks - ext.e_pblk) {
-			r = -EUCLEAN;
+		if (len > size - mapped) {
+			r = vd_err(-EUCLEAN, "inode %u: extents map more than the file's %llu bytes",
+				   (unsigned)ino, (unsigned long long)size);
 			break;
 		}
-		disk_off = fs->vol.offset + ext.e_pblk * bs;
-		while (len > 0) {
-			size_t chunk = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
-
-			r = vd_boot_disk_pread(fs->disk, buf, chunk, disk_off);
-			if (r < 0)
-				break;
-			r = write_at(out_fd, buf, chunk, out_offset + file_off);
-			if (r < 0)
-				break;
-			disk_off += chunk;
-			file_off += chunk;
-			len -= chunk;
+		mapped += len;
+		if (ext.e_pblk >= vol_blocks || ext.e_len > vol_blocks - ext.e_pblk) {
+			r = vd_err(-EUCLEAN, "inode %u: an extent lies outside the filesystem",
+				   (unsigned)ino);
+			break;
 		}
+		r = fn(userdata, file_off, fs->vol.offset + ext.e_pblk * bs, len);
 		if (r < 0)
 			break;
 	}
@@ -464,6 +477,43 @@ static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inod
 	if (e && e != EXT2_ET_EXTENT_NO_NEXT)
 		return e2_errno(e);
 	return 0;
+}
+
+struct copy_ctx {
+	struct vd_boot_fs *fs;
+	int out_fd;
+	uint64_t out_offset;
+	uint8_t *buf;
+};
+
+static int copy_one_extent(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len)
+{
+	struct copy_ctx *c = userdata;
+
+	while (len > 0) {
+		size_t chunk = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
+		int r = vd_boot_disk_pread(c->fs->disk, c->buf, chunk, disk_off);
+
+		if (r == 0)
+			r = write_at(c->out_fd, c->buf, chunk, c->out_offset + file_off);
+		if (r < 0)
+			return r;
+		disk_off += chunk;
+		file_off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int copy_extents(struct vd_boot_fs *fs, vd_boot_ino ino, struct ext2_inode *inode,
+			int out_fd, uint64_t out_offset, uint64_t size)
+{
+	_cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
+	struct copy_ctx c = { fs, out_fd, out_offset, buf };
+
+	if (!buf)
+		return -ENOMEM;
+	return walk_extents(fs, ino, inode, size, copy_one_extent, &c);
 }
 
 static int copy_generic(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t out_offset,
@@ -497,7 +547,23 @@ static int copy_generic(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint
 		return r;
 	if (e)
 		return e2_errno(e);
-	return done == size ? 0 : -EUCLEAN;
+	return done == size ? 0
+			    : vd_err(-EUCLEAN, "inode %u: its blocks end before its size",
+				     (unsigned)ino);
+}
+
+/* A regular file's inode and size, at most max bytes. */
+static int regular_inode(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t max,
+			 struct ext2_inode *ret_inode, uint64_t *ret_size)
+{
+	int r = read_inode(fs, ino, ret_inode);
+
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(ret_inode->i_mode))
+		return LINUX_S_ISDIR(ret_inode->i_mode) ? -EISDIR : -EINVAL;
+	*ret_size = EXT2_I_SIZE(ret_inode);
+	return *ret_size > max ? -EFBIG : 0;
 }
 
 int vd_boot_fs_copy(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t out_offset,
@@ -505,15 +571,10 @@ int vd_boot_fs_copy(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t
 {
 	struct ext2_inode inode;
 	uint64_t size;
-	int r = read_inode(fs, ino, &inode);
+	int r = regular_inode(fs, ino, max, &inode, &size);
 
 	if (r < 0)
 		return r;
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return LINUX_S_ISDIR(inode.i_mode) ? -EISDIR : -EINVAL;
-	size = EXT2_I_SIZE(&inode);
-	if (size > max)
-		return -EFBIG;
 	if ((inode.i_flags & EXT4_EXTENTS_FL) && !(inode.i_flags & EXT4_INLINE_DATA_FL))
 		r = copy_extents(fs, ino, &inode, out_fd, out_offset, size);
 	else
@@ -559,4 +620,23 @@ int vd_boot_fs_list(struct vd_boot_fs *fs, vd_boot_ino dir,
 	if (ctx.r < 0)
 		return ctx.r;
 	return e ? e2_errno(e) : 0;
+}
+
+int vd_boot_fs_extents(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t max,
+		       int (*fn)(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len),
+		       void *userdata, uint64_t *ret_size)
+{
+	struct ext2_inode inode;
+	uint64_t size;
+	int r = regular_inode(fs, ino, max, &inode, &size);
+
+	if (r < 0)
+		return r;
+	if (!(inode.i_flags & EXT4_EXTENTS_FL) || (inode.i_flags & EXT4_INLINE_DATA_FL))
+		return -EOPNOTSUPP;
+	r = walk_extents(fs, ino, &inode, size, fn, userdata);
+	if (r < 0)
+		return r;
+	*ret_size = size;
+	return 0;
 }

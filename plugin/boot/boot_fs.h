@@ -29,6 +29,8 @@ int vd_boot_fs_lookup(struct vd_boot_fs *fs, vd_boot_ino dir, const char *name,
 		      vd_boot_ino *ret);
 /* Mode bits (S_IFMT included) and size. */
 int vd_boot_fs_stat(struct vd_boot_fs *fs, vd_boot_ino ino, mode_t *ret_mode, uint64_t *ret_size);
+/* The size of a regular file; -EISDIR for a directory, -EINVAL for anything else. */
+int vd_boot_fs_regular_size(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t *ret_size);
 /* A symlink's target, NUL-terminated, at most max bytes (-ENAMETOOLONG beyond). */
 int vd_boot_fs_readlink(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **ret);
 /* A whole regular file into memory, NUL-terminated; -EFBIG beyond max bytes. */
@@ -36,6 +38,12 @@ int vd_boot_fs_read(struct vd_boot_fs *fs, vd_boot_ino ino, size_t max, char **r
 		    size_t *ret_len);
 /* A regular file's bytes written at out_offset of out_fd (holes stay holes); -EFBIG beyond max
  * bytes before anything is written. */
+/* An extent-mapped file's data as (file offset, disk offset, length) runs, in file order, for
+ * someone else to copy (holes are left out); -EOPNOTSUPP for block-mapped or inline files,
+ * -EUCLEAN for a tree that overlaps, goes backwards or leaves the filesystem. */
+int vd_boot_fs_extents(struct vd_boot_fs *fs, vd_boot_ino ino, uint64_t max,
+		       int (*fn)(void *userdata, uint64_t file_off, uint64_t disk_off, uint64_t len),
+		       void *userdata, uint64_t *ret_size);
 int vd_boot_fs_copy(struct vd_boot_fs *fs, vd_boot_ino ino, int out_fd, uint64_t out_offset,
 		    uint64_t max, uint64_t *ret_size);
 /* Calls fn for every entry of a directory except "." and ".."; fn returns < 0 to stop. */

@@ -1,9 +1,12 @@
-/* grub2 grub.cfg and grubenv. grub.cfg is a shell-like script; we do not run it: we tokenise it
- * as grub does (quotes, escapes, $var expansion, ';' and newlines), treat if/else as
- * transparent, and collect menuentry/submenu blocks and the last `set default=`. */
+/* grub2 grub.cfg and grubenv. grub.cfg is a shell-like script; we do not run it all: we tokenise
+ * it as grub does (quotes, escapes, $var expansion with field splitting, ';' and newlines),
+ * evaluate the conditions of if/elif/else the way grub's `test` does (an unknown command or test
+ * is false), apply `set` and `load_env` in the branches grub would take, and collect the
+ * menuentry/submenu blocks there. Nothing else runs: no functions, loops or modules. */
 #include <ctype.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "boot/boot_menu.h"
 
 #define MAX_WORDS 256
@@ -63,6 +66,46 @@ static int expand(struct lexer *lx, char **buf, size_t *len)
 	return value ? vd_boot_strbuf_append(buf, len, value, strlen(value)) : 0;
 }
 
+static int push_word(struct command *cmd, char **buf, size_t *len)
+{
+	if (cmd->n >= MAX_WORDS) {
+		free(*buf);
+		*buf = NULL;
+		return -E2BIG;
+	}
+	if (!*buf && !(*buf = strdup(""))) /* "" is a word too */
+		return -ENOMEM;
+	cmd->w[cmd->n].s = *buf;
+	cmd->w[cmd->n].len = *len;
+	cmd->w[cmd->n].brace = false;
+	cmd->n++;
+	*buf = NULL;
+	*len = 0;
+	return 0;
+}
+
+/* An unquoted $var: its value is split at blanks into words, as grub's script engine does, so
+ * that `linux /vmlinuz $kernelopts` passes each option as its own argument. */
+static int expand_unquoted(struct lexer *lx, struct command *cmd, char **buf, size_t *len,
+			   bool *quoted)
+{
+	char *value = NULL;
+	size_t vlen = 0;
+	int r = expand(lx, &value, &vlen);
+
+	for (size_t i = 0; r == 0 && i < vlen; i++) {
+		if (strchr(" \t\r\n", value[i])) {
+			if (*len > 0 || *quoted)
+				r = push_word(cmd, buf, len);
+			*quoted = false;
+		} else {
+			r = vd_boot_strbuf_append(buf, len, &value[i], 1);
+		}
+	}
+	free(value);
+	return r;
+}
+
 /* 1: a command in cmd; 0: end of text; < 0: error. */
 static int next_command(struct lexer *lx, struct command *cmd)
 {
@@ -72,7 +115,7 @@ static int next_command(struct lexer *lx, struct command *cmd)
 	for (;;) {
 		char *buf = NULL;
 		size_t len = 0;
-		bool have_word = false;
+		bool quoted = false;
 
 		while (lx->p < lx->end) {
 			if (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\r')
@@ -117,7 +160,6 @@ static int next_command(struct lexer *lx, struct command *cmd)
 		while (lx->p < lx->end && !strchr(" \t\r\n;", *lx->p)) {
 			char c = *lx->p++;
 
-			have_word = true;
 			r = 0;
 			if (c == '\\') {
 				if (lx->p < lx->end) {
@@ -125,9 +167,11 @@ static int next_command(struct lexer *lx, struct command *cmd)
 						r = vd_boot_strbuf_append(&buf, &len, lx->p, 1);
 					lx->p++;
 				}
+				quoted = true;
 			} else if (c == '\'') {
 				const char *close = memchr(lx->p, '\'', (size_t)(lx->end - lx->p));
 
+				quoted = true;
 				if (!close)
 					r = -EBADMSG;
 				else {
@@ -136,6 +180,7 @@ static int next_command(struct lexer *lx, struct command *cmd)
 					lx->p = close + 1;
 				}
 			} else if (c == '"') {
+				quoted = true;
 				while (r == 0 && lx->p < lx->end && *lx->p != '"') {
 					char d = *lx->p++;
 
@@ -155,7 +200,7 @@ static int next_command(struct lexer *lx, struct command *cmd)
 				else if (r == 0)
 					lx->p++;
 			} else if (c == '$') {
-				r = expand(lx, &buf, &len);
+				r = expand_unquoted(lx, cmd, &buf, &len, &quoted);
 			} else {
 				r = vd_boot_strbuf_append(&buf, &len, &c, 1);
 			}
@@ -164,47 +209,340 @@ static int next_command(struct lexer *lx, struct command *cmd)
 				return r;
 			}
 		}
-		if (have_word) {
-			if (!buf && !(buf = strdup(""))) /* "" is a word too */
-				return -ENOMEM;
-			cmd->w[cmd->n].s = buf;
-			cmd->w[cmd->n].len = len;
-			cmd->w[cmd->n].brace = false;
-			cmd->n++;
+		/* an unquoted expansion to nothing is no word at all, as in sh */
+		if (len > 0 || quoted) {
+			r = push_word(cmd, &buf, &len);
+			if (r < 0)
+				return r;
 		}
+		free(buf);
 	}
 }
 
 enum ctx_kind { CTX_TOP, CTX_SUBMENU, CTX_ENTRY, CTX_SKIP };
 
-/* We do not evaluate conditions. To pick the branch grub would take in the usual generated
- * configs, a variable given a non-empty value in an if's first branch keeps it through the
- * else branch: `if [ x"${feature_menuentry_id}" = xy ]; then menuentry_id_option="--id"; else
- * menuentry_id_option=""; fi` keeps "--id", while `if [ "${next_entry}" ]; then
- * set default="${next_entry}"; else set default="${saved_entry}"; fi` takes saved_entry. */
-#define MAX_IF_DEPTH 16
-#define MAX_IF_NAMES 8
+/* One if/elif/else/fi (or while/until, whose bodies never run): whether the enclosing code runs,
+ * whether a branch was taken, whether the current one runs, and whether we are still reading
+ * the condition (the commands between `if` and `then`; the last one's status counts). */
+#define MAX_IF_DEPTH 64
 struct if_frame {
-	bool in_else;
-	char names[MAX_IF_NAMES][64];
-	size_t n;
+	bool outer_active, taken, active, in_cond, cond;
 };
 
-static bool if_blocks(struct if_frame *fr, const char *assign)
-{
-	const char *eq = strchr(assign, '=');
-	size_t klen = eq ? (size_t)(eq - assign) : 0;
+struct grub_state {
+	struct vd_boot_vars vars;
+	const struct vd_boot_vars *env;
+	const struct vd_boot_grub_host *host;
+	struct if_frame ifs[MAX_IF_DEPTH];
+	size_t if_depth;
+	bool unknown; /* the condition being evaluated asked something we cannot answer */
+};
 
-	if (!fr || !eq || klen >= sizeof(fr->names[0]))
-		return false;
-	for (size_t i = 0; i < fr->n; i++)
-		if (strlen(fr->names[i]) == klen && !strncmp(fr->names[i], assign, klen))
-			return fr->in_else;
-	if (!fr->in_else && eq[1] && fr->n < MAX_IF_NAMES) {
-		memcpy(fr->names[fr->n], assign, klen);
-		fr->names[fr->n++][klen] = '\0';
+static bool running(const struct grub_state *g)
+{
+	if (g->if_depth > MAX_IF_DEPTH)
+		return false; /* deeper than we track: run nothing */
+	return g->if_depth == 0 || g->ifs[g->if_depth - 1].active;
+}
+
+/* grub's `test`: 1 true, 0 false; g->unknown set for what we cannot evaluate. */
+struct test_args {
+	const struct command *cmd;
+	size_t i, end;
+	struct grub_state *g;
+};
+
+static int test_or(struct test_args *t);
+
+static const char *path_in_guest(const char *path)
+{
+	/* "(hd0,msdos1)/boot/grub/grubenv" names a device we already chose */
+	if (path[0] == '(') {
+		const char *close = strchr(path, ')');
+
+		if (close)
+			path = close + 1;
 	}
-	return false;
+	return path;
+}
+
+static int test_file(struct test_args *t, const char *op, const char *path)
+{
+	const struct vd_boot_grub_host *h = t->g->host;
+	uint64_t size = 0;
+	bool dir = false;
+	int r;
+
+	if (!h || !h->stat_file || !*path_in_guest(path)) {
+		vd_debug("grub.cfg: cannot evaluate test %s %s here; taking it as false", op, path);
+		t->g->unknown = true;
+		return 0;
+	}
+	r = h->stat_file(h->userdata, path_in_guest(path), &size, &dir);
+	if (r < 0)
+		return 0;
+	if (!strcmp(op, "-d"))
+		return dir;
+	if (!strcmp(op, "-f"))
+		return !dir;
+	if (!strcmp(op, "-s"))
+		return !dir && size > 0;
+	return 1; /* -e */
+}
+
+static bool parse_long(const char *s, long long *ret)
+{
+	char *end;
+
+	errno = 0;
+	*ret = strtoll(s, &end, 10);
+	return *s && !*end && errno == 0;
+}
+
+/* a OP b; *ret_handled false when OP is no binary operator. */
+static int test_binary(struct test_args *t, const char *a, const char *op, const char *b,
+		       bool *ret_handled)
+{
+	static const char *const intops[] = { "-eq", "-ne", "-lt", "-le", "-gt", "-ge" };
+	long long x, y;
+
+	*ret_handled = true;
+	if (!strcmp(op, "=") || !strcmp(op, "=="))
+		return strcmp(a, b) == 0;
+	if (!strcmp(op, "!="))
+		return strcmp(a, b) != 0;
+	if (!strcmp(op, "<"))
+		return strcmp(a, b) < 0;
+	if (!strcmp(op, ">"))
+		return strcmp(a, b) > 0;
+	if (!strcmp(op, "<="))
+		return strcmp(a, b) <= 0;
+	if (!strcmp(op, ">="))
+		return strcmp(a, b) >= 0;
+	for (size_t k = 0; k < ARRAY_SIZE(intops); k++) {
+		if (strcmp(op, intops[k]))
+			continue;
+		if (!parse_long(a, &x) || !parse_long(b, &y)) {
+			vd_debug("grub.cfg: test %s %s %s: not numbers; false", a, op, b);
+			t->g->unknown = true;
+			return 0;
+		}
+		switch (k) {
+		case 0: return x == y;
+		case 1: return x != y;
+		case 2: return x < y;
+		case 3: return x <= y;
+		case 4: return x > y;
+		default: return x >= y;
+		}
+	}
+	if (op[0] == '-' && op[1] && strcmp(op, "-a") && strcmp(op, "-o")) {
+		/* -nt, -ot, -pgt, ...: file times and versions we do not have */
+		vd_debug("grub.cfg: unknown test %s %s %s; taking it as false", a, op, b);
+		t->g->unknown = true;
+		return 0;
+	}
+	*ret_handled = false;
+	return 0;
+}
+
+static int test_primary(struct test_args *t)
+{
+	const struct command *c = t->cmd;
+	const char *a;
+
+	if (t->i >= t->end) {
+		t->g->unknown = true;
+		return 0;
+	}
+	a = c->w[t->i].s;
+	if (!strcmp(a, "!") && t->i + 1 < t->end) {
+		t->i++;
+		return !test_primary(t);
+	}
+	if (!strcmp(a, "(") && t->i + 1 < t->end) {
+		int v;
+
+		t->i++;
+		v = test_or(t);
+		if (t->i < t->end && !strcmp(c->w[t->i].s, ")"))
+			t->i++;
+		else
+			t->g->unknown = true;
+		return v;
+	}
+	/* binary operators first: [ "-n" = "-n" ] compares strings */
+	if (t->i + 2 < t->end) {
+		bool handled;
+		int v = test_binary(t, a, c->w[t->i + 1].s, c->w[t->i + 2].s, &handled);
+
+		if (handled) {
+			t->i += 3;
+			return v;
+		}
+	}
+	if (a[0] == '-' && a[1] && !a[2] && t->i + 1 < t->end) {
+		const char *arg = c->w[t->i + 1].s;
+
+		t->i += 2;
+		switch (a[1]) {
+		case 'n':
+			return *arg != '\0';
+		case 'z':
+			return *arg == '\0';
+		case 'e':
+		case 'f':
+		case 's':
+		case 'd':
+			return test_file(t, a, arg);
+		default:
+			vd_debug("grub.cfg: unknown test %s %s; taking it as false", a, arg);
+			t->g->unknown = true;
+			return 0;
+		}
+	}
+	t->i++;
+	return *a != '\0'; /* a lone string: true when not empty */
+}
+
+static int test_and(struct test_args *t)
+{
+	int v = test_primary(t);
+
+	while (t->i < t->end && !strcmp(t->cmd->w[t->i].s, "-a")) {
+		t->i++;
+		v = test_primary(t) && v;
+	}
+	return v;
+}
+
+static int test_or(struct test_args *t)
+{
+	int v = test_and(t);
+
+	while (t->i < t->end && !strcmp(t->cmd->w[t->i].s, "-o")) {
+		t->i++;
+		v = test_and(t) || v;
+	}
+	return v;
+}
+
+/* The exit status of a condition command as a truth value. Only `[`, `test`, `true` and `false`
+ * are evaluated; any other command (search, loadfont, keystatus, a function, ...) is taken as
+ * false, as is a test we cannot answer, with a debug message. */
+static bool eval_condition(struct grub_state *g, const struct command *cmd, size_t from)
+{
+	struct test_args t = { .cmd = cmd, .i = from, .end = cmd->n, .g = g };
+	bool negate = false;
+	const char *w;
+	int v;
+
+	while (t.i < t.end && !strcmp(cmd->w[t.i].s, "!")) {
+		negate = !negate;
+		t.i++;
+	}
+	if (t.i >= t.end)
+		return false;
+	w = cmd->w[t.i].s;
+	if (!strcmp(w, "true") || !strcmp(w, "false"))
+		return (w[0] == 't') != negate;
+	if (strcmp(w, "[") && strcmp(w, "test")) {
+		vd_debug("grub.cfg: cannot evaluate the command '%s' as a condition; taking it as "
+			 "false", w);
+		return false;
+	}
+	if (!strcmp(w, "[")) {
+		if (strcmp(cmd->w[t.end - 1].s, "]")) {
+			vd_debug("grub.cfg: '[' without ']'; taking the condition as false");
+			return false;
+		}
+		t.end--;
+	}
+	t.i++;
+	g->unknown = false;
+	if (t.i == t.end)
+		return negate; /* [ ] is false */
+	v = test_or(&t);
+	if (t.i != t.end) {
+		vd_debug("grub.cfg: cannot parse the test after '%s'; taking it as false",
+			 cmd->w[t.i].s);
+		return false;
+	}
+	if (g->unknown)
+		return false;
+	return (v != 0) != negate;
+}
+
+/* if/then/elif/else/fi and while/until/do/done as grub runs them. Returns the index of the
+ * first word left to run as a command (cmd->n when none), after any keyword it consumed. */
+static size_t flow_keyword(struct grub_state *g, const struct command *cmd)
+{
+	size_t i = 0;
+
+	while (i < cmd->n) {
+		const char *w = cmd->w[i].s;
+		struct if_frame *fr = g->if_depth > 0 && g->if_depth <= MAX_IF_DEPTH
+					      ? &g->ifs[g->if_depth - 1]
+					      : NULL;
+
+		if (cmd->w[i].brace)
+			return i;
+		if (!strcmp(w, "if") || !strcmp(w, "while") || !strcmp(w, "until")) {
+			bool outer = running(g);
+
+			if (g->if_depth < MAX_IF_DEPTH)
+				g->ifs[g->if_depth] = (struct if_frame){
+					.outer_active = outer && w[0] == 'i',
+					.in_cond = true,
+				};
+			g->if_depth++;
+			fr = g->if_depth <= MAX_IF_DEPTH ? &g->ifs[g->if_depth - 1] : NULL;
+			if (fr && fr->outer_active && !fr->taken)
+				fr->cond = eval_condition(g, cmd, i + 1);
+			return cmd->n;
+		}
+		if (!strcmp(w, "elif")) {
+			if (fr) {
+				fr->active = false;
+				fr->in_cond = true;
+				fr->cond = fr->outer_active && !fr->taken &&
+					   eval_condition(g, cmd, i + 1);
+			}
+			return cmd->n;
+		}
+		if (!strcmp(w, "then") || !strcmp(w, "do")) {
+			if (fr) {
+				fr->in_cond = false;
+				fr->active = fr->outer_active && !fr->taken && fr->cond;
+				fr->taken |= fr->active;
+			}
+			i++;
+			continue;
+		}
+		if (!strcmp(w, "else")) {
+			if (fr) {
+				fr->in_cond = false;
+				fr->active = fr->outer_active && !fr->taken;
+				fr->taken = true;
+			}
+			i++;
+			continue;
+		}
+		if (!strcmp(w, "fi") || !strcmp(w, "done")) {
+			if (g->if_depth > 0)
+				g->if_depth--;
+			i++;
+			continue;
+		}
+		if (fr && fr->in_cond) {
+			/* `if a; b; then`: the last command's status decides */
+			if (fr->outer_active && !fr->taken)
+				fr->cond = eval_condition(g, cmd, i);
+			return cmd->n;
+		}
+		return i;
+	}
+	return i;
 }
 
 struct ctx {
@@ -366,36 +704,95 @@ static int entry_command(struct ctx *c, const struct command *cmd)
 	return 0;
 }
 
-int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *env,
-		       struct vd_boot_menu *ret)
+static int load_env(struct grub_state *g, char **default_spec)
 {
-	struct vd_boot_vars vars = {};
+	for (size_t i = 0; g->env && i < g->env->n; i++) {
+		char *assign;
+		int r;
+
+		/* next_entry is a one-shot choice grub clears; we cannot, so we do not honour it */
+		if (!strcmp(g->env->keys[i], "next_entry"))
+			continue;
+		if (asprintf(&assign, "%s=%s", g->env->keys[i], g->env->values[i]) < 0)
+			return -ENOMEM;
+		r = do_set(&g->vars, default_spec, assign);
+		free(assign);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What grub itself defines before it reads grub.cfg, for a Xen guest's grub (pvgrub2). */
+static int grub_builtin_vars(struct grub_state *g)
+{
+	static const char *const builtin[][2] = {
+		{ "grub_platform", "xen" },
+		{ "grub_cpu", "x86_64" },
+		{ "feature_menuentry_id", "y" },
+		{ "feature_all_video_module", "y" },
+		{ "feature_default_font_path", "y" },
+		{ "feature_platform_search_hint", "y" },
+		{ "feature_timeout_style", "y" },
+		{ "feature_200_final", "y" },
+	};
+	const char *cfg = g->host && g->host->config_path ? g->host->config_path : NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(builtin) && r == 0; i++)
+		r = vd_boot_vars_set(&g->vars, builtin[i][0], builtin[i][1]);
+	if (r == 0 && cfg) {
+		const char *slash = strrchr(cfg, '/');
+		char *dir = strndup(cfg, slash ? (size_t)(slash - cfg) : 0);
+
+		if (!dir)
+			return -ENOMEM;
+		r = vd_boot_vars_set(&g->vars, "prefix", dir);
+		if (r == 0)
+			r = vd_boot_vars_set(&g->vars, "config_directory", dir);
+		if (r == 0)
+			r = vd_boot_vars_set(&g->vars, "config_file", cfg);
+		free(dir);
+	}
+	return r;
+}
+
+static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
+{
+	int r = 0;
+
+	vd_boot_vars_dispose(to);
+	for (size_t i = 0; i < from->n && r == 0; i++)
+		r = vd_boot_vars_set(to, from->keys[i], from->values[i]);
+	return r;
+}
+
+int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_vars *env,
+			    const struct vd_boot_grub_host *host, struct vd_boot_menu *ret,
+			    struct vd_boot_vars *ret_bls_vars, bool *ret_blscfg)
+{
+	struct grub_state g = { .env = env, .host = host };
 	struct vd_boot_menu menu = {};
+	struct vd_boot_vars bls_vars = {};
+	bool blscfg = false;
 	struct ctx stack[MAX_DEPTH] = {};
 	struct command cmd = {};
-	struct if_frame ifs[MAX_IF_DEPTH];
-	size_t if_depth = 0;
-	struct lexer lx = { .p = text, .end = text + len, .vars = &vars };
+	struct lexer lx = { .p = text, .end = text + len, .vars = &g.vars };
 	size_t depth = 0;
 	int r;
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	for (size_t i = 0; env && i < env->n; i++) {
-		/* next_entry is a one-shot choice grub clears; we cannot, so we do not honour it. */
-		if (!strcmp(env->keys[i], "next_entry"))
-			continue;
-		r = vd_boot_vars_set(&vars, env->keys[i], env->values[i]);
-		if (r < 0)
-			goto out;
-	}
+	r = grub_builtin_vars(&g);
+	if (r < 0)
+		goto out;
 	stack[0].kind = CTX_TOP;
 
 	while ((r = next_command(&lx, &cmd)) > 0) {
 		struct ctx *c = &stack[depth];
 		const char *w0 = cmd.w[0].s;
 		bool opens = cmd.w[cmd.n - 1].brace && !strcmp(cmd.w[cmd.n - 1].s, "{");
-		size_t shift = 0;
+		size_t shift;
 
 		if (cmd.w[0].brace && !strcmp(w0, "}")) {
 			if (depth == 0) {
@@ -421,39 +818,28 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 			}
 			continue;
 		}
-		if (!cmd.w[0].brace && (!strcmp(w0, "then") || !strcmp(w0, "else") ||
-					!strcmp(w0, "do")))
-			shift = 1;
-		if (!strcmp(w0, "else") && if_depth > 0 && if_depth <= MAX_IF_DEPTH)
-			ifs[if_depth - 1].in_else = true;
+		shift = flow_keyword(&g, &cmd);
 		if (shift >= cmd.n)
 			continue;
 		w0 = cmd.w[shift].s;
-		if (!strcmp(w0, "if")) {
-			if (if_depth < MAX_IF_DEPTH)
-				memset(&ifs[if_depth], 0, sizeof(ifs[0]));
-			if_depth++;
-			continue;
-		}
-		if (!strcmp(w0, "elif")) {
-			if (if_depth > 0 && if_depth <= MAX_IF_DEPTH)
-				ifs[if_depth - 1].in_else = true;
-			continue;
-		}
-		if (!strcmp(w0, "fi")) {
-			if (if_depth > 0)
-				if_depth--;
-			continue;
-		}
-		if (!strcmp(w0, "while") || !strcmp(w0, "until") || !strcmp(w0, "done"))
-			continue;
 
-		if ((!strcmp(w0, "menuentry") || !strcmp(w0, "submenu")) && shift == 0) {
+		if (opens && (!running(&g) || shift > 0 ||
+			      (strcmp(w0, "menuentry") && strcmp(w0, "submenu")))) {
+			/* function bodies, entries in branches grub does not take: not ours */
+			if (++depth >= MAX_DEPTH) {
+				r = -E2BIG;
+				goto out;
+			}
+			memset(&stack[depth], 0, sizeof(stack[depth]));
+			stack[depth].kind = CTX_SKIP;
+			continue;
+		}
+		if (opens) {
 			struct ctx *child;
 			const char *title, *id;
 			char index[32];
 
-			if (!opens || c->kind == CTX_ENTRY) {
+			if (c->kind == CTX_ENTRY) {
 				r = -EBADMSG;
 				goto out;
 			}
@@ -492,16 +878,8 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 			}
 			continue;
 		}
-		if (opens) {
-			/* function bodies and anything else in braces: not ours to run */
-			if (++depth >= MAX_DEPTH) {
-				r = -E2BIG;
-				goto out;
-			}
-			memset(&stack[depth], 0, sizeof(stack[depth]));
-			stack[depth].kind = CTX_SKIP;
+		if (!running(&g))
 			continue;
-		}
 		if (c->kind == CTX_ENTRY) {
 			struct command sub = { .n = 0 };
 
@@ -517,16 +895,17 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 			char *ignored = NULL; /* a submenu's own default is not the menu's */
 			char **dflt = c->kind == CTX_TOP ? &menu.default_spec : &ignored;
 
-			struct if_frame *fr = if_depth > 0 && if_depth <= MAX_IF_DEPTH
-						      ? &ifs[if_depth - 1]
-						      : NULL;
-
-			if (!strcmp(w0, "set") && shift + 1 < cmd.n) {
-				if (!if_blocks(fr, cmd.w[shift + 1].s))
-					r = do_set(&vars, dflt, cmd.w[shift + 1].s);
-			} else if (strchr(w0, '=') && shift + 1 == cmd.n) {
-				if (!if_blocks(fr, w0))
-					r = do_set(&vars, dflt, w0);
+			if (!strcmp(w0, "set") && shift + 1 < cmd.n)
+				r = do_set(&g.vars, dflt, cmd.w[shift + 1].s);
+			else if (strchr(w0, '=') && shift + 1 == cmd.n)
+				r = do_set(&g.vars, dflt, w0);
+			else if (!strcmp(w0, "unset") && shift + 1 < cmd.n)
+				r = vd_boot_vars_set(&g.vars, cmd.w[shift + 1].s, "");
+			else if (!strcmp(w0, "load_env"))
+				r = load_env(&g, dflt);
+			else if (!strcmp(w0, "blscfg") && c->kind == CTX_TOP && !blscfg) {
+				blscfg = true;
+				r = copy_vars(&g.vars, &bls_vars);
 			}
 			free(ignored);
 			if (r < 0)
@@ -545,14 +924,27 @@ int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *
 	}
 	*ret = menu;
 	memset(&menu, 0, sizeof(menu));
+	if (ret_bls_vars) {
+		*ret_bls_vars = bls_vars;
+		memset(&bls_vars, 0, sizeof(bls_vars));
+	}
+	if (ret_blscfg)
+		*ret_blscfg = blscfg;
 	r = 0;
 out:
 	command_clear(&cmd);
 	for (size_t i = 0; i <= depth && i < MAX_DEPTH; i++)
 		ctx_dispose(&stack[i]);
 	vd_boot_menu_dispose(&menu);
-	vd_boot_vars_dispose(&vars);
+	vd_boot_vars_dispose(&bls_vars);
+	vd_boot_vars_dispose(&g.vars);
 	return r;
+}
+
+int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *env,
+		       struct vd_boot_menu *ret)
+{
+	return vd_boot_grub_parse_full(text, len, env, NULL, ret, NULL, NULL);
 }
 
 int vd_boot_grubenv_parse(const char *text, size_t len, struct vd_boot_vars *ret)

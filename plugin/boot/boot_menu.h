@@ -54,8 +54,23 @@ const char *vd_boot_vars_get(const struct vd_boot_vars *v, const char *key);
 /* Appends to a growing string; -E2BIG past VD_BOOT_MAX_VALUE. */
 int vd_boot_strbuf_append(char **buf, size_t *len, const char *s, size_t n);
 
+/* What grub.cfg's conditions may ask of the guest, and where the config was read. */
+struct vd_boot_grub_host {
+	/* `-e/-f/-s/-d PATH` (PATH without grub's "(dev)" prefix): 0 with the size and whether it
+	 * is a directory, < 0 when absent. NULL: such tests are false. */
+	int (*stat_file)(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir);
+	void *userdata;
+	const char *config_path; /* grub.cfg's path: $prefix and $config_directory */
+};
+
 /* grub2 grub.cfg (menuentry, submenu, set default, linux/linux16/linuxefi, initrd with several
- * images). env holds grubenv variables and may be NULL. */
+ * images), with if/elif/else evaluated as grub would. env holds grubenv's variables (applied
+ * where grub.cfg runs load_env) and may be NULL; host may be NULL. ret_bls_vars (may be NULL)
+ * gets the variables as they stand when grub.cfg runs `blscfg`, and *ret_blscfg whether it
+ * does. */
+int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_vars *env,
+			    const struct vd_boot_grub_host *host, struct vd_boot_menu *ret,
+			    struct vd_boot_vars *ret_bls_vars, bool *ret_blscfg);
 int vd_boot_grub_parse(const char *text, size_t len, const struct vd_boot_vars *env,
 		       struct vd_boot_menu *ret);
 /* grubenv (key=value lines in a 1 KiB block). */
@@ -102,10 +117,11 @@ void vd_boot_entry_spec_dispose(struct vd_boot_entry_spec *s);
 /* The next "key value" line of a config file at *p (before end), the one line tokenizer of the
  * BLS, extlinux and menu.lst parsers. Skips blank lines, '#' comments and lines whose key does
  * not fit in keylen. key: the first word (ended by whitespace, or also by '=' when eq);
- * *ret_v, *ret_vlen: the rest of the line, trimmed (and without the '=' when eq). Advances *p
- * past the line. 1: a line; 0: the end; -E2BIG: a value longer than VD_BOOT_MAX_VALUE. */
+ * *ret_value: a copy of the rest of the line, trimmed (and without the '=' when eq), which the
+ * caller frees. Advances *p past the line. 1: a line; 0: the end; -E2BIG: a value longer than
+ * VD_BOOT_MAX_VALUE. */
 int vd_boot_next_keyval(const char **p, const char *end, bool eq, char *key, size_t keylen,
-			const char **ret_v, size_t *ret_vlen);
+			char **ret_value);
 
 /* Control characters (a NUL, newline, ...) make a config value unusable: libxl's output format
  * separates items with them (XSA-198). Returns the offending byte's position or -1. */

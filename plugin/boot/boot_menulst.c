@@ -22,22 +22,13 @@ int vd_boot_menulst_parse(const char *text, size_t len, struct vd_boot_menu *ret
 	struct vd_boot_entry cur = {};
 	bool in_title = false;
 	const char *p = text, *end = text + len;
+	char *value, key[16];
 	int r = 0;
 
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
-	while (r == 0) {
-		const char *v, *vend;
-		char key[16];
-		size_t vlen;
-		int got = vd_boot_next_keyval(&p, end, true, key, sizeof(key), &v,
-					      &vlen);
-
-		if (got <= 0) {
-			r = got;
-			break;
-		}
-		vend = v + vlen;
+	while ((r = vd_boot_next_keyval(&p, end, true, key, sizeof(key), &value)) > 0) {
+		const char *v = value, *vend = value + strlen(value);
 
 		if (!strcmp(key, "title")) {
 			if (in_title)
@@ -94,6 +85,9 @@ int vd_boot_menulst_parse(const char *text, size_t len, struct vd_boot_menu *ret
 				r = -ENOMEM;
 			free(raw);
 		}
+		free(value);
+		if (r < 0)
+			break;
 	}
 	if (r == 0 && in_title)
 		r = vd_boot_menu_add(&menu, &cur);

@@ -80,3 +80,57 @@ int vd_boot_output_render(enum vd_boot_format fmt, const char *kernel, const cha
 	*ret_len = len;
 	return 0;
 }
+
+/* The length of the valid UTF-8 sequence at s (1..4), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong or a surrogate */
+	return n;
+}
+
+size_t vd_boot_sanitize(char *s, size_t len, bool keep_newlines)
+{
+	unsigned char *u = (unsigned char *)s;
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = utf8_len(u + in, len - in);
+
+		if (n == 0 || (n == 1 && ((u[in] < 0x20 && u[in] != '\t' &&
+					   !(keep_newlines && u[in] == '\n')) ||
+					  u[in] == 0x7f)) ||
+		    (n == 2 && u[in] == 0xc2 && u[in + 1] < 0xa0)) {
+			u[out++] = '?';
+			in += n ? n : 1;
+			continue;
+		}
+		memmove(u + out, u + in, n);
+		out += n;
+		in += n;
+	}
+	if (out < len)
+		u[out] = '\0';
+	return out;
+}

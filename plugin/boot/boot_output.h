@@ -16,4 +16,10 @@ int vd_boot_format_parse(const char *s, enum vd_boot_format *ret);
 int vd_boot_output_render(enum vd_boot_format fmt, const char *kernel, const char *ramdisk,
 			  const char *args, char **ret, size_t *ret_len);
 
+/* Makes guest text safe for a terminal or a log, in place: C0 controls (but '\n' when
+ * keep_newlines, and '\t'), DEL, C1 controls (U+0080..U+009F) and bytes that are not valid
+ * UTF-8 (a raw 0x9b is CSI to an 8-bit terminal) each become '?'. Returns the new length; the
+ * text stays NUL-terminated when it was. */
+size_t vd_boot_sanitize(char *s, size_t len, bool keep_newlines);
+
 #endif

@@ -203,20 +203,14 @@ int vd_boot_ns_resolve_file(const struct vd_boot_ns *ns, const char *path,
 {
 	struct vd_boot_fs *fs;
 	vd_boot_ino ino;
-	mode_t mode;
 	uint64_t size;
 	int r;
 
 	r = vd_boot_ns_resolve(ns, path, &fs, &ino);
+	if (r == 0)
+		r = vd_boot_fs_regular_size(fs, ino, &size);
 	if (r < 0)
 		return r;
-	r = vd_boot_fs_stat(fs, ino, &mode, &size);
-	if (r < 0)
-		return r;
-	if (S_ISDIR(mode))
-		return -EISDIR;
-	if (!S_ISREG(mode))
-		return -EINVAL;
 	*ret_fs = fs;
 	*ret_ino = ino;
 	*ret_size = size;

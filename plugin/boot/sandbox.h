@@ -1,4 +1,4 @@
-/* The deprivileged child that parses guest data: fork, then new mount/net/ipc namespaces, a
+/* The deprivileged child that parses guest data: a new PID namespace, mount and ipc namespaces, a
  * chroot into an empty read-only tmpfs, no_new_privs, setresuid/setgroups to an unprivileged
  * user, rlimits and a hand-written seccomp allowlist, before the caller's function runs. It
  * fails closed: it never runs the function with less isolation than asked for.

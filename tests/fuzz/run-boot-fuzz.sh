@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds vdloader's libFuzzer targets with clang and runs each for a few seconds on its seed
-# corpus (FUZZ_SECONDS, default 3). Part of `make check`; a longer run:
-#   FUZZ_SECONDS=600 make check TESTS=tests/fuzz/run-boot-fuzz.sh
+# corpus (FUZZ_SECONDS, default 3). Part of `make check`; `make fuzz` runs each for 10 minutes.
+# The peak RSS of each run is printed (libFuzzer's last "rss:" figure).
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-3}
@@ -67,7 +67,8 @@ for target in grub bls extlinux menulst fstab entry image; do
 	[ $target = image ] && max_len=262144
 	if "$bin" -max_total_time="$SECONDS_PER_TARGET" -max_len=$max_len -rss_limit_mb=1024 \
 		-timeout=10 -artifact_prefix="$out/crash-$target-" "$work" > "$out/$target.log" 2>&1; then
-		echo "ok: fuzz_boot_$target: $(grep -o 'Done [0-9]* runs' "$out/$target.log" || echo ran)"
+		echo "ok: fuzz_boot_$target: $(grep -o 'Done [0-9]* runs' "$out/$target.log" || echo ran)," \
+			"peak $(grep -o 'rss: [0-9]*Mb' "$out/$target.log" | tail -1 | cut -c6-)"
 	else
 		echo "FAIL: fuzz_boot_$target (see $out/$target.log, artifacts $out/crash-$target-*)"
 		tail -30 "$out/$target.log"

@@ -43,6 +43,26 @@ hostile hostile-fifo 'not a regular file'
 hostile hostile-corrupt 'no filesystem libblkid recognises|superblock'
 hostile hostile-garbled 'cannot open the filesystem'
 hostile hostile-notext 'swap filesystem.*ext2/3/4 only'
+hostile hostile-overlap 'extents overlap or go backwards'
+
+# Guest text reaches the terminal and libxl's log with no control characters: a BLS title and
+# file name carrying ESC, DEL and C1 (U+009B, CSI) sequences, in -l, -v and error output.
+d=$T/ctl
+mkdir -p "$d/loader/entries"
+cp "$IMG/payload/kernel-a" "$d/vmlinuz-1"
+esc=$(printf '\033]0;owned\007\302\233' )
+printf 'title Evil %s2J\177\nversion 1\nlinux /vmlinuz-1\noptions root=/dev/xvda1\n' "$esc" \
+	> "$d/loader/entries/evil$esc.conf"
+printf 'title Bad %s\nversion 0\nlinux /missing%s\n' "$esc" "$esc" > "$d/loader/entries/bad.conf"
+mke2fs -q -F -t ext4 -d "$d" "$T/ctl.img" 8M >/dev/null
+"$VDLOADER" $SANDBOX_OPT -v -l "$T/ctl.img" > "$T/ctl.out" 2> "$T/ctl.err" || true
+"$VDLOADER" $SANDBOX_OPT -v --dryrun --entry=bad "$T/ctl.img" >> "$T/ctl.out" 2>> "$T/ctl.err" || true
+if grep -q Evil "$T/ctl.out" && ! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]\\|\302[\200-\237]')" \
+	"$T/ctl.out" "$T/ctl.err"; then
+	pass "no control characters from the guest reach stdout or stderr"
+else
+	fail "control characters from the guest printed: $(od -c "$T/ctl.out" "$T/ctl.err" | head -20)"
+fi
 
 # A kernel over the configured cap: clear error, no file left.
 printf 'boot_kernel_max = 1M\n' > "$T/small.conf"

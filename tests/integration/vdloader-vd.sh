@@ -32,6 +32,52 @@ else
 	fail "--vd=$id: rc=$rc $(cat "$T/stderr")"
 fi
 
+# VDs of several GiB, partitioned and not (sparse pool files: nothing large is written). The
+# reader probes them without a disk-sized file; any failure is said once.
+truncate -s 6G "$T/big0.img" "$T/big1.img"
+"$XLVD" format "$T/big0.img" --extent-size 4M > /dev/null
+"$XLVD" format "$T/big1.img" --extent-size 4M > /dev/null
+fs=$T/small-fs.img
+d=$T/bigtree
+mkdir -p "$d/boot/grub" "$d/etc"
+cp "$IMG/payload/kernel-a" "$d/boot/vmlinuz"
+cp "$IMG/payload/initrd-a" "$d/boot/initrd.img"
+printf 'menuentry big {\n linux /boot/vmlinuz root=/dev/xvda1 big=1\n initrd /boot/initrd.img\n}\n' \
+	> "$d/boot/grub/grub.cfg"
+mke2fs -q -F -t ext4 -d "$d" "$fs" 16M >/dev/null
+for layout in bare partitioned; do
+	vd=$("$XLVD" create 5G | head -n1)
+	if [ $layout = bare ]; then
+		cp "$fs" "$T/big-src.img"
+	else
+		# a partition over the whole 5 GiB holding a 16 MiB filesystem: only the first
+		# 17 MiB of the image are written into the VD
+		rm -f "$T/big-src.img"
+		truncate -s 5G "$T/big-src.img"
+		printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$T/big-src.img" >/dev/null
+		dd if="$fs" of="$T/big-src.img" bs=1M seek=1 conv=notrunc status=none
+		truncate -s 17M "$T/big-src.img"
+	fi
+	"$XLVD" import "$vd" "$T/big-src.img" > /dev/null 2>&1 || fail "import into VD $vd failed"
+	set +e
+	"$VDLOADER" $SANDBOX_OPT --dryrun --output-format=simple --vd="$vd" > "$T/big.out" 2> "$T/big.err"
+	rc=$?
+	set -e
+	if [ $rc -eq 0 ] && grep -q 'big=1' "$T/big.out"; then
+		pass "--vd of a 5 GiB VD, $layout"
+	else
+		fail "--vd of a 5 GiB VD, $layout: rc=$rc $(cat "$T/big.err")"
+	fi
+done
+# an unreadable VD: one error line, not three
+vd=$("$XLVD" create 1G | head -n1)
+set +e
+"$VDLOADER" $SANDBOX_OPT --dryrun --vd="$vd" > /dev/null 2> "$T/big.err"
+rc=$?
+set -e
+[ $rc -eq 1 ] && [ "$(wc -l < "$T/big.err")" -eq 1 ] && pass "an empty VD: one error line: $(cat "$T/big.err")" ||
+	fail "empty VD: rc=$rc, said $(wc -l < "$T/big.err") times: $(cat "$T/big.err")"
+
 set +e
 "$VDLOADER" $SANDBOX_OPT --dryrun --vd=999 > /dev/null 2> "$T/stderr"
 rc=$?

@@ -34,6 +34,11 @@ for name in bare-ext4 mbr-sepboot gpt gpt-classic bls bls-saved menulst vmlinuz;
 done
 check_image bare-ext4 --args="console=hvc0 xen_extra=1"
 
+# No configuration: vdloader invents root= and ro, but never a key --args already gives.
+libxl_run "$IMG/vmlinuz.img" --args="root=/dev/xvda1 rw console=hvc0"
+[ $rc -eq 0 ] && [ "$(parsed args)" = "root=/dev/xvda1 rw console=hvc0" ] &&
+	pass "--args=root=... rw: no second root=, no ro" || fail "invented args: '$(parsed args)'"
+
 # Output is NUL-separated with nothing else in it; kernel first.
 libxl_run "$IMG/bare-ext4.img"
 [ "$(head -c 7 "$OUT")" = "kernel " ] || fail "simple0 output does not start with 'kernel '"
@@ -123,6 +128,15 @@ grep -qx 'linux (kernel /boot/vmlinuz-virt)(ramdisk /boot/initramfs-virt)(args "
 "$VDLOADER" $SANDBOX_OPT --output-format=simple --dryrun "$IMG/menulst.img" > "$T/simple"
 [ "$(sed -n 1p "$T/simple")" = "kernel /boot/vmlinuz-2.6.32-5-xen-amd64" ] && [ "$(wc -l < "$T/simple")" -eq 3 ] &&
 	pass "simple output (--dryrun: guest paths, nothing copied)" || fail "simple output: $(cat "$T/simple")"
+
+# stdout is never truncated nor written at offset 0: `vdloader -l disk >> log` appends
+for mode in -l --dryrun --output=-; do
+	printf 'earlier log line\n' > "$T/log"
+	"$VDLOADER" $SANDBOX_OPT $mode --output-directory="$T" "$IMG/bls.img" >> "$T/log" 2> "$T/stderr"
+	[ "$(sed -n 1p "$T/log")" = "earlier log line" ] && [ "$(wc -c < "$T/log")" -gt 30 ] &&
+		pass "$mode >> log appends" || fail "$mode >> log: $(head -c 200 "$T/log")"
+	rm -f "$T"/boot_kernel.* "$T"/boot_ramdisk.*
+done
 
 # -l lists; --dryrun copies nothing
 libxl_run "$IMG/bls.img" -l

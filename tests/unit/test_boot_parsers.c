@@ -46,7 +46,7 @@ static void test_grub_saved_entry_comes_from_grubenv(void **state)
 	struct vd_boot_menu m;
 
 	assert_int_equal(vd_boot_grubenv_parse(env_text, strlen(env_text), &env), 0);
-	m = grub("if [ \"${next_entry}\" ] ; then\n set default=\"${next_entry}\"\nelse\n"
+	m = grub("load_env\nif [ \"${next_entry}\" ] ; then\n set default=\"${next_entry}\"\nelse\n"
 		 " set default=\"${saved_entry}\"\nfi\n"
 		 "menuentry first { linux /1\n}\nmenuentry second { linuxefi /2\n}\n",
 		 &env);
@@ -173,6 +173,204 @@ static void test_extlinux_labels_append_initrd_and_menu_default(void **state)
 	vd_boot_menu_dispose(&m);
 }
 
+/* Which of /a../z the `linux` command of the only entry names, after the conditions ran. */
+static char *grub_pick(const char *conds, const struct vd_boot_vars *env,
+		       const struct vd_boot_grub_host *host)
+{
+	struct vd_boot_menu m = {};
+	char *text, *k;
+
+	assert_true(asprintf(&text, "set k=none\n%s\nmenuentry e { linux /$k\n}\n", conds) > 0);
+	assert_int_equal(vd_boot_grub_parse_full(text, strlen(text), env, host, &m, NULL, NULL), 0);
+	free(text);
+	assert_int_equal(m.n, 1);
+	k = strdup(m.entries[0].kernel + 1);
+	vd_boot_menu_dispose(&m);
+	return k;
+}
+
+#define assert_pick(want, conds)                                                                   \
+	do {                                                                                       \
+		char *got_ = grub_pick(conds, NULL, NULL);                                         \
+		assert_string_equal(got_, want);                                                   \
+		free(got_);                                                                        \
+	} while (0)
+
+static void test_grub_conditions_take_the_branch_grub_takes(void **state)
+{
+	assert_pick("b", "set a=1\nif [ \"x$a\" = \"x2\" ]; then k=a; else k=b; fi");
+	assert_pick("a", "set a=2\nif [ \"x$a\" = \"x2\" ]; then k=a; else k=b; fi");
+	assert_pick("a", "if [ \"$u\" != 1 ]; then set k=a; fi");
+	assert_pick("c", "set a=3\nif [ $a = 1 ]; then k=a\nelif [ $a = 3 ]; then k=c\nelse k=d\nfi");
+	assert_pick("d", "if [ -n \"$u\" ]; then k=a; elif [ -n \"\" ]; then k=c; else k=d; fi");
+	assert_pick("z", "if [ -z \"$u\" ]; then set k=z; fi");
+	assert_pick("n", "if ! [ -z x ]; then k=n; fi");
+	assert_pick("n", "if [ ! -z x ]; then k=n; fi");
+	assert_pick("o", "if [ x = y -o 1 -eq 1 ]; then k=o; fi");
+	assert_pick("none", "if [ x = x -a 1 -gt 2 ]; then k=a; fi");
+	/* nesting: an inner branch runs only inside a taken outer one */
+	assert_pick("none", "if [ a = b ]; then\n if [ 1 = 1 ]; then k=a; fi\nfi");
+	assert_pick("i", "if [ a = a ]; then\n if [ 1 = 2 ]; then k=a; else k=i; fi\nfi");
+	assert_pick("none", "if [ a = b ]; then k=a; else\n if [ 1 = 2 ]; then k=b; fi\nfi");
+	/* RHEL 7's title correction can never be true: "x$default" against a bare title */
+	assert_pick("none", "set default='T'\nif [ \"x$default\" = 'T' ]; then k=a; fi");
+	/* what we cannot evaluate is false, in either position */
+	assert_pick("none", "if search --set=root x; then k=a; fi");
+	assert_pick("b", "if keystatus --shift; then k=a; else k=b; fi");
+	assert_pick("none", "if [ /a -nt /b ]; then k=a; fi");
+	assert_pick("none", "if [ -s /grubenv ]; then k=a; fi"); /* no host to ask */
+	/* grub's own platform: a Xen guest's grub is not EFI */
+	assert_pick("x", "if [ \"$grub_platform\" = efi ]; then k=e; else k=x; fi");
+	/* unquoted empty expansions are no word: [ = x ] would not parse */
+	assert_pick("b", "if [ $u = x ]; then k=a; else k=b; fi");
+}
+
+static void test_grub_entries_in_branches_not_taken_do_not_exist(void **state)
+{
+	struct vd_boot_menu m = grub("if [ \"$grub_platform\" = efi ]; then\n"
+				     " menuentry 'UEFI Firmware Settings' { fwsetup\n }\nfi\n"
+				     "menuentry d { linux /d\n}\n",
+				     NULL);
+
+	assert_int_equal(m.n, 1);
+	assert_string_equal(m.entries[0].kernel, "/d");
+	vd_boot_menu_dispose(&m);
+}
+
+static int fake_stat(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+{
+	*ret_dir = !strcmp(path, "/boot/grub2");
+	if (!strcmp(path, "/boot/grub2/grubenv") || *ret_dir) {
+		*ret_size = *ret_dir ? 4096 : 1024;
+		return 0;
+	}
+	if (!strcmp(path, "/boot/grub2/empty")) {
+		*ret_size = 0;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void test_grub_file_tests_ask_the_guest_and_load_env_applies_grubenv(void **state)
+{
+	struct vd_boot_grub_host host = { .stat_file = fake_stat,
+					  .config_path = "/boot/grub2/grub.cfg" };
+	struct vd_boot_vars env = {};
+	char *k;
+
+	vd_boot_vars_set(&env, "pick", "g");
+	k = grub_pick("if [ -s $prefix/grubenv ]; then load_env; k=$pick; fi", &env, &host);
+	assert_string_equal(k, "g");
+	free(k);
+	k = grub_pick("if [ -f (hd0,msdos1)/boot/grub2/grubenv ]; then k=f; fi", &env, &host);
+	assert_string_equal(k, "f");
+	free(k);
+	k = grub_pick("if [ -s ${config_directory}/empty ]; then k=s; elif [ -e $prefix/empty ]; "
+		      "then k=e; fi",
+		      &env, &host);
+	assert_string_equal(k, "e");
+	free(k);
+	k = grub_pick("if [ -d /boot/grub2 -a ! -f /boot/grub2 ]; then k=d; fi", &env, &host);
+	assert_string_equal(k, "d");
+	free(k);
+	/* without load_env, grub never reads grubenv */
+	k = grub_pick("k=$pick", &env, &host);
+	assert_string_equal(k, "");
+	free(k);
+	vd_boot_vars_dispose(&env);
+}
+
+static void test_grub_unquoted_variables_split_into_arguments(void **state)
+{
+	struct vd_boot_vars env = {};
+	struct vd_boot_menu m;
+
+	vd_boot_vars_set(&env, "kernelopts", "root=/dev/xvda1  ro");
+	m = grub("load_env\nmenuentry e { linux /k $kernelopts $undefined \"a b\" $kernelopts\n}\n",
+		 &env);
+	assert_string_equal(m.entries[0].args, "root=/dev/xvda1 ro \"a b\" root=/dev/xvda1 ro");
+	vd_boot_menu_dispose(&m);
+	vd_boot_vars_dispose(&env);
+}
+
+static void test_grub_blscfg_sees_the_variables_set_before_it(void **state)
+{
+	static const char text[] = "if [ -z \"${kernelopts}\" ]; then\n"
+				   "  set kernelopts=\"root=/dev/xvda2 ro \"\nfi\n"
+				   "blscfg\nset kernelopts=late\n";
+	struct vd_boot_vars env = {}, bls = {};
+	struct vd_boot_menu m = {};
+	bool blscfg = false;
+
+	assert_int_equal(vd_boot_grub_parse_full(text, strlen(text), NULL, NULL, &m, &bls, &blscfg),
+			 0);
+	assert_true(blscfg);
+	assert_string_equal(vd_boot_vars_get(&bls, "kernelopts"), "root=/dev/xvda2 ro ");
+	vd_boot_vars_dispose(&bls);
+	vd_boot_menu_dispose(&m);
+
+	/* grubenv's kernelopts, loaded first, wins over the fallback */
+	vd_boot_vars_set(&env, "kernelopts", "root=/dev/xvda9");
+	assert_int_equal(vd_boot_grub_parse_full("load_env\n", 9, &env, NULL, &m, NULL, NULL), 0);
+	vd_boot_menu_dispose(&m);
+	{
+		char *t = NULL;
+
+		assert_true(asprintf(&t, "load_env\n%s", text) > 0);
+		assert_int_equal(vd_boot_grub_parse_full(t, strlen(t), &env, NULL, &m, &bls,
+							 &blscfg),
+				 0);
+		free(t);
+	}
+	assert_string_equal(vd_boot_vars_get(&bls, "kernelopts"), "root=/dev/xvda9");
+	vd_boot_vars_dispose(&bls);
+	vd_boot_menu_dispose(&m);
+	vd_boot_vars_dispose(&env);
+}
+
+static void test_bls_variables_expand_in_every_field_and_undefined_is_empty(void **state)
+{
+	struct vd_boot_vars env = {};
+	struct vd_boot_entry e;
+
+	vd_boot_vars_set(&env, "kernelopts", "root=/dev/xvda1 ro");
+	vd_boot_vars_set(&env, "v", "6.1");
+	e = bls("title Linux $v\nversion $v\nlinux /vmlinuz-$v\n"
+		"initrd /initramfs-${v}.img $tuned_initrd\noptions $kernelopts $tuned_params\n",
+		"x", &env);
+	assert_string_equal(e.title, "Linux 6.1");
+	assert_string_equal(e.version, "6.1");
+	assert_string_equal(e.kernel, "/vmlinuz-6.1");
+	assert_int_equal(e.n_initrds, 1);
+	assert_string_equal(e.initrds[0], "/initramfs-6.1.img");
+	assert_string_equal(e.args, "root=/dev/xvda1 ro");
+	vd_boot_entry_dispose(&e);
+
+	vd_boot_vars_set(&env, "tuned_initrd", "/tuned.img");
+	e = bls("linux /k\ninitrd /i $tuned_initrd\n", "y", &env);
+	assert_int_equal(e.n_initrds, 2);
+	assert_string_equal(e.initrds[1], "/tuned.img");
+	vd_boot_entry_dispose(&e);
+	vd_boot_vars_dispose(&env);
+}
+
+static void test_extlinux_default_is_the_whole_rest_of_the_line(void **state)
+{
+	static const char spaces[] = "DEFAULT My Linux rescue\nLABEL My Linux\n KERNEL /a\n"
+				     "LABEL My Linux rescue\n KERNEL /b\n";
+	static const char with_opts[] = "DEFAULT two quiet\nLABEL one\n KERNEL /a\n"
+					"LABEL two\n KERNEL /b\n";
+	struct vd_boot_menu m = {};
+
+	assert_int_equal(vd_boot_extlinux_parse(spaces, strlen(spaces), &m), 0);
+	assert_string_equal(chosen(&m)->kernel, "/b");
+	vd_boot_menu_dispose(&m);
+	/* no label is the whole line: syslinux runs it as a command line, label first */
+	assert_int_equal(vd_boot_extlinux_parse(with_opts, strlen(with_opts), &m), 0);
+	assert_string_equal(chosen(&m)->kernel, "/b");
+	vd_boot_menu_dispose(&m);
+}
+
 static void test_menulst_default_and_grub_device_prefixes(void **state)
 {
 	static const char text[] = "default=1\ntimeout 5\ntitle One\nroot (hd0,0)\nkernel /k1 a\n"
@@ -266,6 +464,19 @@ static void test_output_refuses_separators_and_quotes_sxp(void **state)
 			 -EILSEQ);
 }
 
+static void test_sanitize_replaces_c0_del_c1_and_invalid_utf8(void **state)
+{
+	char s[] = "a\033[2Jb\177c\302\233d\233e\303\251f\ng\th";
+	char t[] = "x\ny";
+	size_t n = vd_boot_sanitize(s, strlen(s), false);
+
+	/* ESC, DEL, U+009B (CSI) and a raw 0x9b go; é, a tab stay; newline only when asked */
+	assert_string_equal(s, "a?[2Jb?c?d?e\303\251f?g\th");
+	assert_int_equal(n, strlen(s));
+	vd_boot_sanitize(t, strlen(t), true);
+	assert_string_equal(t, "x\ny");
+}
+
 static void test_canonical_paths_never_rise_above_root(void **state)
 {
 	char out[64];
@@ -289,11 +500,19 @@ int main(void)
 		cmocka_unit_test(test_grub_function_bodies_are_not_entries),
 		cmocka_unit_test(test_bls_newest_version_first_and_saved_entry_wins),
 		cmocka_unit_test(test_extlinux_labels_append_initrd_and_menu_default),
+		cmocka_unit_test(test_grub_conditions_take_the_branch_grub_takes),
+		cmocka_unit_test(test_grub_entries_in_branches_not_taken_do_not_exist),
+		cmocka_unit_test(test_grub_file_tests_ask_the_guest_and_load_env_applies_grubenv),
+		cmocka_unit_test(test_grub_unquoted_variables_split_into_arguments),
+		cmocka_unit_test(test_grub_blscfg_sees_the_variables_set_before_it),
+		cmocka_unit_test(test_bls_variables_expand_in_every_field_and_undefined_is_empty),
+		cmocka_unit_test(test_extlinux_default_is_the_whole_rest_of_the_line),
 		cmocka_unit_test(test_menulst_default_and_grub_device_prefixes),
 		cmocka_unit_test(test_fstab_lines_escapes_and_device_names),
 		cmocka_unit_test(test_entry_spec_forms),
 		cmocka_unit_test(test_output_simple0_is_what_libxl_parses),
 		cmocka_unit_test(test_output_refuses_separators_and_quotes_sxp),
+		cmocka_unit_test(test_sanitize_replaces_c0_del_c1_and_invalid_utf8),
 		cmocka_unit_test(test_canonical_paths_never_rise_above_root),
 	};
 

@@ -7,10 +7,47 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "boot/boot_disk.h"
 #include "boot/sandbox.h"
+
+/* A kernel before 5.9 as the sandbox sees it: this definition takes the place of glibc's for
+ * the library linked into this program. */
+static bool close_range_enosys;
+int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (close_range_enosys) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+static struct vd_sandbox_opts sandbox_opts(unsigned timeout_sec)
+{
+	struct vd_sandbox_opts o = { .uid = 65534, .gid = 65534, .timeout_sec = timeout_sec,
+				     .service_fd = -1 };
+
+	if (geteuid() != 0) {
+		o.unprivileged = true;
+		o.uid = getuid();
+		o.gid = getgid();
+	}
+	return o;
+}
+
+static int64_t elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
 
 /* Runs fn in a forked child after the filter is in; returns its wait status. */
 static int in_filtered_child(void (*fn)(void))
@@ -50,6 +87,12 @@ static void try_execve(void)
 	_exit(0);
 }
 
+static void try_memfd(void)
+{
+	syscall(SYS_memfd_create, "x", 0);
+	_exit(0);
+}
+
 static void test_seccomp_makes_open_fail_with_eacces(void **state)
 {
 	int status = in_filtered_child(try_open);
@@ -58,13 +101,17 @@ static void test_seccomp_makes_open_fail_with_eacces(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static void test_seccomp_kills_on_socket_and_execve(void **state)
+static void test_seccomp_kills_on_socket_execve_and_memfd(void **state)
 {
 	int status = in_filtered_child(try_socket);
 
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 	status = in_filtered_child(try_execve);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+	/* files in memory would escape RLIMIT_AS: the reader may not create any */
+	status = in_filtered_child(try_memfd);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 }
@@ -172,15 +219,204 @@ static void test_remote_disk_serves_only_the_vd(void **state)
 	close(fd);
 }
 
+static int report_fd_state(void *userdata, int reply_fd)
+{
+	int fd = *(int *)userdata;
+	const char *state = fcntl(fd, F_GETFD) < 0 && errno == EBADF ? "closed" : "open";
+
+	return write(reply_fd, state, strlen(state)) > 0 ? 0 : 1;
+}
+
+static void test_inherited_fds_are_closed_even_without_close_range(void **state)
+{
+	struct vd_sandbox_opts o = sandbox_opts(10);
+	int secret = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	int status;
+
+	assert_true(secret >= 0);
+	for (int pass = 0; pass < 2; pass++) {
+		char *reply = NULL;
+		size_t len;
+
+		close_range_enosys = pass == 1;
+		assert_int_equal(vd_sandbox_run(&o, report_fd_state, &secret, 64, &reply, &len,
+						&status),
+				 0);
+		close_range_enosys = false;
+		assert_int_equal(status, 0);
+		assert_string_equal(reply, "closed");
+		free(reply);
+	}
+	close(secret);
+}
+
+static int stubborn(void *userdata, int reply_fd)
+{
+	int alive_fd = *(int *)userdata;
+	struct timespec ts = { 1, 0 };
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	if (write(alive_fd, "x", 1) != 1)
+		return 1;
+	for (;;)
+		nanosleep(&ts, NULL);
+	return 0;
+}
+
+/* The reader dies with vdloader even when it ignores every signal it can: the parent-death
+ * signal survives the uid change, and as the init of its own PID namespace it takes nothing
+ * with it into the afterlife. The pipe's write end lives only in the reader: EOF = it died. */
+static void test_reader_dies_with_its_parent_though_it_ignores_signals(void **state)
+{
+	int alive[2], status;
+	struct pollfd p;
+	char c;
+	pid_t helper;
+
+	assert_int_equal(pipe(alive), 0);
+	helper = fork();
+	assert_true(helper >= 0);
+	if (helper == 0) {
+		struct vd_sandbox_opts o = sandbox_opts(60);
+		char *reply = NULL;
+		size_t len;
+		int st;
+
+		close(alive[0]);
+		o.keep_fds = &alive[1];
+		o.n_keep_fds = 1;
+		vd_sandbox_run(&o, stubborn, &alive[1], 64, &reply, &len, &st);
+		_exit(0);
+	}
+	close(alive[1]);
+	assert_int_equal(read(alive[0], &c, 1), 1); /* the reader runs */
+	kill(helper, SIGKILL);
+	assert_int_equal(waitpid(helper, &status, 0), helper);
+	p = (struct pollfd){ .fd = alive[0], .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_int_equal(read(alive[0], &c, 1), 0);
+	close(alive[0]);
+}
+
+static int half_request(void *userdata, int reply_fd)
+{
+	int sock = *(int *)userdata;
+	struct timespec ts = { 30, 0 };
+
+	if (write(sock, "\0\0\0\0", 4) != 4) /* 4 of a request's 16 bytes */
+		return 1;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+static int serve(void *userdata, int fd)
+{
+	return vd_boot_disk_serve_one(userdata, fd);
+}
+
+static void test_a_stalled_disk_request_cannot_outlast_the_timeout(void **state)
+{
+	struct vd_sandbox_opts o = sandbox_opts(1);
+	char path[] = "/tmp/vdloader-unit.XXXXXX";
+	int fd = mkstemp(path), sv[2], status;
+	struct vd_run run;
+	struct vd_boot_disk disk;
+	struct timespec t0;
+	char *reply = NULL;
+	size_t len;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	run = (struct vd_run){ .fd = fd, .length = 4096 };
+	assert_int_equal(vd_boot_disk_init(&disk, &run, 1), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	o.keep_fds = &sv[1];
+	o.n_keep_fds = 1;
+	o.service_fd = sv[0];
+	o.service = serve;
+	o.service_userdata = &disk;
+	alarm(20); /* a hang fails the test instead of blocking the suite */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(vd_sandbox_run(&o, half_request, &sv[1], 64, &reply, &len, &status),
+			 -ETIMEDOUT);
+	assert_true(elapsed_ms(&t0) < 5000);
+	alarm(0);
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
+static int close_reply_and_linger(void *userdata, int reply_fd)
+{
+	struct timespec ts = { 30, 0 };
+
+	close(reply_fd);
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+static void test_a_reader_that_closes_its_reply_but_lingers_times_out(void **state)
+{
+	struct vd_sandbox_opts o = sandbox_opts(1);
+	struct timespec t0;
+	char *reply = NULL;
+	size_t len;
+	int status;
+
+	alarm(20);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(vd_sandbox_run(&o, close_reply_and_linger, NULL, 64, &reply, &len,
+					&status),
+			 -ETIMEDOUT);
+	assert_true(elapsed_ms(&t0) < 5000);
+	alarm(0);
+}
+
+static int signal_outsider(void *userdata, int reply_fd)
+{
+	pid_t outsider = *(pid_t *)userdata;
+	char buf[16];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%d",
+		     syscall(SYS_tgkill, outsider, outsider, 0) < 0 ? errno : 0);
+	return write(reply_fd, buf, (size_t)n) == n ? 0 : 1;
+}
+
+/* Another process of the same host, as other guests' readers are: not even visible. */
+static void test_reader_cannot_see_processes_outside_its_pid_namespace(void **state)
+{
+	struct vd_sandbox_opts o = sandbox_opts(10);
+	pid_t me = getpid();
+	char *reply = NULL, want[16];
+	size_t len;
+	int status;
+
+	if (o.unprivileged)
+		skip(); /* PID namespaces need root */
+	assert_int_equal(vd_sandbox_run(&o, signal_outsider, &me, 64, &reply, &len, &status), 0);
+	snprintf(want, sizeof(want), "%d", ESRCH);
+	assert_string_equal(reply, want);
+	free(reply);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seccomp_makes_open_fail_with_eacces),
-		cmocka_unit_test(test_seccomp_kills_on_socket_and_execve),
+		cmocka_unit_test(test_seccomp_kills_on_socket_execve_and_memfd),
 		cmocka_unit_test(test_child_runs_as_the_runas_user),
 		cmocka_unit_test(test_child_is_killed_after_the_time_limit),
 		cmocka_unit_test(test_runas_refuses_root_and_unknown_users),
 		cmocka_unit_test(test_remote_disk_serves_only_the_vd),
+		cmocka_unit_test(test_inherited_fds_are_closed_even_without_close_range),
+		cmocka_unit_test(test_reader_dies_with_its_parent_though_it_ignores_signals),
+		cmocka_unit_test(test_a_stalled_disk_request_cannot_outlast_the_timeout),
+		cmocka_unit_test(test_a_reader_that_closes_its_reply_but_lingers_times_out),
+		cmocka_unit_test(test_reader_cannot_see_processes_outside_its_pid_namespace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -315,6 +315,24 @@ printf 'menuentry "fifo" {\n linux /boot/vmlinuz root=/dev/xvda1\n}\n' | h fifo
 mkfifo "$work/fifo/boot/vmlinuz"
 mkfs ext4 "$work/fifo" hostile-fifo.img 8
 
+# an extent tree whose second leaf goes back over the first: a file of 64 blocks mapped as
+# blocks 0-63, then 0-63 again (a crafted tree could repeat that hundreds of times)
+d=$work/overlap
+root_tree "$d" "/dev/xvda1 / ext4 defaults 0 1"
+mkdir -p "$d/boot/grub"
+printf 'menuentry "overlap" {\n linux /boot/vmlinuz root=/dev/xvda1\n}\n' > "$d/boot/grub/grub.cfg"
+head -c $((64 * 1024)) /dev/urandom > "$d/boot/vmlinuz"
+mkfs ext4 "$d" hostile-overlap.img 8 -b 1024 -O ^metadata_csum
+loc=$(debugfs -R "imap /boot/vmlinuz" hostile-overlap.img 2>/dev/null |
+	sed -n 's/.*located at block \([0-9]*\), offset 0x\([0-9a-f]*\).*/\1 \2/p')
+set -- $loc
+ibyte=$(($1 * 1024 + 0x$2 + 40)) # i_block: the extent header, then up to 4 entries
+# header: magic f30a, 2 entries, max 4, depth 0; entry 2 repeats entry 1 (bytes 12..23)
+printf '\012\363\002\000' | dd of=hostile-overlap.img bs=1 seek=$ibyte conv=notrunc status=none
+dd if=hostile-overlap.img of=entry1 bs=1 skip=$((ibyte + 12)) count=12 status=none
+dd if=entry1 of=hostile-overlap.img bs=1 seek=$((ibyte + 24)) conv=notrunc status=none
+rm -f entry1
+
 cp bare-ext4.img hostile-corrupt.img
 # wipe the primary superblock (1 KiB at offset 1024) and group descriptors
 dd if=/dev/zero of=hostile-corrupt.img bs=1024 seek=1 count=3 conv=notrunc status=none

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Real boot configurations (tests/integration/boot/configs, sources in its README): vdloader must
+# boot what their own bootloader boots.
+. "$top_srcdir/tests/integration/boot/common.sh"
+CONFIGS=$top_srcdir/tests/integration/boot/configs
+expect() { sed -n "s/^$2=//p" "$1/expect"; }
+
+for case_dir in "$CONFIGS"/*/; do
+	case_dir=${case_dir%/}
+	name=$(basename "$case_dir")
+	src=$case_dir
+	same=$(expect "$case_dir" same)
+	[ -n "$same" ] && src=$CONFIGS/$same
+	tree=$T/tree-$name
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	cp -R "$src/tree/." "$tree/"
+	chmod -R u+w "$tree" # a distcheck source tree is read-only
+	fstab=$(expect "$case_dir" fstab)
+	if [ -n "$fstab" ]; then
+		mkdir -p "$tree/etc"
+		printf '%s\n' "$fstab" > "$tree/etc/fstab"
+	fi
+	grubenv=$(expect "$case_dir" grubenv)
+	if [ -n "$grubenv" ] && [ -f "$case_dir/grubenv" ]; then
+		{ printf '# GRUB Environment Block\n'; cat "$case_dir/grubenv"; } > "$T/env"
+		{ cat "$T/env"; head -c $((1024 - $(stat -c %s "$T/env"))) /dev/zero | tr '\0' '#'; } \
+			> "$tree$grubenv"
+	fi
+	while read -r path payload; do # not a pipe: a failure here stops the test (set -e)
+		mkdir -p "$tree$(dirname "$path")"
+		cp "$IMG/payload/$payload" "$tree$path"
+	done <<EOF
+$(expect "$case_dir" file)
+EOF
+	# files kept beside expect under short names (tar's 99-character paths), placed at
+	# their long guest paths
+	while read -r path name; do
+		[ -n "$path" ] || continue
+		mkdir -p "$tree$(dirname "$path")"
+		cp "$src/$name" "$tree$path"
+	done <<EOF
+$(expect "$src" place)
+EOF
+	uuid=$(expect "$case_dir" uuid)
+	mke2fs -q -F -t ext4 -d "$tree" ${uuid:+-U "$uuid"} "$T/$name.img" 24M >/dev/null
+
+	libxl_run "$T/$name.img"
+	if [ $rc -ne 0 ]; then
+		fail "$name: exit $rc: $(cat "$T/stderr")"
+		continue
+	fi
+	cmp -s "$(parsed kernel)" "$IMG/payload/$(expect "$case_dir" kernel_src)" ||
+		fail "$name: not the kernel $(expect "$case_dir" kernel_src) ($(cat "$T/stderr"))"
+	cmp -s "$(parsed ramdisk)" "$IMG/payload/$(expect "$case_dir" ramdisk_src)" ||
+		fail "$name: not the ramdisk $(expect "$case_dir" ramdisk_src)"
+	[ "$(parsed args)" = "$(expect "$case_dir" args)" ] ||
+		fail "$name: args '$(parsed args)', expected '$(expect "$case_dir" args)'"
+	pass "$name"
+done
+finish
