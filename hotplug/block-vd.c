@@ -135,14 +135,14 @@ int main(int argc, char **argv)
 	h.sharing_level = cfg.sharing_level;
 	vd_phases_mark(&phases, "xs-open");
 
-	r = vd_db_open(cfg.db_path, VD_DB_NO_CHECKPOINT_ON_CLOSE, &db);
+	r = vd_db_open(cfg.db_path, 0, &db);
 	if (r < 0) {
 		_cleanup_free_ char *be = NULL;
 
 		vd_err_prefix(r, "cannot open the xenvd database");
 		vd_log(VD_LOG_ERR, "%s", vd_errmsg());
 		if (add && path && vd_xs_absolute(xs, path, &be) == 0)
-			(void)vd_xs_write_error(xs, be, vd_errmsg());
+			(void)vd_hotplug_write_error(xs, be, h.domid, false, vd_errmsg());
 		goto out;
 	}
 	vd_db_set_wait(db, DB_WAIT_MS);

@@ -18,7 +18,8 @@ INTEGRATION_CORE = \
 	tests/integration/xlvd_cli.sh \
 	tests/integration/xlvd_bad_input.sh \
 	tests/integration/xlvd_concurrency.sh \
-	tests/integration/xlvd_crash.sh
+	tests/integration/xlvd_crash.sh \
+	tests/integration/xlvd_label_search.sh
 TESTS += $(INTEGRATION_CORE)
 dist_check_SCRIPTS += $(INTEGRATION_CORE) tests/integration/lib.sh
 

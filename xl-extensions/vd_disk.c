@@ -99,8 +99,8 @@ int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_usage_error("create", "expected one SIZE (e.g. 20G)");
 	r = vd_parse_size(argv[optind], &co.size);
 	if (r < 0)
-		return xlvd_usage_error("create", "invalid size '%s': a positive number with an "
-				       "optional K, M, G or T suffix (e.g. 20G)", argv[optind]);
+		return xlvd_usage_error("create", "invalid size '%s': " VD_SIZE_SYNTAX,
+					argv[optind]);
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
 	r = vd_vdisk_create(db, &co, xlvd_progress, "zeroing reused extents", &v);
@@ -348,7 +348,8 @@ int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (r >= 0)
 		return r;
 	if (vd_parse_size(argv[optind + 1], &size) < 0)
-		return xlvd_usage_error("resize", "invalid size '%s' (e.g. 40G)", argv[optind + 1]);
+		return xlvd_usage_error("resize", "invalid size '%s': " VD_SIZE_SYNTAX,
+					argv[optind + 1]);
 	if (lookup(ctx, argv[optind], &v) < 0)
 		return 1;
 	r = vd_vdisk_resize(ctx->db, v.id, size, force, xlvd_progress, "zeroing new extents",

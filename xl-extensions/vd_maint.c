@@ -22,20 +22,27 @@ int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv)
 	xlvd_progress_end();
 	if (r < 0)
 		return xlvd_fail(r);
-	if (ctx->json)
+	if (ctx->json) {
 		printf("{\"reclaimed_vdisks\":%u,\"reclaimed_extents\":%" PRIu64
-		       ",\"scrubbed_extents\":%" PRIu64 "}\n", res.reclaimed_vdisks,
-		       res.reclaimed_extents, res.scrubbed_extents);
-	else
-		printf("Reclaimed %u expired VD(s) (%" PRIu64 " extents); zeroed %" PRIu64
-		       " free extent(s)\n", res.reclaimed_vdisks, res.reclaimed_extents,
-		       res.scrubbed_extents);
+		       ",\"scrubbed_extents\":%" PRIu64 ",\"unscrubbed_extents\":%" PRIu64 "}\n",
+		       res.reclaimed_vdisks, res.reclaimed_extents, res.scrubbed_extents,
+		       res.unscrubbed_extents);
+	} else {
+		printf("Reclaimed %u expired VD(s) (%" PRIu64 " extents)", res.reclaimed_vdisks,
+		       res.reclaimed_extents);
+		if (res.scrubbed_extents || !res.unscrubbed_extents)
+			printf("; zeroed %" PRIu64 " free extent(s)", res.scrubbed_extents);
+		if (res.unscrubbed_extents)
+			printf("; %" PRIu64 " free extent(s) of --no-scrub devices made reusable "
+			       "WITHOUT zeroing", res.unscrubbed_extents);
+		putchar('\n');
+	}
 	return 0;
 }
 
 int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 {
-	_cleanup_free_ char *report = NULL, *runtime = NULL;
+	_cleanup_free_ char *report = NULL, *runtime = NULL, *repaired = NULL;
 	unsigned problems = 0, runtime_problems = 0;
 	bool repair = false, have_dm;
 	struct vd_db *db;
@@ -47,7 +54,13 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		return r;
 	if (xlvd_open_db(ctx, false, &db) < 0)
 		return 1;
-	r = vd_db_check(db, &report, &problems);
+	/* A pool device missing at its path that one disk carries the label of is adopted only
+	 * here or by pool-relink; the report says so. */
+	unsigned relinked = 0;
+
+	r = repair ? vd_pool_repair_links(db, &repaired, &relinked) : 0;
+	if (r == 0)
+		r = vd_db_check(db, &report, &problems);
 	if (r == 0)
 		r = vd_pool_check_labels(db, &report, &problems);
 	if (r < 0)
@@ -73,12 +86,21 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		       "compared)\n");
 	}
 	if (ctx->json) {
-		printf("{\"problems\":%u,\"report\":", problems);
+		printf("{\"problems\":%u,\"relinked\":%u,\"repaired\":", problems, relinked);
+		xlvd_json_string(repaired ? repaired : "");
+		printf(",\"report\":");
 		xlvd_json_string(report ? report : "");
 		puts("}");
-	} else if (problems) {
-		fputs(report, stdout);
-		printf("%u problem(s) found in %s\n", problems, vd_db_path(db));
+	} else if (problems || relinked) {
+		if (repaired)
+			fputs(repaired, stdout);
+		if (report)
+			fputs(report, stdout);
+		if (problems)
+			printf("%u problem(s) found in %s\n", problems, vd_db_path(db));
+		else
+			printf("%s: consistent after relinking %u pool device(s)\n",
+			       vd_db_path(db), relinked);
 	} else {
 		printf("%s: consistent (every extent has one owner or is free; labels match)\n",
 		       vd_db_path(db));

@@ -1,4 +1,4 @@
-/* xl-vd format, pool-list, pool-remove. */
+/* xl-vd format, pool-list, pool-remove, pool-relink. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -24,8 +24,8 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'e':
 			if (vd_parse_size(optarg, &fo.extent_size) < 0)
-				return xlvd_usage_error("format", "invalid extent size '%s' "
-						       "(e.g. 64M)", optarg);
+				return xlvd_usage_error("format", "invalid extent size '%s': "
+							VD_SIZE_SYNTAX, optarg);
 			break;
 		case 'f':
 			fo.force = true;
@@ -94,9 +94,14 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 			xlvd_json_string(list[i].path);
 			printf(",\"size\":%" PRIu64 ",\"extent_size\":%" PRIu64
 			       ",\"extents\":%" PRIu64 ",\"free_extents\":%" PRIu64
-			       ",\"scrub\":%s}", list[i].size, list[i].extent_size,
+			       ",\"scrub\":%s,\"identity\":", list[i].size, list[i].extent_size,
 			       list[i].extent_count, list[i].free_extents,
 			       list[i].scrub ? "true" : "false");
+			if (list[i].identity)
+				xlvd_json_string(list[i].identity);
+			else
+				fputs("null", stdout);
+			putchar('}');
 			continue;
 		}
 		printf("%-36s %8s %8s %8s %9" PRIu64 " %5s  %s\n", uuid,
@@ -128,5 +133,38 @@ int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_fail(r);
 	if (!ctx->json)
 		printf("Removed %s from the pool\n", argv[optind]);
+	return 0;
+}
+
+int cmd_pool_relink(struct xlvd_ctx *ctx, int argc, char **argv)
+{
+	struct vd_pool_device dev = { 0 };
+	struct vd_db *db;
+	char uuid[37];
+	int r;
+
+	r = xlvd_common_options(ctx, argc, argv, 1, 1, "expected one DEVICE");
+	if (r >= 0)
+		return r;
+	if (xlvd_open_db(ctx, false, &db) < 0)
+		return 1;
+	r = vd_pool_relink(db, argv[optind], &dev);
+	if (r < 0)
+		return xlvd_fail(r);
+	vd_uuid_unparse(dev.uuid, uuid);
+	if (ctx->json) {
+		printf("{\"uuid\":\"%s\",\"path\":", uuid);
+		xlvd_json_string(dev.path);
+		printf(",\"identity\":");
+		if (dev.identity)
+			xlvd_json_string(dev.identity);
+		else
+			printf("null");
+		puts("}");
+	} else {
+		printf("Adopted %s as pool device %s (identity %s): its VDs map there from now on\n",
+		       dev.path, uuid, dev.identity ? dev.identity : "none");
+	}
+	vd_pool_device_dispose(&dev);
 	return 0;
 }

@@ -13,6 +13,8 @@ static const struct xlvd_command commands[] = {
 	{ "pool-list", cmd_pool_list, "pool-list", "list the pool's devices and their free space" },
 	{ "pool-remove", cmd_pool_remove, "pool-remove DEVICE|UUID [--force]",
 	  "take a device without VDs out of the pool (wipes its label)" },
+	{ "pool-relink", cmd_pool_relink, "pool-relink DEVICE",
+	  "adopt DEVICE as the moved pool device whose label it carries" },
 	{ "create", cmd_create, "create SIZE [--expire SECONDS] [--name NAME]",
 	  "allocate a VD and print its id" },
 	{ "list", cmd_list, "list [--all]", "list VDs with state, time left and attachments" },

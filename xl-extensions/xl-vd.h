@@ -75,6 +75,7 @@ const char *xlvd_format_time(int64_t t, char *buf, size_t len);
 int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_pool_relink(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_create(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv);

@@ -1,6 +1,8 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "attach/hotplug.h"
@@ -31,6 +33,116 @@ int vd_hotplug_parse_params(const char *params, uint32_t *ret_id)
 	return 0;
 }
 
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Length of the UUID ("8-4-4-4-12" hex) or 32-hex-digit run (a DM UUID's pool part) at p. */
+static size_t uuid_at(const char *p)
+{
+	static const int groups[] = { 8, 4, 4, 4, 12 };
+	size_t n = 0;
+
+	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
+		for (int i = 0; i < groups[g]; i++, n++)
+			if (!is_hex(p[n]))
+				goto run;
+		if (g + 1 < ARRAY_SIZE(groups) && p[n++] != '-')
+			goto run;
+	}
+	return n;
+run:
+	for (n = 0; is_hex(p[n]); n++)
+		;
+	return n >= 32 ? n : 0;
+}
+
+/* "domain 9", "dom 9", "domid 9", "domains 9": the number's offset and length at p. */
+static size_t domid_at(const char *p, size_t *ret_digits_at)
+{
+	static const char *const words[] = { "domains ", "domain ", "domid ", "dom " };
+
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+		size_t w = strlen(words[i]), d = 0;
+
+		if (strncmp(p, words[i], w) != 0)
+			continue;
+		while (p[w + d] >= '0' && p[w + d] <= '9')
+			d++;
+		if (d) {
+			*ret_digits_at = w;
+			return w + d;
+		}
+	}
+	return 0;
+}
+
+void vd_hotplug_guest_message(const char *msg, int64_t own_domid, char *buf, size_t len)
+{
+	size_t o = 0;
+
+#define PUT(str, n)                                                                                \
+	do {                                                                                       \
+		size_t n_ = (n);                                                                   \
+		if (o + n_ >= len)                                                                 \
+			n_ = o + 1 < len ? len - o - 1 : 0;                                        \
+		memcpy(buf + o, (str), n_);                                                        \
+		o += n_;                                                                           \
+	} while (0)
+
+	if (!len)
+		return;
+	for (const char *p = msg; *p;) {
+		bool word_start = p == msg || !((p[-1] >= 'a' && p[-1] <= 'z') ||
+						(p[-1] >= 'A' && p[-1] <= 'Z') || is_hex(p[-1]));
+		size_t n, digits_at;
+
+		if (*p == '/' && word_start) {
+			/* a dom0 path (file, device, mount point, xenstore node) */
+			n = strcspn(p, " \t\n,;)('\"");
+			while (n > 1 && (p[n - 1] == '.' || p[n - 1] == ':'))
+				n--;
+			PUT("<dom0 path>", 11);
+			p += n;
+		} else if (word_start && (n = uuid_at(p)) > 0) {
+			PUT("<uuid>", 6);
+			p += n;
+		} else if (word_start && (n = domid_at(p, &digits_at)) > 0) {
+			long long id = strtoll(p + digits_at, NULL, 10);
+
+			if (id == own_domid)
+				PUT(p, n);
+			else
+				PUT("another domain", 14);
+			p += n;
+		} else {
+			PUT(p, 1);
+			p++;
+		}
+	}
+	buf[o] = '\0';
+#undef PUT
+}
+
+int vd_hotplug_write_error(struct vd_xs *xs, const char *be, int64_t own_domid, bool busy,
+			   const char *msg)
+{
+	char safe[1024], full[1400], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	vd_hotplug_guest_message(msg, own_domid, safe, sizeof(safe));
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* What the administrator acts on, and where the whole story is: the names of other
+	 * tenants, dom0 paths and UUIDs stay in dom0's log, as the frontend can read this. */
+	snprintf(full, sizeof(full), "%s (details: the block-vd[%d] line at %s in dom0's hotplug "
+				     "log, hotplug_log in xenvd.conf or else syslog)",
+		 safe, (int)getpid(), stamp);
+	return busy ? vd_xs_write_busy(xs, be, full) : vd_xs_write_error(xs, be, full);
+}
+
 static int fail_add(struct vd_attacher *h, const char *be, int r)
 {
 	const char *msg = vd_errmsg();
@@ -39,8 +151,7 @@ static int fail_add(struct vd_attacher *h, const char *be, int r)
 	vd_log(VD_LOG_ERR, "add failed: %s", msg);
 	if (h->xs && be) {
 		/* in use elsewhere: hotplug-status=busy, as the stock scripts' ebusy writes */
-		w = r == -EBUSY ? vd_xs_write_busy(h->xs, be, msg)
-				: vd_xs_write_error(h->xs, be, msg);
+		w = vd_hotplug_write_error(h->xs, be, h->domid, r == -EBUSY, msg);
 		if (w < 0)
 			vd_log_errno(VD_LOG_ERR, w, "cannot write hotplug-error to %s: %m", be);
 	}

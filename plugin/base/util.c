@@ -4,8 +4,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "base/error.h"
 #include "base/util.h"
 
 int vd_parse_size(const char *s, uint64_t *ret_bytes)
@@ -41,10 +43,9 @@ int vd_parse_size(const char *s, uint64_t *ret_bytes)
 			return -EINVAL;
 		shift = 10 * (int)(u - units + 1);
 		p++;
+		/* "MiB" is the same as "M"; "MB" (SI) and "Mb" (bits) are refused, not guessed. */
 		if (*p == 'i' && p[1] == 'B')
 			p += 2;
-		else if (*p == 'B' || *p == 'b')
-			p++;
 		if (*p)
 			return -EINVAL;
 	} else if (frac_div > 1) {
@@ -361,5 +362,19 @@ int vd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		len -= (size_t)n;
 		off += (uint64_t)n;
 	}
+	return 0;
+}
+
+int vd_check_private(const char *path, const struct stat *st, const char *what)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return vd_err(-EPERM, "%s %s is owned by uid %u, not root: whoever owns it can "
+				      "replace what xenvd trusts there; 'chown root %s' if it is "
+				      "yours", what, path, (unsigned)st->st_uid, path);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return vd_err(-EPERM, "%s %s is writable by %s (mode %04o): others could replace "
+				      "what xenvd trusts there; 'chmod go-w %s'", what, path,
+			      st->st_mode & S_IWOTH ? "everyone" : "its group",
+			      (unsigned)(st->st_mode & 07777), path);
 	return 0;
 }

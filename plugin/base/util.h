@@ -54,8 +54,14 @@ static inline void fclosep(FILE **f)
 		_fd;                                                                               \
 	})
 
-/* "20G", "512M", "4096", "1.5T"; suffixes are powers of 1024 (K, M, G, T, P, optional "iB"/"B").
- * Rejects empty strings, negative values, junk, overflow and zero. */
+/* What vd_parse_size accepts, as xl-vd(1) documents it, for error messages. */
+#define VD_SIZE_SYNTAX                                                                             \
+	"a positive number of bytes with an optional K, M, G, T or P suffix (powers of 1024; "    \
+	"KiB, MiB, GiB, TiB, PiB also work; e.g. 512M, 1.5G, 20GiB)"
+
+/* "20G", "512M", "4096", "1.5T", "20GiB": VD_SIZE_SYNTAX. "4MB" and "4Mb" are refused (SI
+ * megabytes and megabits are not mebibytes). Rejects empty strings, negative values, junk,
+ * overflow and zero. */
 int vd_parse_size(const char *s, uint64_t *ret_bytes);
 
 /* Decimal 0..UINT32_MAX (a domid, a devid): no sign, no leading zero, no junk. */
@@ -69,6 +75,12 @@ int vd_parse_target(const char *s, uint32_t *ret_id);
 
 /* Seconds: decimal, 0..10 years; suffixes s, m, h, d accepted. */
 int vd_parse_seconds(const char *s, int64_t *ret_seconds);
+
+struct stat;
+/* A database, its directory or the lock directory: owned by root (or the caller) and not
+ * writable by group or others, else -EPERM with a message naming it (what: "database
+ * directory") and the fix. */
+int vd_check_private(const char *path, const struct stat *st, const char *what);
 
 /* "20.0G" style, into buf (at least 16 bytes). */
 const char *vd_format_size(uint64_t bytes, char *buf, size_t len);

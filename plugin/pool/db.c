@@ -17,6 +17,13 @@
 #define BUSY_TIMEOUT_MS 10000
 #define BEGIN_RETRY_TOTAL_MS 60000
 
+/* A commit that leaves at least this many pages (1 MiB) in the WAL is checkpointed and the WAL
+ * truncated right away. Every process that opens the database re-reads the whole WAL to rebuild
+ * its index (and, when it closes last, checkpointed it again): a WAL left large made every
+ * xl-vd and block-vd run on a pool of 10^6 extents pay for the 25 MB that format wrote once.
+ * Below this, re-reading costs less than the fsyncs a checkpoint needs. */
+#define WAL_TRUNCATE_PAGES 256
+
 /* enum vd_state as it is spelled in SQL text (indexes and constraints cannot take parameters). */
 #define SQL_VD_LIVE "0"
 #define SQL_VD_EXPIRED "1"
@@ -28,7 +35,9 @@ struct vd_db {
 	char *path;
 	uint8_t pool_uuid[16];
 	bool in_txn;
-	int wait_ms; /* how long begin waits for the write lock */
+	int wait_ms;	  /* how long begin waits for the write lock */
+	int wal_pages;	  /* pages in the WAL after the last commit (wal hook) */
+	bool created;	  /* opened with VD_DB_CREATE: may be initialised */
 };
 
 static void stmt_finalizep(sqlite3_stmt **s)
@@ -168,7 +177,10 @@ static const char *const migrations[] = {
 	"  dm_name TEXT NOT NULL,"
 	"  since INTEGER NOT NULL);"
 	"CREATE INDEX attachments_by_vd ON attachments(vd_id);",
-	/* 1 → 2: the frontend's VM UUID (libxl keeps it across save, restore, migration), for
+	/* 1 → 2: the hardware identity of a pool device (NULL: none known), which a disk found
+	 * by its label elsewhere must show before it is adopted. */
+	"ALTER TABLE pool_devices ADD COLUMN identity TEXT;",
+	/* 2 → 3: the frontend's VM UUID (libxl keeps it across save, restore, migration), for
 	 * the same-VM sharing rule; NULL when unknown (rows from before, xl-vd map) */
 	"ALTER TABLE attachments ADD COLUMN vm_uuid TEXT;",
 };
@@ -203,6 +215,11 @@ static int migrate(struct vd_db *db, bool readonly)
 			      db->path, version, VD_DB_SCHEMA_VERSION);
 	if (version == (int64_t)ARRAY_SIZE(migrations))
 		return read_pool_uuid(db);
+	if (version == 0 && !db->created)
+		return vd_err(-ENOMEDIUM, "database %s holds no xenvd pool (no schema): only "
+					  "'xl-vd format' creates one; restore the database from a "
+					  "backup, or move it away and run 'xl-vd format DEVICE'",
+			      db->path);
 	if (readonly)
 		return vd_err(-EROFS, "database %s needs a schema upgrade (version %" PRId64
 				      " → %d) but was opened read-only; run any xl-vd command as root "
@@ -272,6 +289,66 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
+static int wal_hook(void *userdata, sqlite3 *sql, const char *schema, int pages)
+{
+	struct vd_db *db = userdata;
+
+	(void)sql;
+	(void)schema;
+	db->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+/* After a commit that left a large WAL: copy it into the database and truncate it, so that the
+ * next process has nothing to recover. Best effort: a reader of an older snapshot makes the
+ * truncation wait, and it is not worth keeping the writer (or block-vd) waiting for; the next
+ * large commit or the last close tries again. */
+static void checkpoint_large_wal(struct vd_db *db)
+{
+	int rc;
+
+	if (db->wal_pages < WAL_TRUNCATE_PAGES)
+		return;
+	sqlite3_busy_timeout(db->sql, 0);
+	rc = sqlite3_wal_checkpoint_v2(db->sql, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		vd_debug("database %s: checkpoint after a large commit failed: %s", db->path,
+			 sqlite3_errstr(rc));
+	sqlite3_busy_timeout(db->sql, db->wait_ms < BUSY_TIMEOUT_MS ? db->wait_ms
+								     : BUSY_TIMEOUT_MS);
+	db->wal_pages = 0;
+}
+
+/* A large WAL left by an older xenvd (or a checkpoint that found readers): truncate it now
+ * rather than have every later process re-read it. */
+static void truncate_left_wal(struct vd_db *db)
+{
+	_cleanup_free_ char *wal = NULL;
+	struct stat st;
+
+	if (asprintf(&wal, "%s-wal", db->path) < 0)
+		return;
+	if (stat(wal, &st) == 0 && st.st_size >= (off_t)WAL_TRUNCATE_PAGES * 4096) {
+		db->wal_pages = WAL_TRUNCATE_PAGES;
+		checkpoint_large_wal(db);
+	}
+}
+
+/* The database's directory decides who can replace the database: root's, and only root's. */
+static int check_directory(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	const char *dir;
+	struct stat st;
+
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	if (stat(dir, &st) < 0)
+		return vd_err(-errno, "database directory %s: %m", dir);
+	return vd_check_private(dir, &st, "database directory");
+}
+
 int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 {
 	struct vd_db *db;
@@ -303,7 +380,19 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 	} else if (!S_ISREG(st.st_mode)) {
 		r = vd_err(-EINVAL, "database %s is not a regular file", path);
 		goto fail;
+	} else if ((r = vd_check_private(path, &st, "database")) < 0) {
+		goto fail;
+	} else if (st.st_size == 0 && !(flags & VD_DB_CREATE)) {
+		/* Opening it would make a new, empty pool with a new UUID. */
+		r = vd_err(-ENOMEDIUM, "database %s is empty (0 bytes): it lost its contents; "
+				       "restore it from a backup, or move it away and create a new "
+				       "pool with 'xl-vd format DEVICE'", path);
+		goto fail;
 	}
+	r = check_directory(path);
+	if (r < 0)
+		goto fail;
+	db->created = flags & VD_DB_CREATE;
 
 	oflags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
 						 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -343,12 +432,21 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 		int persist = 1;
 
 		(void)sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-		if (flags & VD_DB_NO_CHECKPOINT_ON_CLOSE)
-			(void)sqlite3_db_config(db->sql, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+		/* A persisted WAL that SQLite restarts after a checkpoint shrinks back to 1 MiB. */
+		r = exec(db, "PRAGMA journal_size_limit = 1048576", "limiting the WAL size");
+		if (r < 0)
+			goto fail;
+		/* Replaces SQLite's auto-checkpoint hook: vd_db_commit checkpoints instead. */
+		sqlite3_wal_hook(db->sql, wal_hook, db);
+		/* A checkpoint on close costs every process two or three more fsyncs; the WAL is
+		 * kept small by checkpoint_large_wal instead. */
+		(void)sqlite3_db_config(db->sql, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	}
 	r = migrate(db, readonly);
 	if (r < 0)
 		goto fail;
+	if (!readonly)
+		truncate_left_wal(db);
 	*ret = db;
 	return 0;
 fail:
@@ -428,6 +526,7 @@ int vd_db_commit(struct vd_db *db)
 		return r;
 	}
 	db->in_txn = false;
+	checkpoint_large_wal(db);
 	return 0;
 }
 
@@ -459,11 +558,13 @@ void vd_pool_device_dispose(struct vd_pool_device *d)
 		return;
 	free(d->path);
 	d->path = NULL;
+	free(d->identity);
+	d->identity = NULL;
 }
 
 #define DEVICE_COLUMNS                                                                             \
 	"d.id, d.uuid, d.path, d.size, d.extent_size, d.data_offset, d.extent_count, d.added, "   \
-	"d.scrub, d.state"
+	"d.scrub, d.state, d.identity"
 
 /* Steps s to its end, turning each row into the next element (elem_size bytes) of a growing
  * array with from_row. On failure the elements read so far go through dispose (if any) and the
@@ -565,6 +666,11 @@ static int device_from_row(sqlite3_stmt *s, void *elem)
 	d->added = sqlite3_column_int64(s, 7);
 	d->scrub = sqlite3_column_int(s, 8) != 0;
 	d->state = (enum vd_device_state)sqlite3_column_int(s, 9);
+	if (sqlite3_column_type(s, 10) == SQLITE_TEXT &&
+	    !(d->identity = strdup((const char *)sqlite3_column_text(s, 10)))) {
+		vd_pool_device_dispose(d);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -578,7 +684,8 @@ int vd_db_device_add(struct vd_db *db, const struct vd_pool_device *d, int64_t *
 	if (r < 0)
 		return r;
 	r = prepare(db, "INSERT INTO pool_devices (uuid, path, size, extent_size, data_offset, "
-			"extent_count, added, scrub) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s);
+			"extent_count, added, scrub, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, d->uuid, 16, SQLITE_TRANSIENT);
@@ -589,6 +696,8 @@ int vd_db_device_add(struct vd_db *db, const struct vd_pool_device *d, int64_t *
 	sqlite3_bind_int64(s, 6, (int64_t)d->extent_count);
 	sqlite3_bind_int64(s, 7, d->added);
 	sqlite3_bind_int(s, 8, d->scrub ? 1 : 0);
+	if (d->identity)
+		sqlite3_bind_text(s, 9, d->identity, -1, SQLITE_TRANSIENT);
 	r = step_done(db, s, "recording the device");
 	if (r < 0)
 		return r;
@@ -692,6 +801,22 @@ int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path)
 	sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, id);
 	return step_done(db, s, "updating a device path");
+}
+
+int vd_db_device_set_identity(struct vd_db *db, int64_t id, const char *identity)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = require_txn(db, "updating a device identity");
+
+	if (r < 0)
+		return r;
+	r = prepare(db, "UPDATE pool_devices SET identity = ? WHERE id = ?", &s);
+	if (r < 0)
+		return r;
+	if (identity)
+		sqlite3_bind_text(s, 1, identity, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, id);
+	return step_done(db, s, "updating a device identity");
 }
 
 int vd_db_device_remove(struct vd_db *db, int64_t id)
@@ -1206,6 +1331,9 @@ static void _printf_(2, 3) report_add(struct report *rep, const char *fmt, ...)
 static const struct {
 	const char *sql;
 } invariants[] = {
+	{ "SELECT 'pool devices have different extent sizes (' || "
+	  "group_concat(DISTINCT extent_size) || '); a pool has one' FROM pool_devices "
+	  "HAVING count(DISTINCT extent_size) > 1" },
 	{ "SELECT 'extent ' || e.ext_no || ' of pool device #' || e.device_id || "
 	  "' lies beyond the device''s ' || d.extent_count || ' extents' "
 	  "FROM extents e JOIN pool_devices d ON d.id = e.device_id "

@@ -8,20 +8,20 @@
 
 #include "base/util.h"
 
-#define VD_DB_SCHEMA_VERSION 2
+#define VD_DB_SCHEMA_VERSION 3
 
 struct vd_db;
 
 enum vd_db_open_flags {
 	VD_DB_CREATE = 1 << 0,	 /* create the file (and its directory) if missing */
 	VD_DB_READONLY = 1 << 1, /* never write, never migrate */
-	/* For short-lived hot-path processes (block-vd): closing does not checkpoint the WAL into
-	 * the database file (SQLite's automatic checkpoints, every 1000 pages, still run). */
-	VD_DB_NO_CHECKPOINT_ON_CLOSE = 1 << 2,
 };
 
 /* Opens (and creates or migrates) the database. A database of a newer schema is refused with
- * -EPROTONOSUPPORT and a message naming both versions. */
+ * -EPROTONOSUPPORT and a message naming both versions. The WAL stays small for every process:
+ * closing never checkpoints (that would cost each short-lived process fsyncs); a commit that
+ * leaves 1 MiB or more in the WAL checkpoints it and truncates it to zero, as does an open
+ * that finds one that large. */
 int vd_db_open(const char *path, unsigned flags, struct vd_db **ret);
 void vd_db_close(struct vd_db *db);
 static inline void vd_db_closep(struct vd_db **db)
@@ -75,6 +75,10 @@ struct vd_pool_device {
 	bool scrub; /* zero extents reused from another VD */
 	enum vd_device_state state;
 	uint64_t free_extents; /* filled by vd_db_device_count_free() only: O(free extents) */
+	/* "wwn-0x5000c500a1b2c3d4" (a /dev/disk/by-id name), "loop:/srv/pool.img" (a loop
+	 * device's backing file) or NULL: what pool.c checks before adopting a disk found by its
+	 * label at another path. */
+	char *identity;
 };
 void vd_pool_device_dispose(struct vd_pool_device *d);
 
@@ -87,6 +91,7 @@ int vd_db_device_list(struct vd_db *db, struct vd_pool_device **ret, size_t *ret
 void vd_db_device_list_free(struct vd_pool_device *list, size_t n);
 int vd_db_device_count_free(struct vd_db *db, struct vd_pool_device *list, size_t n);
 int vd_db_device_set_path(struct vd_db *db, int64_t id, const char *path);
+int vd_db_device_set_identity(struct vd_db *db, int64_t id, const char *identity);
 /* Removes a device none of whose extents is owned; -EBUSY with the owners otherwise. */
 int vd_db_device_remove(struct vd_db *db, int64_t id);
 

@@ -1,11 +1,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "base/config.h"
@@ -104,7 +106,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 		   struct vd_pool_device *ret)
 {
 	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *canonical = NULL;
+	_cleanup_free_ char *canonical = NULL, *identity = NULL;
 	struct vd_pool_device dev = { 0 }, existing = { 0 };
 	struct vd_label label = { 0 }, old = { 0 };
 	uint8_t saved[VD_LABEL_SIZE], pool_uuid[16];
@@ -229,8 +231,12 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 	if (r < 0)
 		return vd_err(r, "cannot write the label of %s: %m", path);
 
+	r = vd_pool_device_identity(canonical, &identity);
+	if (r < 0)
+		return vd_err(r, "cannot read the identity of %s: %m", path);
 	dev = (struct vd_pool_device){
 		.path = canonical,
+		.identity = identity,
 		.size = size,
 		.extent_size = extent_size,
 		.data_offset = VD_DATA_OFFSET,
@@ -312,13 +318,203 @@ out:
 	return r;
 }
 
+/* The name /proc/devices gives a block major ("loop", "xvd", "nbd"), or "" when unknown. */
+static void major_name(unsigned major, char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/devices", "re");
+	char line[128], name[64];
+	bool block = false;
+	unsigned m;
+
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Block devices:", 14) == 0)
+			block = true;
+		else if (block && sscanf(line, "%u %63s", &m, name) == 2 && m == major) {
+			snprintf(buf, len, "%s", name);
+			return;
+		}
+	}
+}
+
+/* The whole disk's directory in /sys of block device rdev (a partition's parent). */
+static void disk_sysfs(dev_t rdev, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", major(rdev), minor(rdev));
+	snprintf(buf, len, access(path, F_OK) == 0 ? "/sys/dev/block/%u:%u/.." : "/sys/dev/block/%u:%u",
+		 major(rdev), minor(rdev));
+}
+
+/* Whether a guest can write the block device (name in /dev, rdev): a xen-blkfront disk (dom0's
+ * xvd* from libxl's local attach of a guest's own disk, or any vbd-driven disk), or a network or
+ * replicated device (nbd, rbd, ZFS zvols, drbd) whose contents come from elsewhere. Decided from
+ * the driver, with the names as a fallback. Never adopted as a pool device, whatever its label
+ * says. why: the reason, for messages. */
+static bool guest_writable(const char *name, dev_t rdev, char *why, size_t len)
+{
+	static const char *const drivers[] = { "xvd", "nbd", "rbd", "zvol", "drbd" };
+	static const char *const names[] = { "xvd", "nbd", "rbd", "zd", "drbd" };
+	const char *hook = getenv("XENVD_TEST_GUEST_WRITABLE");
+	char major_driver[64], sys[160], link[PATH_MAX];
+	ssize_t n;
+
+	/* Tests mark a loop device as one a guest writes; the hook can only add refusals. */
+	if (hook) {
+		size_t l = strlen(name);
+
+		for (const char *p = strstr(hook, name); p; p = strstr(p + 1, name))
+			if ((p == hook || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\0')) {
+				snprintf(why, len, "marked guest-writable by XENVD_TEST_GUEST_WRITABLE");
+				return true;
+			}
+	}
+	major_name(major(rdev), major_driver, sizeof(major_driver));
+	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
+		if (strcmp(major_driver, drivers[i]) == 0) {
+			snprintf(why, len, "its driver is %s", major_driver);
+			return true;
+		}
+	disk_sysfs(rdev, sys, sizeof(sys));
+	strncat(sys, "/device/driver", sizeof(sys) - strlen(sys) - 1);
+	n = readlink(sys, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		if (strcmp(basename(link), "vbd") == 0) {
+			snprintf(why, len, "it is a Xen virtual block device (vbd driver)");
+			return true;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strncmp(name, names[i], strlen(names[i])) == 0) {
+			snprintf(why, len, "it is named like %s devices", names[i]);
+			return true;
+		}
+	return false;
+}
+
+/* A loop device's backing file, "" when it has none. */
+static void loop_backing_file(dev_t rdev, char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[160];
+
+	buf[0] = '\0';
+	disk_sysfs(rdev, path, sizeof(path));
+	strncat(path, "/loop/backing_file", sizeof(path) - strlen(path) - 1);
+	f = fopen(path, "re");
+	if (f && fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+}
+
+int vd_pool_device_identity(const char *path, char **ret_identity)
+{
+	_cleanup_free_ char *canonical = realpath(path, NULL), *best = NULL;
+	char driver[64], backing[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	*ret_identity = NULL;
+	if (!canonical || stat(canonical, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return 0; /* files are only ever found at their path */
+	major_name(major(st.st_rdev), driver, sizeof(driver));
+	if (strcmp(driver, "loop") == 0) {
+		loop_backing_file(st.st_rdev, backing, sizeof(backing));
+		if (!backing[0])
+			return 0;
+		/* a loop device's partitions share its backing file: tell them apart */
+		char part[128];
+		_cleanup_fclose_ FILE *f = NULL;
+		unsigned no = 0;
+
+		snprintf(part, sizeof(part), "/sys/dev/block/%u:%u/partition", major(st.st_rdev),
+			 minor(st.st_rdev));
+		f = fopen(part, "re");
+		if (f && fscanf(f, "%u", &no) != 1)
+			no = 0;
+		if ((no ? asprintf(ret_identity, "loop:%s:p%u", backing, no)
+			: asprintf(ret_identity, "loop:%s", backing)) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	/* Hardware names only: dm-, lvm-pv-, md- names come from the contents, which a copy
+	 * shares. A WWN first, then the lowest other name (the same every time). */
+	d = opendir("/dev/disk/by-id");
+	while (d && (e = readdir(d))) {
+		static const char *const from_contents[] = { ".", "dm-", "lvm-pv-", "md-" };
+		_cleanup_free_ char *target = NULL;
+		char link[PATH_MAX];
+		bool skip = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(from_contents); i++)
+			skip |= strncmp(e->d_name, from_contents[i], strlen(from_contents[i])) == 0;
+		if (skip)
+			continue;
+		snprintf(link, sizeof(link), "/dev/disk/by-id/%s", e->d_name);
+		target = realpath(link, NULL);
+		if (!target || strcmp(target, canonical) != 0)
+			continue;
+		bool wwn = strncmp(e->d_name, "wwn-", 4) == 0;
+		bool best_wwn = best && strncmp(best, "wwn-", 4) == 0;
+
+		if (!best || (wwn && !best_wwn) || (wwn == best_wwn && strcmp(e->d_name, best) < 0)) {
+			free(best);
+			if (!(best = strdup(e->d_name))) {
+				closedir(d);
+				return -ENOMEM;
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+	if (best) {
+		*ret_identity = TAKE_PTR(best);
+		return 0;
+	}
+	/* No udev names (a minimal dom0): what the kernel reports, where udev takes them from. */
+	static const char *const attrs[][2] = { { "wwid", "wwid" }, { "device/wwid", "wwid" },
+						{ "serial", "serial" }, { "device/serial", "serial" } };
+	char sys[160], value[256], part[160];
+	unsigned no = 0;
+	_cleanup_fclose_ FILE *pf = NULL;
+
+	snprintf(part, sizeof(part), "/sys/dev/block/%u:%u/partition", major(st.st_rdev),
+		 minor(st.st_rdev));
+	pf = fopen(part, "re");
+	if (pf && fscanf(pf, "%u", &no) != 1)
+		no = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+		_cleanup_fclose_ FILE *f = NULL;
+		size_t len;
+
+		disk_sysfs(st.st_rdev, sys, sizeof(sys));
+		snprintf(sys + strlen(sys), sizeof(sys) - strlen(sys), "/%s", attrs[i][0]);
+		f = fopen(sys, "re");
+		if (!f || !fgets(value, sizeof(value), f))
+			continue;
+		len = strlen(value);
+		while (len && (value[len - 1] == '\n' || value[len - 1] == ' '))
+			value[--len] = '\0';
+		if (!len)
+			continue;
+		if ((no ? asprintf(ret_identity, "%s:%s:p%u", attrs[i][1], value, no)
+			: asprintf(ret_identity, "%s:%s", attrs[i][1], value)) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	return 0;
+}
+
 /* Block devices that never hold a pool device of their own: device-mapper devices (VDs among
- * them, whose first sectors are guest data), loop, ram, optical and floppy devices, and the
- * members of an md RAID (a RAID1 member shows the array's first sectors: the array is the
- * device). */
+ * them, whose first sectors are guest data), ram, optical and floppy devices, and the members of
+ * an md RAID (a RAID1 member shows the array's first sectors: the array is the device). */
 static bool scan_skips(const char *name)
 {
-	static const char *const prefixes[] = { "dm-", "loop", "ram", "zram", "sr", "fd" };
+	static const char *const prefixes[] = { "dm-", "ram", "zram", "sr", "fd" };
 	char path[64 + 256];
 	struct dirent *e;
 	bool member = false;
@@ -337,24 +533,45 @@ static bool scan_skips(const char *name)
 	return member;
 }
 
-/* Pool devices are identified by their label, not their path: when a disk is no longer where
- * it was last seen (renamed at boot, moved to another port), the block devices in /dev are
- * probed for the label with this device's UUID. A read-only look at the first 4 KiB of each;
- * two disks with the same label (a dd copy, multipath without dm) are refused. */
-static int find_by_label(const struct vd_pool_device *dev, const uint8_t pool_uuid[16],
-			 const char *uuid_text, char **ret_path)
+/* What the label search found for one pool device. */
+struct label_search {
+	char *adopt;	   /* the one disk with its label and its recorded identity */
+	char *unverified;  /* the first disk with its label but not that identity */
+	char *unverified_identity;
+	unsigned n_unverified;
+	char refused[512]; /* guest-writable disks that carry it: ignored */
+};
+
+static void label_search_dispose(struct label_search *s)
 {
-	_cleanup_free_ char *found = NULL;
+	free(s->adopt);
+	free(s->unverified);
+	free(s->unverified_identity);
+}
+
+/* Pool devices are identified by their label, but a label is 4 KiB anyone can copy: when a disk
+ * is no longer where it was last seen (renamed at boot, moved to another port), the block
+ * devices in /dev are probed for the label with this device's UUID (a read-only look at the
+ * first 4 KiB of each), and one is adopted only if it also shows the hardware identity recorded
+ * at format time. Disks a guest can write are never adopted and never count as duplicates
+ * (a guest could otherwise deny the pool its device); a disk with the label but not the
+ * identity is only reported. Two disks with label and identity (multipath without dm) are
+ * refused. */
+static int find_by_label(const struct vd_pool_device *dev, const uint8_t pool_uuid[16],
+			 const char *uuid_text, struct label_search *ret)
+{
 	struct dirent *e;
 	DIR *d = opendir("/dev");
+	size_t refused_len = 0;
 	int r = 0;
 
 	if (!d)
 		return -ENODEV;
 	while (r == 0 && (e = readdir(d))) {
 		uint8_t buf[VD_LABEL_SIZE];
+		_cleanup_free_ char *identity = NULL;
 		struct vd_label l;
-		char path[sizeof("/dev/") + 256];
+		char path[sizeof("/dev/") + 256], why[128];
 		struct stat st;
 		int fd;
 
@@ -372,21 +589,42 @@ static int find_by_label(const struct vd_pool_device *dev, const uint8_t pool_uu
 			continue;
 		}
 		close(fd);
-		if (found)
-			r = vd_err(-ENOTUNIQ, "pool device %s is not at %s any more, and both %s and "
-					      "%s carry its label (a copied disk?); disconnect the "
-					      "copy",
-				   uuid_text, dev->path, found, path);
-		else if (!(found = strdup(path)))
-			r = -ENOMEM;
+		if (guest_writable(e->d_name, st.st_rdev, why, sizeof(why))) {
+			vd_warn("pool device %s: %s carries its label but is never adopted: %s, so a "
+				"guest may have written that label", uuid_text, path, why);
+			refused_len += (size_t)snprintf(ret->refused + refused_len,
+							refused_len < sizeof(ret->refused)
+								? sizeof(ret->refused) - refused_len
+								: 0,
+							"%s%s", refused_len ? ", " : "", path);
+			if (refused_len >= sizeof(ret->refused))
+				refused_len = sizeof(ret->refused) - 1;
+			continue;
+		}
+		r = vd_pool_device_identity(path, &identity);
+		if (r < 0) {
+			r = 0;
+			continue;
+		}
+		if (dev->identity && identity && strcmp(dev->identity, identity) == 0) {
+			if (ret->adopt)
+				r = vd_err(-ENOTUNIQ, "pool device %s is not at %s any more, and both "
+						      "%s and %s carry its label and identity %s "
+						      "(multipath?); disconnect one",
+					   uuid_text, dev->path, ret->adopt, path, identity);
+			else if (!(ret->adopt = strdup(path)))
+				r = -ENOMEM;
+			continue;
+		}
+		if (ret->n_unverified++ == 0) {
+			ret->unverified = strdup(path);
+			ret->unverified_identity = TAKE_PTR(identity);
+			if (!ret->unverified)
+				r = -ENOMEM;
+		}
 	}
 	closedir(d);
-	if (r < 0)
-		return r;
-	if (!found)
-		return -ENODEV;
-	*ret_path = TAKE_PTR(found);
-	return 0;
+	return r;
 }
 
 /* Records where a moved pool device is now: in the caller's transaction if one is open, else
@@ -457,16 +695,44 @@ static int open_checked(struct vd_db *db, const struct vd_pool_device *dev, cons
 	return 0;
 }
 
+/* A device formatted before identities were recorded gets its identity the first time it is
+ * found at its recorded path. Best effort, like record_new_path. */
+static void record_identity(struct vd_db *db, const struct vd_pool_device *dev)
+{
+	_cleanup_free_ char *identity = NULL;
+	bool own;
+	int r;
+
+	if (dev->identity || strncmp(dev->path, "/dev/", 5) != 0 ||
+	    vd_pool_device_identity(dev->path, &identity) < 0 || !identity)
+		return;
+	own = !vd_db_in_transaction(db);
+	r = own ? vd_db_begin(db) : 0;
+	if (r == 0)
+		r = vd_db_device_set_identity(db, dev->id, identity);
+	if (own && r == 0)
+		r = vd_db_commit(db);
+	else if (own && vd_db_in_transaction(db))
+		vd_db_rollback(db);
+	if (r < 0)
+		vd_err_clear();
+}
+
 int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
 			int *ret_fd)
 {
-	_cleanup_free_ char *moved = NULL, *first = NULL;
+	_cleanup_(label_search_dispose) struct label_search found = { 0 };
+	_cleanup_free_ char *first = NULL;
 	uint8_t pool_uuid[16];
 	char uuid_text[37];
 	int r, orig;
 
 	vd_uuid_unparse(dev->uuid, uuid_text);
 	r = open_checked(db, dev, dev->path, open_flags, uuid_text, ret_fd);
+	if (r == 0) {
+		record_identity(db, dev);
+		return 0;
+	}
 	/* Gone, or another disk in its place: look for it by its label. Files are only ever
 	 * found at their path. */
 	if ((r != -ENODEV && r != -ESTALE) || strncmp(dev->path, "/dev/", 5) != 0)
@@ -474,18 +740,157 @@ int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int 
 	orig = r == -ESTALE ? -ENXIO : r;
 	first = strdup(vd_errmsg());
 	vd_db_pool_uuid(db, pool_uuid);
-	r = find_by_label(dev, pool_uuid, uuid_text, &moved);
-	if (r == -ENODEV)
-		return vd_err(orig, "%s (no other disk in /dev carries its label either)",
-			      first ? first : "pool device missing");
+	r = find_by_label(dev, pool_uuid, uuid_text, &found);
 	if (r < 0)
 		return r;
+	if (found.adopt) {
+		vd_err_clear();
+		r = open_checked(db, dev, found.adopt, open_flags, uuid_text, ret_fd);
+		if (r < 0)
+			return r;
+		record_new_path(db, dev, uuid_text, found.adopt);
+		if (found.unverified)
+			vd_warn("pool device %s: %s carries its label too, without its identity (a "
+				"copy?); it was not used", uuid_text, found.unverified);
+		return 0;
+	}
+	if (found.unverified)
+		return vd_err(orig, "%s; %s carries its label but is not adopted: its identity "
+				    "(%s) is not the one recorded for it (%s), and a copy of a label "
+				    "proves nothing. If it is that disk, adopt it with 'xl-vd "
+				    "pool-relink %s' (or 'xl-vd check --repair')%s%s%s",
+			      first ? first : "pool device missing", found.unverified,
+			      found.unverified_identity ? found.unverified_identity : "none",
+			      dev->identity ? dev->identity : "none", found.unverified,
+			      found.refused[0] ? "; never adopted, as a guest can write them: " : "",
+			      found.refused, found.n_unverified > 1 ? "; other disks carry it too" : "");
+	return vd_err(orig, "%s (no other disk in /dev carries its label either%s%s)",
+		      first ? first : "pool device missing",
+		      found.refused[0] ? ", except some a guest can write, never adopted: " : "",
+		      found.refused);
+}
+
+int vd_pool_relink(struct vd_db *db, const char *path, struct vd_pool_device *ret)
+{
+	_cleanup_free_ char *canonical = NULL, *identity = NULL;
+	_cleanup_close_ int fd = -EBADF, old_fd = -EBADF;
+	struct vd_pool_device dev = { 0 };
+	struct vd_label label;
+	uint8_t pool_uuid[16];
+	char uuid_text[37], why[128];
+	const char *name;
+	struct stat st;
+	int r;
+
+	canonical = realpath(path, NULL);
+	if (!canonical || stat(canonical, &st) < 0)
+		return vd_err(-errno, "cannot relink %s: %m", path);
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+		return vd_err(-ENOTBLK, "cannot relink %s: not a block device or regular file",
+			      path);
+	name = strrchr(canonical, '/') + 1;
+	if (S_ISBLK(st.st_mode) && guest_writable(name, st.st_rdev, why, sizeof(why)))
+		return vd_err(-EPERM, "%s is never adopted as a pool device: %s, so a guest may "
+				      "have written its label", path, why);
+	fd = open(canonical, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vd_err(-errno, "cannot relink %s: %m", path);
+	r = vd_label_read(fd, &label);
+	vd_db_pool_uuid(db, pool_uuid);
+	if (r < 0 || memcmp(label.pool_uuid, pool_uuid, 16) != 0)
+		return vd_err(-ENODEV, "%s carries no label of this pool; 'xl-vd pool-list' shows "
+				       "the pool's devices", path);
+	vd_uuid_unparse(label.device_uuid, uuid_text);
+	r = vd_db_device_find(db, label.device_uuid, NULL, &dev);
+	if (r < 0)
+		return vd_err(r == -ENOENT ? -ENODEV : r, "%s carries the label of device %s, "
+							  "which this pool no longer has", path,
+			      uuid_text);
+	close(TAKE_FD(fd));
+	if (strcmp(dev.path, canonical) != 0 &&
+	    open_checked(db, &dev, dev.path, O_RDONLY, uuid_text, &old_fd) == 0) {
+		r = vd_err(-EEXIST, "pool device %s is at its recorded path %s; %s is a copy of its "
+				    "label: disconnect the copy", uuid_text, dev.path, path);
+		goto out;
+	}
 	vd_err_clear();
-	r = open_checked(db, dev, moved, open_flags, uuid_text, ret_fd);
+	r = open_checked(db, &dev, canonical, O_RDONLY, uuid_text, &fd);
+	if (r < 0)
+		goto out;
+	r = vd_pool_device_identity(canonical, &identity);
+	if (r < 0) {
+		r = vd_err(r, "cannot read the identity of %s: %m", path);
+		goto out;
+	}
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = vd_db_device_set_path(db, dev.id, canonical);
+	if (r == 0)
+		r = vd_db_device_set_identity(db, dev.id, identity);
+	if (r == 0)
+		r = vd_db_commit(db);
+	else
+		vd_db_rollback(db);
+	if (r < 0)
+		goto out;
+	vd_info("pool device %s relinked from %s to %s (identity %s)", uuid_text, dev.path,
+		canonical, identity ? identity : "none");
+	if (ret)
+		r = vd_db_device_get(db, dev.id, ret);
+out:
+	vd_pool_device_dispose(&dev);
+	return r;
+}
+
+int vd_pool_repair_links(struct vd_db *db, char **report, unsigned *ret_relinked)
+{
+	struct vd_pool_device *list = NULL;
+	size_t n = 0, len = *report ? strlen(*report) : 0;
+	uint8_t pool_uuid[16];
+	int r = vd_db_device_list(db, &list, &n);
+
 	if (r < 0)
 		return r;
-	record_new_path(db, dev, uuid_text, moved);
-	return 0;
+	vd_db_pool_uuid(db, pool_uuid);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		_cleanup_(label_search_dispose) struct label_search found = { 0 };
+		char uuid_text[37], line[PATH_MAX + 160];
+		int fd = -EBADF;
+
+		vd_uuid_unparse(list[i].uuid, uuid_text);
+		if (open_checked(db, &list[i], list[i].path, O_RDONLY, uuid_text, &fd) == 0) {
+			close(fd);
+			continue;
+		}
+		vd_err_clear();
+		if (strncmp(list[i].path, "/dev/", 5) != 0 ||
+		    find_by_label(&list[i], pool_uuid, uuid_text, &found) < 0 ||
+		    found.n_unverified + (found.adopt ? 1 : 0) != 1) {
+			vd_err_clear();
+			continue; /* nothing to adopt, or not only one: the admin decides */
+		}
+		const char *to = found.adopt ? found.adopt : found.unverified;
+
+		r = vd_pool_relink(db, to, NULL);
+		if (r < 0)
+			break;
+		snprintf(line, sizeof(line), "repaired: pool device %s was missing at %s; adopted %s, "
+					     "the one disk carrying its label (--repair)\n",
+			 uuid_text, list[i].path, to);
+		char *grown = realloc(*report, len + strlen(line) + 1);
+
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		*report = grown;
+		strcpy(*report + len, line);
+		len += strlen(line);
+		(*ret_relinked)++;
+	}
+	vd_db_device_list_free(list, n);
+	return r;
 }
 
 int vd_pool_check_labels(struct vd_db *db, char **report, unsigned *problems)

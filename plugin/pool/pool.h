@@ -23,9 +23,29 @@ int vd_pool_remove(struct vd_db *db, const char *which, bool force);
 /* Opens the device (O_RDONLY/O_RDWR | O_CLOEXEC, plus extra_flags) at its last-seen path and
  * checks that its label is the one the database has: pool UUID, device UUID, extent size,
  * data offset. A mismatch is -ENXIO (another disk is there) or -ENODEV (no label/missing),
- * with a message that names the device UUID, the path and the next step. */
+ * with a message that names the device UUID, the path and the next step. A block device
+ * missing at its path is looked for by its label in /dev and adopted only when it also shows
+ * the recorded identity and no guest can write it; other candidates are named in the message
+ * with the command that adopts them (vd_pool_relink). */
 int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
 			int *ret_fd);
+
+/* A stable hardware identity of the block device at path, recorded at format time and required
+ * of a disk found by its label at another path: a /dev/disk/by-id name (a WWN first; never one
+ * derived from the contents), else the kernel's wwid or serial ("serial:S123"), or a loop
+ * device's backing file ("loop:/srv/pool.img"). NULL when it has none (and for regular files,
+ * which are only ever found at their path). */
+int vd_pool_device_identity(const char *path, char **ret_identity);
+
+/* xl-vd pool-relink: records path as where the pool device whose label it carries is now, with
+ * path's identity, after checking its label against the database. Refused for a device a guest
+ * can write (xen-blkfront, nbd, rbd, zvol, drbd), and while the device is still at its
+ * recorded path (path is then a copy). */
+int vd_pool_relink(struct vd_db *db, const char *path, struct vd_pool_device *ret);
+
+/* xl-vd check --repair: every pool device missing at its recorded path that exactly one disk
+ * (not a guest-writable one) carries the label of is relinked to it; one report line each. */
+int vd_pool_repair_links(struct vd_db *db, char **report, unsigned *ret_relinked);
 
 /* Opens every pool device read-only and checks its label; one report line per device that
  * fails (appended to *report, malloc'd), counted in *problems. */

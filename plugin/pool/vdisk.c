@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "pool/label.h"
 #include "pool/lock.h"
 #include "pool/pool.h"
 #include "pool/vdisk.h"
@@ -30,6 +31,27 @@ static const struct vd_pool_device *device_by_id(const struct device_table *t, i
 		if (t->dev[i].id == id)
 			return &t->dev[i];
 	return NULL;
+}
+
+/* An extent number read from the database, checked before anything is mapped or zeroed at it: a
+ * damaged row must not put the label, or another device's bytes, inside a VD. */
+static int check_extent(const struct vd_pool_device *dev, uint64_t ext_no, uint32_t vd_id)
+{
+	char uuid[37], who[32] = "a free extent";
+
+	if (dev->extent_size && dev->data_offset >= VD_LABEL_SIZE && dev->data_offset <= dev->size &&
+	    dev->extent_count <= (dev->size - dev->data_offset) / dev->extent_size &&
+	    ext_no < dev->extent_count)
+		return 0;
+	if (vd_id)
+		snprintf(who, sizeof(who), "VD %" PRIu32, vd_id);
+	vd_uuid_unparse(dev->uuid, uuid);
+	return vd_err(-EBADMSG, "the database is damaged: %s has extent %" PRIu64 " of pool device "
+				"%s (%s), which has %" PRIu64 " extents of %" PRIu64 " bytes from "
+				"offset %" PRIu64 " in %" PRIu64 " bytes; nothing was mapped or zeroed: "
+				"run 'xl-vd check' and restore the database from a backup",
+		      who, ext_no, uuid, dev->path, dev->extent_count, dev->extent_size,
+		      dev->data_offset, dev->size);
 }
 
 static bool valid_name(const char *name)
@@ -281,6 +303,10 @@ static int allocate(struct vd_db *db, const struct device_table *devs, uint32_t 
 			continue;
 		}
 		r = reclaim_one(db, victim);
+		/* Should the caller's transaction roll back, the VD stays expired without a lock
+		 * file, and the next vd_lock_vdisk makes one. */
+		if (r == 0)
+			vd_lock_remove(vd_db_path(db), victim);
 		close(lock_fd);
 		if (r < 0)
 			return r;
@@ -295,6 +321,25 @@ static int allocate(struct vd_db *db, const struct device_table *devs, uint32_t 
 	return vd_db_extents_assign(db, id, first_index, picked, got);
 }
 
+/* One pool, one extent size (format refuses another): a VD's size is a whole number of extents.
+ * Devices that disagree come from a damaged database. */
+static int one_extent_size(struct vd_db *db, const struct device_table *ret)
+{
+	for (size_t i = 1; i < ret->n; i++)
+		if (ret->dev[i].extent_size != ret->dev[0].extent_size) {
+			char a[37], b[37];
+
+			vd_uuid_unparse(ret->dev[0].uuid, a);
+			vd_uuid_unparse(ret->dev[i].uuid, b);
+			return vd_err(-EBADMSG, "the database %s is damaged: pool devices %s and %s "
+						"have different extent sizes (%" PRIu64 " and %" PRIu64
+						"), and a pool has one; run 'xl-vd check'",
+				      vd_db_path(db), a, b, ret->dev[0].extent_size,
+				      ret->dev[i].extent_size);
+		}
+	return 0;
+}
+
 static int pool_devices(struct vd_db *db, struct device_table *ret)
 {
 	int r = vd_db_device_list(db, &ret->dev, &ret->n);
@@ -304,7 +349,7 @@ static int pool_devices(struct vd_db *db, struct device_table *ret)
 	if (ret->n == 0)
 		return vd_err(-ENOSPC, "the pool of %s has no devices; add one with "
 				       "'xl-vd format DEVICE'", vd_db_path(db));
-	return 0;
+	return one_extent_size(db, ret);
 }
 
 static uint64_t extents_for(uint64_t size, uint64_t extent_size)
@@ -542,7 +587,7 @@ static size_t device_index(const struct device_table *t, int64_t id)
  * data must never be zeroed. */
 static int zero_extents(struct vd_db *db, const struct device_table *devs, uint32_t owner,
 			const struct vd_extent *ext, size_t n, uint64_t *done, uint64_t total,
-			vd_progress_fn progress, void *userdata)
+			vd_progress_fn progress, void *userdata, struct vd_vdisk_gc_result *counts)
 {
 	_cleanup_free_ bool *needed = calloc(devs->n ? devs->n : 1, sizeof(bool));
 	_cleanup_free_ int *fds = calloc(devs->n ? devs->n : 1, sizeof(int));
@@ -553,7 +598,12 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 	for (size_t i = 0; i < n; i++) {
 		size_t d = device_index(devs, ext[i].device_id);
 
-		if (d != SIZE_MAX && devs->dev[d].scrub)
+		if (d == SIZE_MAX)
+			continue;
+		r = check_extent(&devs->dev[d], ext[i].ext_no, owner);
+		if (r < 0)
+			return r;
+		if (devs->dev[d].scrub)
 			needed[d] = true;
 	}
 	r = open_devices(db, devs, needed, O_RDWR, fds);
@@ -590,6 +640,10 @@ static int zero_extents(struct vd_db *db, const struct device_table *devs, uint3
 						   ext[k].ext_no, dev->path);
 					break;
 				}
+				if (counts)
+					counts->scrubbed_extents++;
+			} else if (counts) {
+				counts->unscrubbed_extents++;
 			}
 			r = vd_db_extent_set_clean(db, ext[k].device_id, ext[k].ext_no);
 			*done += dev->extent_size;
@@ -633,7 +687,7 @@ int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void 
 		ext[ndirty++] = ext[i];
 		total += devs.dev[0].extent_size;
 	}
-	r = zero_extents(db, &devs, id, ext, ndirty, &done, total, progress, userdata);
+	r = zero_extents(db, &devs, id, ext, ndirty, &done, total, progress, userdata, NULL);
 	if (r < 0)
 		goto out;
 	r = vd_db_txn_begin(db, &txn);
@@ -687,6 +741,7 @@ int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struc
 			r = vd_db_commit(TAKE_PTR(txn));
 		if (r < 0)
 			return r;
+		vd_lock_remove(vd_db_path(db), expired[i]);
 	}
 
 	/* 2. Finish VDs whose creation was interrupted before their extents were zeroed. */
@@ -702,8 +757,12 @@ int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struc
 
 	/* 3. Zero dirty free extents ahead of time, so creates need not wait for it. */
 	r = vd_db_device_list(db, &devs.dev, &devs.n);
-	if (r < 0)
+	if (r == 0)
+		r = one_extent_size(db, &devs);
+	if (r < 0) {
+		device_table_free(&devs);
 		return r;
+	}
 	uint64_t done = 0, total = 0;
 	for (;;) {
 		_cleanup_free_ struct vd_extent *dirty = NULL;
@@ -715,10 +774,9 @@ int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struc
 		if (!total)
 			total = (vd_db_extents_free_count(db)) * devs.dev[0].extent_size;
 		/* Re-checked under each batch's transaction: skip those allocated meanwhile. */
-		r = zero_extents(db, &devs, 0, dirty, n, &done, total, progress, userdata);
+		r = zero_extents(db, &devs, 0, dirty, n, &done, total, progress, userdata, &res);
 		if (r < 0)
 			break;
-		res.scrubbed_extents += n;
 	}
 	device_table_free(&devs);
 	if (r == 0 && ret)
@@ -776,6 +834,9 @@ int vd_vdisk_runs(struct vd_db *db, uint32_t id, int open_flags, struct vd_run *
 			goto out;
 		}
 		dev = &devs.dev[d];
+		r = check_extent(dev, ext[i].ext_no, id);
+		if (r < 0)
+			goto out;
 		needed[d] = true;
 		dev_offset = dev->data_offset + ext[i].ext_no * dev->extent_size;
 		if (nruns && runs[nruns - 1].device_id == dev->id &&
@@ -805,6 +866,26 @@ int vd_vdisk_runs(struct vd_db *db, uint32_t id, int open_flags, struct vd_run *
 			goto out;
 		for (size_t i = 0; i < nruns; i++)
 			runs[i].fd = fds[device_index(&devs, runs[i].device_id)];
+		/* The device as it is now, not as recorded: a shrunk disk or truncated file must
+		 * not have a VD mapped past its end. */
+		for (size_t i = 0; i < nruns; i++) {
+			uint64_t size;
+
+			r = vd_pool_device_size(runs[i].fd, &size);
+			if (r < 0) {
+				r = vd_err(r, "cannot read the size of pool device %s: %m",
+					   runs[i].device_path);
+				goto out;
+			}
+			if (runs[i].dev_offset + runs[i].length > size) {
+				r = vd_err(-ENOSPC, "VD %u reaches byte %" PRIu64 " of pool device %s, "
+						    "which now has only %" PRIu64 " bytes (shrunk or "
+						    "truncated?); nothing was mapped: restore its size",
+					   id, runs[i].dev_offset + runs[i].length,
+					   runs[i].device_path, size);
+				goto out;
+			}
+		}
 	}
 	*ret = TAKE_PTR(runs);
 	*ret_n = nruns;

@@ -45,7 +45,8 @@ int vd_vdisk_scrub(struct vd_db *db, uint32_t id, vd_progress_fn progress, void 
 struct vd_vdisk_gc_result {
 	unsigned reclaimed_vdisks;
 	uint64_t reclaimed_extents;
-	uint64_t scrubbed_extents;
+	uint64_t scrubbed_extents;   /* free extents zeroed */
+	uint64_t unscrubbed_extents; /* free extents of --no-scrub devices: marked clean, not zeroed */
 };
 /* Reclaims every expired, unattached VD and zeroes dirty free extents ahead of time. */
 int vd_vdisk_gc(struct vd_db *db, vd_progress_fn progress, void *userdata, struct vd_vdisk_gc_result *ret);

@@ -330,7 +330,8 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu "${XEN
 	-kernel "$xen" \
 	-append "dom0_mem=$dom0mem,max:$dom0mem dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all" \
 	-initrd "$vmlinuz console=hvc0 earlyprintk=xen loglevel=6 panic=-1 e2e.mode=$mode,$work/dom0.cpio" \
-	-drive file="$work/pool.img",if=virtio,format=raw,cache=unsafe \
+	-drive file="$work/pool.img",if=none,id=pool,format=raw,cache=unsafe \
+	-device virtio-blk-pci,drive=pool,serial=xenvd-e2e-pool \
 	</dev/null >"$log" 2>&1
 qrc=$?
 set -e

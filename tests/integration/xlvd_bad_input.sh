@@ -83,4 +83,48 @@ with open(sys.argv[1], "r+b") as f:
     f.write(hdr)
 PY
 expect_fail "newer version" xl-vd format --force "$WORK/future.img"
+
+# Sizes: exactly what xl-vd(1) documents, and the error says what that is.
+for size in 4Mb 4MB 4mb 4B 4MiBs 4Mi; do
+	expect_fail "invalid size '$size': .*K, M, G, T or P suffix" xl-vd create "$size"
+done
+expect_fail "invalid extent size '4Mb'" xl-vd format "$WORK/fs.img" --extent-size 4Mb
+expect_ok xl-vd create 4MiB && pass "4MiB is 4M"
+vd=$(head -n 1 "$WORK/out" | tr -cd 0-9)
+xl-vd show "$vd" | grep -q "4.0M" && pass "4MiB made a 4M VD" || fail "4MiB: $(xl-vd show "$vd")"
+
+# Only format creates a database: an empty or missing one is refused by everything else.
+mkdir -m 0700 "$WORK/damaged"
+: >"$WORK/damaged/xenvd.db"
+for cmd in list check gc pool-list "create 4M"; do
+	# shellcheck disable=SC2086
+	XENVD_DB="$WORK/damaged/xenvd.db" expect_fail \
+		"database $WORK/damaged/xenvd.db is empty (0 bytes).*xl-vd format" xl-vd $cmd
+done
+[ ! -s "$WORK/damaged/xenvd.db" ] && pass "the empty database was left empty" ||
+	fail "an empty database was initialised"
+XENVD_DB="$WORK/damaged/none.db" expect_fail "create a pool first with 'xl-vd format" xl-vd check
+[ ! -e "$WORK/damaged/none.db" ] && pass "check created no database" || fail "check created one"
+
+# A database directory others can write is refused.
+chmod 0777 "$WORK/db"
+expect_fail "database directory $WORK/db is writable by everyone.*chmod go-w" xl-vd list
+chmod 0700 "$WORK/db"
+expect_ok xl-vd list && pass "back to 0700: accepted"
+
+# gc on a --no-scrub pool zeroes nothing, and does not say it did.
+mkdir -m 0700 "$WORK/ns"
+make_device "$WORK/ns/pool.img" 64M
+export XENVD_DB="$WORK/ns/xenvd.db"
+expect_ok xl-vd format "$WORK/ns/pool.img" --extent-size 4M --no-scrub
+expect_ok xl-vd create 8M
+expect_ok xl-vd delete 1
+expect_ok xl-vd gc
+if grep -q "zeroed [1-9]" "$WORK/out"; then
+	fail "gc on a --no-scrub pool claims it zeroed extents: $(cat "$WORK/out")"
+elif grep -q "2 free extent(s) of --no-scrub devices made reusable WITHOUT zeroing" "$WORK/out"; then
+	pass "gc on a --no-scrub pool: $(cat "$WORK/out")"
+else
+	fail "gc on a --no-scrub pool: $(cat "$WORK/out")"
+fi
 finish

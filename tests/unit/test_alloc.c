@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pool/db.h"
@@ -57,6 +58,25 @@ static int setup_n(void **state, uint64_t n)
 static int setup(void **state)
 {
 	return setup_n(state, 8);
+}
+
+/* A pool of one --no-scrub device with 8 extents. */
+static int setup_no_scrub(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct vd_format_opts fo = { .extent_size = ES, .no_scrub = true };
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/xenvd-test-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db_path, sizeof(f->db_path), "%s/db/xenvd.db", f->dir);
+	for (int i = 0; i < 2; i++)
+		snprintf(f->dev_path[i], sizeof(f->dev_path[i]), "%s/pool%d.img", f->dir, i);
+	make_file(f->dev_path[0], VD_DATA_OFFSET + 8 * ES);
+	assert_int_equal(vd_db_open(f->db_path, VD_DB_CREATE, &f->db), 0);
+	assert_int_equal(vd_pool_format(f->db, f->dev_path[0], &fo, NULL), 0);
+	unsetenv("XENVD_NOW");
+	*state = f;
+	return 0;
 }
 
 static int teardown(void **state)
@@ -501,6 +521,310 @@ static void test_format_restores_the_first_4k_when_the_database_step_fails(void 
 	assert_consistent(f);
 }
 
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+static void raw_sql(struct fixture *f, const char *sql)
+{
+	sqlite3 *raw;
+
+	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
+	if (sqlite3_exec(raw, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(raw));
+	sqlite3_close(raw);
+}
+
+/* format of a large device writes megabytes of WAL; left there, every later process re-read it */
+static void test_a_large_commit_leaves_no_large_wal(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_format_opts fo = { .extent_size = ES };
+	char wal[160];
+
+	snprintf(wal, sizeof(wal), "%s-wal", f->db_path);
+	make_file(f->dev_path[1], VD_DATA_OFFSET + 200000ULL * ES); /* ~5 MB of WAL */
+	assert_int_equal(vd_pool_format(f->db, f->dev_path[1], &fo, NULL), 0);
+	assert_true(file_size(wal) < 1024 * 1024);
+	vd_db_close(f->db);
+	f->db = NULL;
+	assert_true(file_size(wal) < 1024 * 1024);
+	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
+	create(f, 2, 0);
+	assert_consistent(f);
+}
+
+static void test_open_truncates_a_large_wal_left_behind(void **state)
+{
+	struct fixture *f = *state;
+	char wal[160];
+	sqlite3 *raw;
+	int persist = 1;
+
+	vd_db_close(f->db);
+	f->db = NULL;
+	snprintf(wal, sizeof(wal), "%s-wal", f->db_path);
+	/* what an older xenvd left: a big transaction, then a close that kept the WAL */
+	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
+	sqlite3_file_control(raw, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_autocheckpoint(raw, 0);
+	assert_int_equal(sqlite3_exec(raw, "CREATE TABLE ballast (b BLOB); WITH RECURSIVE n(i) AS "
+					   "(SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+					   "INSERT INTO ballast SELECT zeroblob(1000) FROM n",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_true(file_size(wal) > 1024 * 1024);
+	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
+	assert_true(file_size(wal) < 1024 * 1024);
+	assert_consistent(f);
+}
+
+static void test_an_empty_database_file_is_refused_not_made_a_new_pool(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_db *db = NULL;
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/db/empty.db", f->dir);
+	make_file(path, 0);
+	assert_int_equal(vd_db_open(path, 0, &db), -ENOMEDIUM);
+	assert_non_null(strstr(vd_errmsg(), path));
+	assert_non_null(strstr(vd_errmsg(), "xl-vd format"));
+	assert_int_equal(file_size(path), 0);
+	assert_int_equal(vd_db_open(path, VD_DB_READONLY, &db), -ENOMEDIUM);
+	/* format may */
+	assert_int_equal(vd_db_open(path, VD_DB_CREATE, &db), 0);
+	vd_db_close(db);
+}
+
+static void test_a_database_without_schema_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_db *db = NULL;
+	char path[160];
+	sqlite3 *raw;
+
+	snprintf(path, sizeof(path), "%s/db/other.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(vd_db_open(path, 0, &db), -ENOMEDIUM);
+	assert_non_null(strstr(vd_errmsg(), "no xenvd pool"));
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(raw, "SELECT * FROM meta", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+}
+
+static void test_a_database_directory_others_can_write_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_db *db = NULL;
+	char dir[128];
+
+	vd_db_close(f->db);
+	f->db = NULL;
+	snprintf(dir, sizeof(dir), "%s/db", f->dir);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(vd_db_open(f->db_path, 0, &db), -EPERM);
+	assert_non_null(strstr(vd_errmsg(), "chmod go-w"));
+	assert_int_equal(chmod(dir, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(vd_db_open(f->db_path, 0, &db), -EPERM);
+		assert_non_null(strstr(vd_errmsg(), "owned by uid 65534"));
+		assert_int_equal(chown(dir, 0, 0), 0);
+	}
+	assert_int_equal(chmod(f->db_path, 0622), 0);
+	assert_int_equal(vd_db_open(f->db_path, 0, &db), -EPERM);
+	assert_int_equal(chmod(f->db_path, 0600), 0);
+	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
+}
+
+static void test_a_lock_file_symlink_is_not_followed(void **state)
+{
+	struct fixture *f = *state;
+	char link[160], target[160];
+	int fd = -1;
+
+	uint32_t a = create(f, 1, 0);
+	snprintf(link, sizeof(link), "%s/db/locks/vd-%u.lock", f->dir, a + 1);
+	snprintf(target, sizeof(target), "%s/elsewhere", f->dir);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a + 1, 0, &fd), -ELOOP);
+	assert_non_null(strstr(vd_errmsg(), "symlink"));
+	assert_int_equal(access(target, F_OK), -1); /* root created nothing there */
+}
+
+static void test_a_lock_directory_others_can_write_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char locks[160];
+	int fd = -1;
+
+	uint32_t a = create(f, 1, 0);
+	snprintf(locks, sizeof(locks), "%s/db/locks", f->dir);
+	assert_int_equal(chmod(locks, 0777), 0);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a, 0, &fd), -EPERM);
+	assert_non_null(strstr(vd_errmsg(), locks));
+	assert_int_equal(chmod(locks, 0700), 0);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a, 0, &fd), 0);
+	close(fd);
+}
+
+static void test_a_reclaimed_vd_loses_its_lock_file(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_vdisk_gc_result res;
+	char lock[160];
+
+	set_now(1000);
+	uint32_t a = create(f, 2, 10);
+	snprintf(lock, sizeof(lock), "%s/db/locks/vd-%u.lock", f->dir, a);
+	assert_int_equal(access(lock, F_OK), 0);
+	set_now(2000);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), 0);
+	assert_int_equal(res.reclaimed_vdisks, 1);
+	assert_int_equal(access(lock, F_OK), -1);
+	/* reclaimed by an allocation instead of gc: the same */
+	uint32_t b = create(f, 8, 10);
+	snprintf(lock, sizeof(lock), "%s/db/locks/vd-%u.lock", f->dir, b);
+	set_now(3000);
+	create(f, 8, 0);
+	assert_int_equal(access(lock, F_OK), -1);
+}
+
+static void test_a_lock_whose_file_was_removed_while_waiting_is_taken_again(void **state)
+{
+	struct fixture *f = *state;
+	char lock[160];
+	int first = -1, status = -1;
+
+	uint32_t a = create(f, 1, 0);
+	snprintf(lock, sizeof(lock), "%s/db/locks/vd-%u.lock", f->dir, a);
+	assert_int_equal(vd_lock_vdisk(f->db_path, a, 0, &first), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* waits on the file the parent holds, which is removed before it is released */
+		struct stat held, named;
+		int second = -1;
+
+		close(first); /* the lock is the parent's, not a copy of it */
+		if (vd_lock_vdisk(f->db_path, a, 5000, &second) < 0) {
+			fprintf(stderr, "child: %s\n", vd_errmsg());
+			_exit(2);
+		}
+		if (fstat(second, &held) < 0 || lstat(lock, &named) < 0 ||
+		    held.st_ino != named.st_ino)
+			_exit(1); /* holds a lock on a removed file: excludes nobody */
+		_exit(0);
+	}
+	usleep(200000); /* the child is waiting */
+	vd_lock_remove(f->db_path, a);
+	close(first);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_a_vd_map_with_an_extent_outside_its_device_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_run *segs = NULL;
+	size_t n = 0;
+	char sql[160];
+
+	uint32_t a = create(f, 2, 0);
+	/* a damaged row: extent -16 of a 64K-extent device starts at byte 0, the label */
+	snprintf(sql, sizeof(sql), "UPDATE extents SET ext_no = -16 WHERE vd_id = %u AND "
+				   "vd_index = 1", a);
+	raw_sql(f, sql);
+	assert_int_equal(vd_vdisk_runs(f->db, a, -1, &segs, &n), -EBADMSG);
+	assert_non_null(strstr(vd_errmsg(), "damaged"));
+	snprintf(sql, sizeof(sql), "UPDATE extents SET ext_no = 8 WHERE vd_id = %u AND "
+				   "vd_index = 1", a);
+	raw_sql(f, sql);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), -EBADMSG);
+	assert_non_null(strstr(vd_errmsg(), "extent 8 of pool device"));
+}
+
+static void test_a_vd_past_the_end_of_a_shrunk_device_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_run *segs = NULL;
+	size_t n = 0;
+
+	uint32_t a = create(f, 8, 0);
+	assert_int_equal(truncate(f->dev_path[0], VD_DATA_OFFSET + 7 * ES), 0);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), -ENOSPC);
+	assert_non_null(strstr(vd_errmsg(), "now has only"));
+	assert_int_equal(truncate(f->dev_path[0], VD_DATA_OFFSET + 8 * ES), 0);
+	assert_int_equal(vd_vdisk_runs(f->db, a, O_RDONLY, &segs, &n), 0);
+	vd_vdisk_runs_free(segs, n);
+}
+
+static void test_scrub_never_zeroes_an_extent_outside_its_device(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_label label;
+	char sql[160];
+	int fd;
+
+	uint32_t a = create(f, 2, 0);
+	snprintf(sql, sizeof(sql), "UPDATE extents SET ext_no = -16, dirty = 1 WHERE vd_id = %u "
+				   "AND vd_index = 1; UPDATE vdisks SET needs_scrub = 1 WHERE id = %u",
+		 a, a);
+	raw_sql(f, sql);
+	assert_int_equal(vd_vdisk_scrub(f->db, a, NULL, NULL), -EBADMSG);
+	fd = open(f->dev_path[0], O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(vd_label_read(fd, &label), 0); /* the label survived */
+	close(fd);
+}
+
+static void test_devices_with_different_extent_sizes_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_format_opts fo = { .extent_size = ES };
+	struct vd_create_opts co = { .size = ES };
+	struct vd_vdisk_gc_result res;
+	struct vd_vdisk v = { 0 };
+
+	make_file(f->dev_path[1], VD_DATA_OFFSET + 4 * ES);
+	assert_int_equal(vd_pool_format(f->db, f->dev_path[1], &fo, NULL), 0);
+	raw_sql(f, "UPDATE pool_devices SET extent_size = extent_size * 2, "
+		   "extent_count = extent_count / 2 WHERE id = 2");
+	assert_int_equal(vd_vdisk_create(f->db, &co, NULL, NULL, &v), -EBADMSG);
+	assert_non_null(strstr(vd_errmsg(), "different extent sizes"));
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), -EBADMSG);
+	char *report = NULL;
+	unsigned problems = 0;
+
+	assert_int_equal(vd_db_check(f->db, &report, &problems), 0);
+	assert_non_null(report);
+	assert_non_null(strstr(report, "different extent sizes"));
+	free(report);
+}
+
+static void test_gc_on_a_no_scrub_pool_zeroes_nothing_and_says_so(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_vdisk_gc_result res;
+
+	uint32_t a = create(f, 3, 0);
+	fill_vd(f, a, 0x5a);
+	assert_int_equal(vd_vdisk_delete(f->db, a, false), 0);
+	assert_int_equal(vd_vdisk_gc(f->db, NULL, NULL, &res), 0);
+	assert_int_equal(res.reclaimed_vdisks, 1);
+	assert_int_equal(res.scrubbed_extents, 0);
+	assert_int_equal(res.unscrubbed_extents, 3);
+	uint32_t b = create(f, 8, 0);
+	assert_false(vd_reads_zero(f, b)); /* --no-scrub: the old data is still there */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +846,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_reports_an_extent_with_two_views_of_ownership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_skips_an_expired_vd_whose_lock_is_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format_restores_the_first_4k_when_the_database_step_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_large_commit_leaves_no_large_wal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_truncates_a_large_wal_left_behind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_empty_database_file_is_refused_not_made_a_new_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_database_without_schema_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_database_directory_others_can_write_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_lock_file_symlink_is_not_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_lock_directory_others_can_write_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_reclaimed_vd_loses_its_lock_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_lock_whose_file_was_removed_while_waiting_is_taken_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_vd_map_with_an_extent_outside_its_device_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scrub_never_zeroes_an_extent_outside_its_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_vd_past_the_end_of_a_shrunk_device_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_devices_with_different_extent_sizes_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_on_a_no_scrub_pool_zeroes_nothing_and_says_so, setup_no_scrub, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

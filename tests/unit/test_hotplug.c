@@ -469,6 +469,18 @@ static uint32_t create_vd(struct fixture *f, uint64_t extents, int64_t expire)
 	return v.id;
 }
 
+/* What block-vd would write to dom0's log. */
+static char logged[8192];
+
+static void capture_log(enum vd_log_level level, const char *msg, void *userdata)
+{
+	size_t used = strlen(logged);
+
+	(void)level;
+	(void)userdata;
+	snprintf(logged + used, sizeof(logged) - used, "%s\n", msg);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -499,6 +511,8 @@ static int setup(void **state)
 	f->h.lock_timeout_ms = 1000;
 	op_count = 0;
 	fail_at = 0;
+	logged[0] = '\0';
+	vd_log_set_sink(capture_log, NULL);
 	*state = f;
 	return 0;
 }
@@ -515,6 +529,7 @@ static int teardown(void **state)
 	fake_dm_reset();
 	fake_xs_reset();
 	unsetenv("XENVD_NOW");
+	vd_log_set_sink(NULL, NULL);
 	free(f);
 	return 0;
 }
@@ -838,7 +853,10 @@ static void expect_share(struct fixture *f, int level, const char *m1, const cha
 			 vd_errmsg());
 	if (!allowed) {
 		assert_int_equal(r, -EBUSY);
-		assert_non_null(strstr(node(be2, "hotplug-error"), "domain 5"));
+		/* the frontend reads hotplug-error: another tenant is not named there, only in the log */
+	assert_non_null(strstr(node(be2, "hotplug-error"), "another domain"));
+	assert_null(strstr(node(be2, "hotplug-error"), "domain 5"));
+	assert_non_null(strstr(logged, "domain 5"));
 		assert_int_equal(attachments(f, 1), 1);
 	}
 	assert_int_equal(remove_be(f, be2), 0);
@@ -880,7 +898,9 @@ static void test_foreign_backend_on_a_pool_device_conflicts(void **state)
 	set_node("backend/vbd/10/768/frontend-id", "10");
 	be = backend(5, 51712, "vd:1", "r");
 	assert_int_equal(add(f, be), -EBUSY);
-	assert_non_null(strstr(node(be, "hotplug-error"), "domain 9"));
+	assert_non_null(strstr(node(be, "hotplug-error"), "another domain"));
+	assert_null(strstr(node(be, "hotplug-error"), "domain 9"));
+	assert_non_null(strstr(logged, "domain 9"));
 	assert_string_equal(node(be, "hotplug-status"), "busy"); /* the stock ebusy's status */
 	assert_int_equal(ndevs, 0);
 	rm_tree("backend/vbd/9");
@@ -1188,7 +1208,8 @@ static void test_another_vm_is_refused_as_before(void **state)
 	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "w"));
 	assert_int_equal(add(f, be1), 0);
 	assert_int_equal(add(f, be2), -EBUSY);
-	assert_non_null(strstr(node(be2, "hotplug-error"), "domain 5"));
+	assert_non_null(strstr(node(be2, "hotplug-error"), "another domain"));
+	assert_non_null(strstr(logged, "domain 5"));
 	assert_int_equal(attachments(f, 1), 1);
 	/* the same VM does not extend to readers' conflicts of another VM either */
 	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "r"));
@@ -1282,7 +1303,7 @@ static void test_foreign_backend_of_the_same_vm_is_the_requester(void **state)
 	assert_int_equal(remove_be(f, be), 0);
 	domain(9, VM_B);
 	assert_int_equal(add(f, be), -EBUSY);
-	assert_non_null(strstr(node(be, "hotplug-error"), "domain 9"));
+	assert_non_null(strstr(logged, "domain 9"));
 	domain_gone(9);
 	assert_int_equal(add(f, be), 0);
 }
@@ -1306,8 +1327,8 @@ static void test_stub_domain_and_its_target_are_the_same_vm(void **state)
 	assert_int_equal(add(f, stub), -EBUSY);
 }
 
-/* A database of schema 1 gains the vm_uuid column; its rows keep everything and have none. */
-static void test_schema_1_attachments_gain_a_vm_uuid_column(void **state)
+/* A database of schema 2 gains the vm_uuid column; its rows keep everything and have none. */
+static void test_schema_2_attachments_gain_a_vm_uuid_column(void **state)
 {
 	struct fixture *f = *state;
 	const char *be = backend(5, 51712, "vd:1", "w");
@@ -1320,7 +1341,7 @@ static void test_schema_1_attachments_gain_a_vm_uuid_column(void **state)
 	f->db = NULL;
 	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(raw, "ALTER TABLE attachments DROP COLUMN vm_uuid;"
-				      "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+				      "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(raw);
 	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
 	f->h.db = f->db;
@@ -1334,6 +1355,59 @@ static void test_schema_1_attachments_gain_a_vm_uuid_column(void **state)
 	assert_int_equal(vd_db_attachment_list(f->db, 1, &list, &n), 0);
 	assert_non_null(list[0].vm_uuid);
 	vd_db_attachment_list_free(list, n);
+}
+
+static void test_guest_message_keeps_the_reason_and_hides_other_tenants(void **state)
+{
+	char out[512];
+
+	(void)state;
+	vd_hotplug_guest_message("VD 3 is already attached read-write to domain 12 (xvdb, "
+				 "/local/domain/0/backend/vbd/12/51712); domain 5 may retry",
+				 5, out, sizeof(out));
+	assert_string_equal(out, "VD 3 is already attached read-write to another domain (xvdb, "
+				 "<dom0 path>); domain 5 may retry");
+	vd_hotplug_guest_message("VD 3 overlaps device 7:0 mounted read-write on /mnt/tenant-a in "
+				 "dom0; unmount it first", 5, out, sizeof(out));
+	assert_string_equal(out, "VD 3 overlaps device 7:0 mounted read-write on <dom0 path> in "
+				 "dom0; unmount it first");
+	vd_hotplug_guest_message("pool device 0f1e2d3c-4b5a-4697-8877-665544332211: "
+				 "/dev/sdb carries device 00112233-4455-4677-8899-aabbccddeeff; dm "
+				 "uuid XENVD-00112233445566778899aabbccddeeff-3, dom 7",
+				 5, out, sizeof(out));
+	assert_string_equal(out, "pool device <uuid>: <dom0 path> carries device <uuid>; dm uuid "
+				 "XENVD-<uuid>-3, another domain");
+	vd_hotplug_guest_message("a long one /x/y/z", 5, out, 12); /* truncated, terminated */
+	assert_int_equal(strlen(out), 11);
+}
+
+static void test_hotplug_error_names_no_dom0_path_or_uuid_but_the_log_line(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_pool_device *list = NULL;
+	char moved[160], uuid[37];
+	const char *be, *err;
+	size_t n = 0;
+
+	assert_int_equal(vd_db_device_list(f->db, &list, &n), 0);
+	vd_uuid_unparse(list[0].uuid, uuid);
+	vd_db_device_list_free(list, n);
+	snprintf(moved, sizeof(moved), "%s.moved", f->dev_path);
+	assert_int_equal(rename(f->dev_path, moved), 0);
+	be = backend(5, 51712, "vd:1", "w");
+	assert_true(add(f, be) < 0);
+	err = node(be, "hotplug-error");
+	assert_non_null(err);
+	assert_non_null(strstr(err, "is missing")); /* what is wrong */
+	assert_non_null(strstr(err, "reconnect"));  /* what to do */
+	assert_non_null(strstr(err, "block-vd["));  /* which log line */
+	assert_non_null(strstr(err, "Z in dom0's hotplug log"));
+	assert_null(strstr(err, f->dir));
+	assert_null(strstr(err, uuid));
+	/* dom0's log has all of it */
+	assert_non_null(strstr(logged, f->dev_path));
+	assert_non_null(strstr(logged, uuid));
+	assert_int_equal(rename(moved, f->dev_path), 0);
 }
 
 int main(void)
@@ -1351,6 +1425,8 @@ int main(void)
 		T(test_bootloader_dom0_attach_then_guest_attach),
 		T(test_sharing_levels),
 		T(test_foreign_backend_on_a_pool_device_conflicts),
+		T(test_hotplug_error_names_no_dom0_path_or_uuid_but_the_log_line),
+		cmocka_unit_test(test_guest_message_keeps_the_reason_and_hides_other_tenants),
 		T(test_expired_vd_refused_unless_already_attached),
 		T(test_xenstore_conflicts_are_retried),
 		T(test_stale_dm_device_without_attachments_is_reloaded),
@@ -1367,7 +1443,7 @@ int main(void)
 		T(test_gone_domain_counts_as_the_requester_unless_its_row_says_otherwise),
 		T(test_foreign_backend_of_the_same_vm_is_the_requester),
 		T(test_stub_domain_and_its_target_are_the_same_vm),
-		T(test_schema_1_attachments_gain_a_vm_uuid_column),
+		T(test_schema_2_attachments_gain_a_vm_uuid_column),
 		cmocka_unit_test(test_modes_canonicalise_like_block_common),
 	};
 

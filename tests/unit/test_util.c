@@ -28,6 +28,21 @@ static void test_size_accepts_suffixes_as_powers_of_1024(void **state)
 	assert_int_equal(v, 3ULL << 39);
 	assert_int_equal(vd_parse_size("64k", &v), 0);
 	assert_int_equal(v, 64ULL << 10);
+	assert_int_equal(vd_parse_size("2P", &v), 0); /* xl-vd(1) documents P */
+	assert_int_equal(v, 2ULL << 50);
+	assert_int_equal(vd_parse_size("4MiB", &v), 0);
+	assert_int_equal(v, 4ULL << 20);
+}
+
+/* "4MB" would be 4,000,000 bytes to many and "4Mb" megabits: refused, not taken as 4 MiB. */
+static void test_size_refuses_units_it_does_not_document(void **state)
+{
+	const char *bad[] = { "4Mb", "4MB", "4mb", "4B", "1kB", "4Mi", "4MiBs", "4mib", "4E" };
+	uint64_t v = 7;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (vd_parse_size(bad[i], &v) == 0)
+			fail_msg("'%s' was accepted as %llu bytes", bad[i], (unsigned long long)v);
 }
 
 static void test_size_rejects_malformed_input(void **state)
@@ -186,6 +201,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size_accepts_suffixes_as_powers_of_1024),
 		cmocka_unit_test(test_size_rejects_malformed_input),
+		cmocka_unit_test(test_size_refuses_units_it_does_not_document),
 		cmocka_unit_test(test_id_is_strict_decimal),
 		cmocka_unit_test(test_parse_target_takes_vd_id_with_surrounding_whitespace_only),
 		cmocka_unit_test(test_seconds_take_units_and_are_bounded),
