@@ -91,19 +91,20 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		printf(",\"report\":");
 		xlvd_json_string(report ? report : "");
 		puts("}");
-	} else if (problems || relinked) {
+	} else {
+		/* what --repair did comes first: after a dom0 crash it is the whole story */
 		if (repaired)
 			fputs(repaired, stdout);
 		if (report)
 			fputs(report, stdout);
 		if (problems)
 			printf("%u problem(s) found in %s\n", problems, vd_db_path(db));
+		else if (relinked || report)
+			printf("%s: consistent after repair\n", vd_db_path(db));
 		else
-			printf("%s: consistent after relinking %u pool device(s)\n",
-			       vd_db_path(db), relinked);
-	} else {
-		printf("%s: consistent (every extent has one owner or is free; labels match)\n",
-		       vd_db_path(db));
+			printf("%s: consistent (every extent has one owner or is free; labels "
+			       "match)\n",
+			       vd_db_path(db));
 	}
 	return problems ? 2 : 0;
 }

@@ -96,45 +96,48 @@ static void check_dm_devices(struct vd_db *db, const struct vd_attach_ops *ops,
 	free(devs);
 }
 
+/* An attachment is stale when what it records is gone: its xenstore backend (the domain died,
+ * or dom0 crashed and xenstore started empty), or, for an `xl-vd map` attachment, its dm device
+ * (dom0 restarted). Stale attachments are one problem each, and --repair drops them; an
+ * attachment whose backend is alive but whose dm device is missing is left for a person. */
 static void check_attachments_live(struct vd_db *db, const struct vd_attach_ops *ops,
 				   struct vd_xs *xs, const struct vd_attachment *att, size_t natt,
 				   bool repair, struct report *rep)
 {
 	for (size_t i = 0; i < natt; i++) {
 		const struct vd_attachment *a = &att[i];
+		_cleanup_free_ char *params_path = NULL, *params = NULL;
+		bool mapped = a->backend_path[0] != '/';
 		char name[VD_DM_NAME_MAX];
 		struct vd_dm_info info;
-		bool gone = false;
-
-		vd_dm_name(a->vd_id, name);
-		if (ops->dm->info(name, &info) == 0 && !info.exists)
-			problem(rep,
-				"attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") has no dm "
-				"device %s (orphan)",
-				a->backend_path, a->vd_id, a->domid, name);
-		if (!xs || a->backend_path[0] != '/')
-			continue;
-
-		_cleanup_free_ char *params_path = NULL, *params = NULL;
+		bool orphan, gone = false;
 		uint32_t id;
 
-		if (asprintf(&params_path, "%s/params", a->backend_path) < 0)
-			continue;
-		if (vd_xs_read(xs, params_path, &params) == -ENOENT) {
-			gone = true;
-		} else if (params) {
-			if (vd_parse_target(params, &id) < 0 || id != a->vd_id)
+		vd_dm_name(a->vd_id, name);
+		orphan = ops->dm->info(name, &info) == 0 && !info.exists;
+		if (mapped) {
+			gone = orphan;
+		} else if (xs && asprintf(&params_path, "%s/params", a->backend_path) >= 0) {
+			if (vd_xs_read(xs, params_path, &params) == -ENOENT)
+				gone = true;
+			else if (params && (vd_parse_target(params, &id) < 0 || id != a->vd_id))
 				problem(rep, "attachment %s says VD %" PRIu32 " but the backend's "
 					     "params are '%s'",
 					a->backend_path, a->vd_id, params);
 		}
-		if (!gone)
+		if (!gone) {
+			if (orphan)
+				problem(rep,
+					"attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") has no "
+					"dm device %s (orphan)",
+					a->backend_path, a->vd_id, a->domid, name);
 			continue;
+		}
 		if (!repair) {
 			problem(rep, "attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") has no "
-				     "xenstore backend any more (stale); 'xl-vd check --repair' "
-				     "drops it",
-				a->backend_path, a->vd_id, a->domid);
+				     "%s any more (stale); 'xl-vd check --repair' drops it",
+				a->backend_path, a->vd_id, a->domid,
+				mapped ? "dm device" : "xenstore backend");
 			continue;
 		}
 		if (vd_attach_forget(db, a->backend_path) < 0)

@@ -1,5 +1,5 @@
 # End-to-end test bed (issue 5): a real Xen 4.17 with a Debian PV dom0 under QEMU (TCG), the freshly
-# built xenvd installed in dom0 with `make install DESTDIR=`, the scenario run inside it.
+# built xenvd .deb (`make deb`) unpacked into dom0, the scenario run inside it.
 #   make e2e          the scenario (also part of `make check`; XENVD_E2E=skip skips it)
 #   make e2e-bench    block-vd vs stock block hotplug figures and an 8-guest boot storm
 # Console logs: tests/e2e/work/console.log and console-bench.log in the build directory.
@@ -10,8 +10,8 @@ EXTRA_DIST += $(e2e_files)
 TESTS += tests/e2e/e2e.sh
 
 .PHONY: e2e e2e-bench
-e2e: all tests/unit/test_dm_live
-	bash $(abs_top_srcdir)/tests/e2e/run.sh --build-dir '$(abs_top_builddir)'
-e2e-bench: all
-	bash $(abs_top_srcdir)/tests/e2e/run.sh --bench --build-dir '$(abs_top_builddir)'
+e2e: all tests/unit/test_dm_live deb
+	bash $(abs_top_srcdir)/tests/e2e/run.sh --build-dir '$(abs_top_builddir)' --deb "$(abs_top_builddir)/$(deb_file)"
+e2e-bench: all deb
+	bash $(abs_top_srcdir)/tests/e2e/run.sh --bench --build-dir '$(abs_top_builddir)' --deb "$(abs_top_builddir)/$(deb_file)"
 DISTCLEAN_DIRS += tests/e2e/work

@@ -1,10 +1,10 @@
 #!/bin/bash
 # xenvd end-to-end test bed: boots a real Xen 4.17 with a Debian PV dom0 under QEMU (TCG), with the
-# freshly built xenvd installed in dom0, runs the scenario (or the benchmarks) inside dom0 and turns
-# the "XENVD-E2E: step NAME PASS|FAIL|SKIP reason" lines of the serial console into a verdict.
+# freshly built xenvd .deb unpacked into dom0, runs the scenario (or the benchmarks) inside dom0 and
+# turns the "XENVD-E2E: step NAME PASS|FAIL|SKIP reason" lines of the serial console into a verdict.
 #
-#   tests/e2e/run.sh [--bench] [--build-dir DIR] [--work DIR] [--timeout SECS] [--keep]
-#
+#   tests/e2e/run.sh [--bench] [--build-dir DIR] [--deb FILE] [--work DIR] [--timeout SECS] [--keep]
+#   (--deb: the package to install; default: `make deb` in the build directory builds it)
 # Environment:
 #   XENVD_E2E=skip          exit 77 at once (make distcheck, quick developer runs)
 #   XENVD_E2E_CACHE=DIR     where the guest-side .debs are kept (default tests/e2e/work/cache in the
@@ -31,17 +31,20 @@ build_dir=${top_builddir:-}
 work=""
 timeout_s=""
 keep=0
+deb=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bench) mode=bench ;;
 	--build-dir) build_dir=$2; shift ;;
 	--build-dir=*) build_dir=${1#*=} ;;
+	--deb) deb=$2; shift ;;
+	--deb=*) deb=${1#*=} ;;
 	--work) work=$2; shift ;;
 	--work=*) work=${1#*=} ;;
 	--timeout) timeout_s=$2; shift ;;
 	--timeout=*) timeout_s=${1#*=} ;;
 	--keep) keep=1 ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "e2e: unknown argument '$1' (try --help)" >&2; exit 1 ;;
 	esac
 	shift
@@ -135,16 +138,27 @@ xen_gz=$(ls "$stage"/boot/xen-4.17-amd64.gz 2>/dev/null | head -1)
 [ -n "$xen_gz" ] || die "no xen-4.17-amd64.gz in the staged hypervisor package"
 vmlinuz=$stage/boot/vmlinuz-$kver
 
-# ---------------------------------------------------------------- xenvd, installed as a package would be
+# ---------------------------------------------------------------- xenvd, from its Debian package
+# The .deb itself is what the scenario proves: unpacked as dpkg would install it (its maintainer
+# scripts only enable systemd units, which this init-less dom0 does not run).
+if [ -z "$deb" ]; then
+	say "make deb (in $build_dir)"
+	make -C "$build_dir" deb >"$work/deb.log" 2>&1 ||
+		{ tail -30 "$work/deb.log" >&2; die "make deb failed in $build_dir (log: $work/deb.log)"; }
+	deb=$(sed -n 's/^make deb: built //p' "$work/deb.log" | tail -1)
+fi
+[ -f "$deb" ] || die "no xenvd package at '$deb' (make deb builds it)"
 inst=$work/xenvd-inst
 rm -rf "$inst"
-say "make install DESTDIR=$inst (from $build_dir)"
-if ! make -C "$build_dir" install DESTDIR="$inst" >"$work/install.log" 2>&1; then
-	tail -30 "$work/install.log" >&2
-	die "make install DESTDIR= failed in $build_dir (log: $work/install.log)"
-fi
-for f in usr/sbin/xl-vd etc/xen/scripts/block-vd usr/lib/xen-4.17/bin/vdloader; do
-	if [ -e "$inst/$f" ]; then say "installed: /$f"; else say "NOT installed (not built yet?): /$f"; fi
+say "installing $(dpkg-deb -f "$deb" Package)_$(dpkg-deb -f "$deb" Version) from $deb"
+dpkg-deb -x "$deb" "$inst" || die "dpkg-deb -x $deb failed"
+# the database directory, root's alone, as the package ships it
+[ -d "$inst/var/lib/xenvd" ] || install -d -m 0700 "$inst/var/lib/xenvd"
+[ "$(stat -c %a "$inst/var/lib/xenvd")" = 700 ] ||
+	die "the package's /var/lib/xenvd is mode $(stat -c %a "$inst/var/lib/xenvd"), not 0700"
+for f in usr/sbin/xl-vd etc/xen/scripts/block-vd usr/lib/xen-4.17/bin/vdloader etc/xen/xenvd.conf; do
+	[ -e "$inst/$f" ] || [ -L "$inst/$f" ] || die "the package lacks /$f"
+	say "packaged: /$f"
 done
 
 # ---------------------------------------------------------------- dom0 root
@@ -227,8 +241,13 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$root/usr/lib64/"
 ln -sf mawk "$root/usr/bin/awk"
 gcc_s=$(ls /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 2>/dev/null | head -1)
 [ -n "$gcc_s" ] && cp -L "$gcc_s" "$root/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
-# xenvd itself, as installed
-[ -d "$inst" ] && cp -a "$inst/." "$root/"
+# xenvd itself, as installed (merged-/usr: the package's /lib goes to /usr/lib)
+for d in "$inst"/*; do
+	case ${d##*/} in
+	lib|sbin|bin) mkdir -p "$root/usr/${d##*/}"; cp -a "$d/." "$root/usr/${d##*/}/" ;;
+	*) cp -a "$d" "$root/" ;;
+	esac
+done
 # unit tests that need what only this bed has (real device-mapper)
 if [ -x "$build_dir/tests/unit/test_dm_live" ]; then
 	mkdir -p "$root/usr/lib/xenvd-tests"

@@ -1032,6 +1032,37 @@ static void test_check_runtime_finds_and_repairs_leaks(void **state)
 	assert_int_equal(problems, 0);
 }
 
+/* After a dom0 crash the kernel's dm devices and xenstore's backends are gone, the database's
+ * attachments are not: --repair drops them all (xenvd-recover.service at boot) and that is a
+ * success, not a problem left. */
+static void test_check_repair_after_dom0_crash_leaves_no_problem(void **state)
+{
+	struct fixture *f = *state;
+	char path[64], *report = NULL;
+	unsigned problems = 0;
+	const char *be = backend(5, 51712, "vd:1", "w");
+
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(vd_attach_map(&f->h, 2, "w", path, sizeof(path)), 0);
+	assert_int_equal(attachments(f, 0), 2);
+	/* the crash: no dm device, no backend */
+	assert_int_equal(fake_remove("vd-1", 0), 0);
+	assert_int_equal(fake_remove("vd-2", 0), 0);
+	rm_tree(be);
+
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_ops, f->xs, false, &report, &problems),
+			 0);
+	assert_int_equal(problems, 2);
+	assert_non_null(strstr(report, "stale"));
+	free(report);
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_ops, f->xs, true, &report, &problems),
+			 0);
+	assert_int_equal(problems, 0);
+	assert_non_null(strstr(report, "repaired: dropped stale attachment"));
+	free(report);
+	assert_int_equal(attachments(f, 0), 0);
+}
+
 static void test_check_runtime_keeps_open_leaks(void **state)
 {
 	struct fixture *f = *state;
@@ -1433,6 +1464,7 @@ int main(void)
 		T(test_foreign_dm_device_with_our_name_is_refused),
 		T(test_map_and_unmap),
 		T(test_check_runtime_finds_and_repairs_leaks),
+		T(test_check_repair_after_dom0_crash_leaves_no_problem),
 		T(test_check_runtime_keeps_open_leaks),
 		T(test_import_copies_image_into_the_vds_extents),
 		T(test_resize_grows_the_live_device),
