@@ -241,7 +241,12 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 			xlvd_json_string(att[i].backend_path);
 			printf(",\"dm_name\":");
 			xlvd_json_string(att[i].dm_name);
-			printf(",\"since\":%" PRId64 "}", att[i].since);
+			printf(",\"since\":%" PRId64 ",\"vm_uuid\":", att[i].since);
+			if (att[i].vm_uuid)
+				xlvd_json_string(att[i].vm_uuid);
+			else
+				printf("null");
+			putchar('}');
 		}
 		puts("]}");
 		goto out;
@@ -263,9 +268,10 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 		printf("scrub:       pending (run 'xl-vd gc')\n");
 	printf("attachments:%s\n", natt ? "" : " none");
 	for (size_t i = 0; i < natt; i++)
-		printf("  domain %u %s (devid %u) mode %s via %s since %s\n", att[i].domid,
+		printf("  domain %u %s (devid %u) mode %s via %s since %s%s%s\n", att[i].domid,
 		       att[i].vdev ? att[i].vdev : "?", att[i].devid, att[i].mode, att[i].dm_name,
-		       xlvd_format_time(att[i].since, t, sizeof(t)));
+		       xlvd_format_time(att[i].since, t, sizeof(t)), att[i].vm_uuid ? ", VM " : "",
+		       att[i].vm_uuid ? att[i].vm_uuid : "");
 	if (nsegs) {
 		printf("extent map:\n  %14s %10s  %-36s %14s  %s\n", "vd offset", "length",
 		       "pool device", "device offset", "path");

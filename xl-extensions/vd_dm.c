@@ -221,6 +221,55 @@ int cmd_attach(struct xlvd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* libxl's status as a word for a message ("TIMEDOUT"), or its number. */
+static const char *libxl_rc_name(int rc, char *buf, size_t len)
+{
+	const char *name = libxl_error_to_string((libxl_error)rc);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%d", rc);
+	return buf;
+}
+
+/* Detaches vdev of domid, whose configuration says it is VD vd_id. The disk libxl removes is
+ * the one it rebuilds from xenstore (libxl_vdev_to_device_disk, as `xl block-detach` does):
+ * the stored configuration keeps "vd:" and script= but not the backend type that libxl chose
+ * at attach time, and libxl cannot name the device without it. block-vd's remove then runs
+ * from the backend's own script node. */
+static int detach_disk(struct xl *xl, const char *dom, uint32_t domid, const char *vdev,
+		       uint32_t vd_id, bool force)
+{
+	libxl_device_disk disk;
+	char num[16];
+	int rc, r = 0;
+
+	libxl_device_disk_init(&disk);
+	if (libxl_vdev_to_device_disk(xl->ctx, domid, vdev, &disk) != 0) {
+		libxl_device_disk_dispose(&disk);
+		return vd_err(-ENOENT,
+			      "VD %" PRIu32 " is in the configuration of domain %s as %s, but "
+			      "that disk has no backend in xenstore (detached already, or half "
+			      "gone); 'xl block-list %s' shows its disks, 'xl-vd check' what is left",
+			      vd_id, dom, vdev, dom);
+	}
+	rc = force ? libxl_device_disk_destroy(xl->ctx, domid, &disk, NULL)
+		   : libxl_device_disk_safe_remove(xl->ctx, domid, &disk, NULL);
+	if (rc == ERROR_TIMEDOUT && !force)
+		r = vd_err(-EBUSY,
+			   "domain %s did not release %s (VD %" PRIu32 ") within libxl's timeout: "
+			   "the guest still uses it; unmount it there, or pass --force to pull it "
+			   "away",
+			   dom, vdev, vd_id);
+	else if (rc != 0)
+		r = vd_err(-EIO,
+			   "libxl could not detach %s (VD %" PRIu32 ") from domain %s: %s (libxl's "
+			   "own message is above; block-vd's is in /var/log/xen/xen-hotplug.log)",
+			   vdev, vd_id, dom, libxl_rc_name(rc, num, sizeof(num)));
+	libxl_device_disk_dispose(&disk);
+	return r;
+}
+
 int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -250,12 +299,13 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 		xl_close(&xl);
 		return xlvd_fail(r);
 	}
-	/* Not libxl_device_disk_list / libxl_vdev_to_device_disk: those rebuild the disk from
-	 * xenstore, where libxl 4.17 keeps neither the "vd:" target nor script=. The stored
-	 * configuration keeps both. */
+	/* Which disk is a VD: not libxl_device_disk_list / libxl_vdev_to_device_disk, which
+	 * rebuild the disk from xenstore, where libxl 4.17 keeps neither the "vd:" target nor
+	 * script=. The stored configuration keeps both. */
 	libxl_domain_config_init(&cfg);
 	if (libxl_retrieve_domain_configuration(xl.ctx, domid, &cfg, NULL) != 0) {
-		r = vd_err(-EIO, "cannot read the configuration of domain %s", argv[optind]);
+		r = vd_err(-EIO, "cannot read the configuration of domain %s from libxl",
+			   argv[optind]);
 	} else {
 		r = -ENOENT;
 		for (int i = 0; i < cfg.num_disks; i++) {
@@ -271,18 +321,13 @@ int cmd_detach(struct xlvd_ctx *ctx, int argc, char **argv)
 					   d->vdev, argv[optind], d->pdev_path ? d->pdev_path : "");
 				break;
 			}
-			r = force ? libxl_device_disk_destroy(xl.ctx, domid, d, NULL)
-				  : libxl_device_disk_remove(xl.ctx, domid, d, NULL);
-			if (r != 0)
-				r = vd_err(-EIO, "detaching %s from domain %s failed%s", d->vdev,
-					   argv[optind],
-					   force ? ""
-						 : "; the guest may hold it (retry with --force)");
+			r = detach_disk(&xl, argv[optind], domid, d->vdev, vd_id, force);
 			break;
 		}
 		if (!found)
-			r = vd_err(-ENOENT, "domain %s has no disk %s", argv[optind],
-				   argv[optind + 1]);
+			r = vd_err(-ENOENT, "domain %s has no disk %s ('xl block-list %s' lists "
+					    "its disks)",
+				   argv[optind], argv[optind + 1], argv[optind]);
 	}
 	libxl_domain_config_dispose(&cfg);
 	xl_close(&xl);

@@ -278,6 +278,7 @@ int vd_attach(struct vd_attach_run *run)
 		.level = h->sharing_level,
 		.table = &table,
 		.dm_dev = info.exists ? makedev(info.major, info.minor) : 0,
+		.vm = run->frontend,
 	};
 	r = vd_sharing_check(h->db, h->xs, &req);
 	if (r < 0)
@@ -333,6 +334,7 @@ int vd_attach(struct vd_attach_run *run)
 			.vdev = (char *)run->vdev,
 			.dm_name = run->name,
 			.since = vd_now(),
+			.vm_uuid = run->frontend ? (char *)run->frontend->vm_uuid : NULL,
 		};
 		_cleanup_txn_ struct vd_db *txn = NULL;
 

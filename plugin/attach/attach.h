@@ -63,6 +63,8 @@ struct vd_attach_run {
 	const char *vdev;
 	char mode;	      /* canonical 'r', 'w', '!' */
 	const char *mode_str; /* as stored in the attachment */
+	const struct vd_xs_domain *frontend; /* the frontend's VM, for the same-VM sharing rule
+						and the attachment row; NULL when unknown */
 
 	char name[VD_DM_NAME_MAX];
 	dev_t dev;

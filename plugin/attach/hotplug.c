@@ -175,6 +175,7 @@ int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 	struct vd_xs_backend b;
 	struct vd_attach_run run = { .h = h, .lock_fd = -1 };
 	struct vd_attachment existing = { 0 };
+	struct vd_xs_domain frontend;
 	char path[64], mode;
 	int r;
 
@@ -216,6 +217,11 @@ int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 		}
 	}
 
+	/* Its VM: a domain of the same VM (migration, save/restore) is no other user. */
+	r = vd_xs_read_domain(h->xs, (uint32_t)b.frontend_id, &frontend);
+	if (r < 0)
+		goto fail;
+	run.frontend = &frontend;
 	run.backend_path = be;
 	run.domid = (uint32_t)b.frontend_id;
 	run.devid = (uint32_t)h->devid;

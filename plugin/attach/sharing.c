@@ -40,6 +40,45 @@ bool vd_sharing_compatible(int level, char want, char have, bool same_domain)
 	return !(want == VD_MODE_WRITE && have == VD_MODE_WRITE);
 }
 
+static bool uuid_match(const char *a, const char *b)
+{
+	/* two unknowns are not a match (the stock script's "" = "" mistake, fixed upstream) */
+	return a && b && *a && strcmp(a, b) == 0;
+}
+
+static bool vm_of_requester(const struct vd_xs_domain *req, const char *uuid)
+{
+	return uuid_match(req->vm_uuid, uuid) || uuid_match(req->target_vm_uuid, uuid);
+}
+
+int vd_sharing_same_vm(struct vd_xs *xs, const struct vd_sharing_request *req, uint32_t domid,
+		       const char *recorded_vm, bool *ret)
+{
+	struct vd_xs_domain other;
+	int r;
+
+	*ret = domid == req->domid;
+	if (*ret || !req->vm)
+		return 0;
+	if (!xs) {
+		*ret = vm_of_requester(req->vm, recorded_vm);
+		return 0;
+	}
+	r = vd_xs_read_domain(xs, domid, &other);
+	if (r < 0)
+		return r;
+	if (other.gone) {
+		/* libxl removes /local/domain/<domid> after the domain's backends; the stock
+		 * script takes such a domain for the requester (it cannot tell which VM it was).
+		 * Our own row can. */
+		*ret = !recorded_vm || !*recorded_vm || vm_of_requester(req->vm, recorded_vm);
+		return 0;
+	}
+	*ret = vm_of_requester(req->vm, other.vm_uuid) ||
+	       vm_of_requester(req->vm, other.target_vm_uuid);
+	return 0;
+}
+
 static const char *mode_word(char m)
 {
 	return m == VD_MODE_READ ? "read-only" : "writable";
@@ -224,7 +263,8 @@ static bool overlaps(const struct topology *topo, dev_t dev)
 
 /* ---- the three kinds of other users ---- */
 
-static int check_attachments(struct vd_db *db, const struct vd_sharing_request *req)
+static int check_attachments(struct vd_db *db, struct vd_xs *xs,
+			     const struct vd_sharing_request *req)
 {
 	struct vd_attachment *list = NULL;
 	size_t n = 0;
@@ -237,6 +277,7 @@ static int check_attachments(struct vd_db *db, const struct vd_sharing_request *
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct vd_attachment *a = &list[i];
+		bool same;
 		char have;
 
 		if (req->backend_path && strcmp(a->backend_path, req->backend_path) == 0)
@@ -244,6 +285,11 @@ static int check_attachments(struct vd_db *db, const struct vd_sharing_request *
 		if (vd_sharing_mode(a->mode, &have) < 0)
 			have = VD_MODE_WRITE;
 		if (vd_sharing_compatible(req->level, req->mode, have, a->domid == req->domid))
+			continue;
+		r = vd_sharing_same_vm(xs, req, a->domid, a->vm_uuid, &same);
+		if (r < 0)
+			break;
+		if (same)
 			continue;
 		r = vd_err(-EBUSY,
 			   "VD %" PRIu32 " is already attached %s to domain %" PRIu32
@@ -341,6 +387,7 @@ static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct topol
 		dev_t dev;
 		char have;
 		uint32_t fe_id = 0;
+		bool same;
 
 		if (!pds[i] || vd_xs_parse_physical_device(pds[i], &dev) < 0)
 			continue; /* not (yet) connected to a device */
@@ -358,6 +405,13 @@ static int check_backends(struct vd_db *db, struct vd_xs *xs, const struct topol
 			fe_id = UINT32_MAX;
 		if (vd_sharing_compatible(req->level, req->mode, have, fe && fe_id == req->domid))
 			continue;
+		if (fe && fe_id != UINT32_MAX) {
+			r = vd_sharing_same_vm(xs, req, fe_id, NULL, &same);
+			if (r < 0)
+				break;
+			if (same)
+				continue;
+		}
 		r = vd_err(-EBUSY,
 			   "VD %" PRIu32 " overlaps device %s used %s by domain %s through %s; "
 			   "detach that disk first",
@@ -377,7 +431,7 @@ int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing
 
 	if (req->mode == VD_MODE_FORCED || req->level >= VD_SHARING_ANY)
 		return 0;
-	r = check_attachments(db, req);
+	r = check_attachments(db, xs, req);
 	if (r < 0)
 		return r;
 	topology_init(&topo, req);

@@ -1,8 +1,11 @@
 /* The sharing policy of block-vd: may a VD be attached in a given mode while others use it?
  * Levels (xenvd.conf "sharing", enum vd_sharing_level): 0 = only readers may share, 1 = one
  * writer plus readers, 2 = anything; mode "w!" skips the check. Conflicts are found by extent
- * overlap against our attachments, against other vbd backends' physical-device and against dom0 mounts.
- * Reads the database, xenstore (through xs.h) and /proc, /sys; changes nothing.
+ * overlap against our attachments, against other vbd backends' physical-device and against dom0
+ * mounts. A user in the requester's own domain, or in a domain of the requester's VM (the same
+ * VM UUID, as a domain being migrated, saved or restored has: Xen's block-common.sh same_vm), is
+ * the requester itself and never a conflict. Reads the database, xenstore (through xs.h) and
+ * /proc, /sys; changes nothing.
  */
 #ifndef XENVD_SHARING_H
 #define XENVD_SHARING_H
@@ -39,7 +42,19 @@ struct vd_sharing_request {
 	int level;
 	const struct vd_dm_table *table; /* the VD's sectors on its backing block devices */
 	dev_t dm_dev;			 /* the VD's dm device if it exists, else 0 */
+	/* The requester's VM (vd_xs_read_domain of domid); NULL when unknown: then only the
+	 * same domain counts as the requester. */
+	const struct vd_xs_domain *vm;
 };
+
+/* The same-VM rule. Whether a user in domain `domid` counts as the requester of req: its own
+ * domain; or, when req->vm is known, a domain of the same VM, or one of the two is the other's
+ * device-model stub domain (xenstore "target"); two domains that name no VM are not the same.
+ * A domain whose xenstore entries are already gone (torn down before its backends) counts as
+ * the requester, as in the stock script, unless recorded_vm (the VM UUID our attachment row
+ * recorded for it, NULL if none) says it was another VM. xs NULL: only recorded_vm is used. */
+int vd_sharing_same_vm(struct vd_xs *xs, const struct vd_sharing_request *req, uint32_t domid,
+		       const char *recorded_vm, bool *ret);
 
 /* 0, or -EBUSY with a message naming the other user (domain and device, or the mount point)
  * and the next step. Other errors when the check itself cannot run.

@@ -797,6 +797,99 @@ int vd_xs_read_each(struct vd_xs *xs, char *const *bes, size_t n, const char *no
 	return 0;
 }
 
+/* The canonical (lower-case) text of a UUID in s; false if s is none. */
+static bool canonical_uuid(const char *s, char ret[37])
+{
+	uint8_t u[16];
+
+	if (vd_uuid_parse(s, u) < 0)
+		return false;
+	vd_uuid_unparse(u, ret);
+	return true;
+}
+
+/* The UUID of the VM at vm_path: "/vm/<uuid>" as libxl writes it, else what <vm_path>/uuid
+ * holds. "" when neither gives one. */
+static int vm_uuid_of(struct vd_xs *xs, const char *vm_path, char ret[37])
+{
+	const char *last = strrchr(vm_path, '/');
+	_cleanup_free_ char *uuid = NULL;
+	int r;
+
+	ret[0] = '\0';
+	if (last && canonical_uuid(last + 1, ret))
+		return 0;
+	r = read_node(xs, vm_path, "uuid", &uuid);
+	if (r == -ENOENT || r == -EACCES || r == -EINVAL)
+		return 0;
+	if (r < 0)
+		return r;
+	vd_strip(uuid);
+	(void)canonical_uuid(uuid, ret);
+	return 0;
+}
+
+/* The VM UUID of domain domid into ret ("" when it has no valid vm node); *ret_gone when the
+ * domain's directory does not exist at all. */
+static int domain_vm(struct vd_xs *xs, uint32_t domid, char ret[37], bool *ret_gone)
+{
+	_cleanup_free_ char *vm = NULL;
+	_cleanup_free_ char **children = NULL;
+	char dom[48];
+	unsigned n = 0;
+	int r;
+
+	ret[0] = '\0';
+	*ret_gone = false;
+	snprintf(dom, sizeof(dom), "/local/domain/%" PRIu32, domid);
+	r = read_node(xs, dom, "vm", &vm);
+	if (r == 0) {
+		vd_strip(vm);
+		return *vm ? vm_uuid_of(xs, vm, ret) : 0;
+	}
+	if (r != -ENOENT)
+		return r;
+	r = xs->ops->directory(xs->handle, 0, dom, &children, &n);
+	if (r == -ENOENT) {
+		*ret_gone = true;
+		return 0;
+	}
+	return r < 0 ? r : 0;
+}
+
+int vd_xs_read_domain(struct vd_xs *xs, uint32_t domid, struct vd_xs_domain *ret)
+{
+	struct vd_xs_domain d = { 0 };
+	_cleanup_free_ char *target = NULL;
+	char path[64];
+	uint32_t tid;
+	bool target_gone;
+	int r;
+
+	r = domain_vm(xs, domid, d.vm_uuid, &d.gone);
+	if (r < 0)
+		goto fail;
+	if (!d.gone) {
+		snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/target", domid);
+		r = xs->ops->read(xs->handle, 0, path, &target);
+		if (r == 0) {
+			vd_strip(target);
+			if (vd_parse_u32(target, &tid) == 0 && tid != domid) {
+				r = domain_vm(xs, tid, d.target_vm_uuid, &target_gone);
+				if (r < 0)
+					goto fail;
+			}
+		} else if (r != -ENOENT) {
+			goto fail;
+		}
+	}
+	*ret = d;
+	return 0;
+fail:
+	return vd_err(r, "cannot read the VM of domain %" PRIu32 " from xenstore: %s", domid,
+		      strerror(-r));
+}
+
 int vd_xs_parse_physical_device(const char *s, dev_t *ret)
 {
 	unsigned maj, min;

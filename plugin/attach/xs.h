@@ -96,6 +96,21 @@ int vd_xs_read_each(struct vd_xs *xs, char *const *bes, size_t n, const char *no
 		    char ***ret);
 void vd_xs_strv_free(char **v, size_t n);
 
+/* Which VM a domain belongs to, as the toolstack records it: /local/domain/<domid>/vm names
+ * "/vm/<uuid>" (libxl keeps the UUID across save, restore and migration, so the domains of one
+ * VM share it), and /local/domain/<domid>/target names the domain a device-model stub domain
+ * serves. */
+struct vd_xs_domain {
+	bool gone;		  /* /local/domain/<domid> does not exist (any more) */
+	char vm_uuid[37];	  /* lower case; "" when the domain names no (valid) VM */
+	char target_vm_uuid[37]; /* the VM of its target domain; "" when it has none */
+};
+/* Reads /local/domain/<domid>/vm (the UUID is the last component of "/vm/<uuid>"; for another
+ * form, <vm path>/uuid), /local/domain/<domid>/target and that domain's vm. Two reads for an
+ * ordinary domain; a directory read more when vm is missing, to tell a domain without one from
+ * a domain that is gone. -errno only when xenstore fails. */
+int vd_xs_read_domain(struct vd_xs *xs, uint32_t domid, struct vd_xs_domain *ret);
+
 /* "%x:%x" ↔ dev_t. */
 int vd_xs_parse_physical_device(const char *s, dev_t *ret);
 

@@ -182,6 +182,9 @@ static const char *const migrations[] = {
 	/* 1 → 2: the hardware identity of a pool device (NULL: none known), which a disk found
 	 * by its label elsewhere must show before it is adopted. */
 	"ALTER TABLE pool_devices ADD COLUMN identity TEXT;",
+	/* 2 → 3: the frontend's VM UUID (libxl keeps it across save, restore, migration), for
+	 * the same-VM sharing rule; NULL when unknown (rows from before, xl-vd map) */
+	"ALTER TABLE attachments ADD COLUMN vm_uuid TEXT;",
 };
 
 static int read_pool_uuid(struct vd_db *db)
@@ -1408,7 +1411,8 @@ void vd_attachment_dispose(struct vd_attachment *a)
 	free(a->backend_path);
 	free(a->vdev);
 	free(a->dm_name);
-	a->backend_path = a->vdev = a->dm_name = NULL;
+	free(a->vm_uuid);
+	a->backend_path = a->vdev = a->dm_name = a->vm_uuid = NULL;
 }
 
 int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)
@@ -1419,7 +1423,7 @@ int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)
 	if (r < 0)
 		return r;
 	r = prepare(db, "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, "
-			"dm_name, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s);
+			"dm_name, since, vm_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, a->backend_path, -1, SQLITE_TRANSIENT);
@@ -1431,6 +1435,8 @@ int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)
 		sqlite3_bind_text(s, 6, a->vdev, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 7, a->dm_name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 8, a->since);
+	if (a->vm_uuid && *a->vm_uuid)
+		sqlite3_bind_text(s, 9, a->vm_uuid, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return vd_err(-EEXIST, "backend %s already has an attachment recorded",
@@ -1455,7 +1461,8 @@ int vd_db_attachment_remove(struct vd_db *db, const char *backend_path)
 	return sqlite3_changes(db->sql) ? 0 : -ENOENT;
 }
 
-#define ATTACHMENT_COLUMNS "backend_path, vd_id, domid, devid, mode, vdev, dm_name, since"
+#define ATTACHMENT_COLUMNS                                                                     \
+	"backend_path, vd_id, domid, devid, mode, vdev, dm_name, since, vm_uuid"
 
 static int attachment_from_row(sqlite3_stmt *s, void *elem)
 {
@@ -1470,7 +1477,11 @@ static int attachment_from_row(sqlite3_stmt *s, void *elem)
 		a->vdev = strdup((const char *)sqlite3_column_text(s, 5));
 	a->dm_name = strdup((const char *)sqlite3_column_text(s, 6));
 	a->since = sqlite3_column_int64(s, 7);
-	if (!a->backend_path || !a->dm_name) {
+	bool has_vm = sqlite3_column_type(s, 8) != SQLITE_NULL;
+
+	if (has_vm)
+		a->vm_uuid = strdup((const char *)sqlite3_column_text(s, 8));
+	if (!a->backend_path || !a->dm_name || (has_vm && !a->vm_uuid)) {
 		vd_attachment_dispose(a);
 		return -ENOMEM;
 	}

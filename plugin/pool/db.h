@@ -8,7 +8,7 @@
 
 #include "base/util.h"
 
-#define VD_DB_SCHEMA_VERSION 2
+#define VD_DB_SCHEMA_VERSION 3
 
 struct vd_db;
 
@@ -183,6 +183,7 @@ struct vd_attachment {
 	char *vdev;	    /* "xvdb" when known, else NULL */
 	char *dm_name;	    /* "vd-7" */
 	int64_t since;
+	char *vm_uuid;	    /* the frontend's VM UUID when known, else NULL */
 };
 void vd_attachment_dispose(struct vd_attachment *a);
 int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a);

@@ -79,14 +79,15 @@ e2e_step() {
 }
 
 # ---- guests
-# guest_cfg NAME "DISK-SPECS" "EXTRA" [bootloader|direct] [MEMORY]
+# guest_cfg NAME "DISK-SPECS" "EXTRA" [bootloader|direct] [MEMORY] [pv|pvh]
 #   DISK-SPECS: comma-separated quoted xl disk specs, e.g. "'vdev=xvda,access=rw,...'"
+#   E2E_ON_REBOOT=restart in the environment: restart on reboot (default destroy)
 guest_cfg() {
-	local g disks extra how mem
-	g=$1 disks=$2 extra=$3 how=${4:-direct} mem=${5:-128}
+	local g disks extra how mem type
+	g=$1 disks=$2 extra=$3 how=${4:-direct} mem=${5:-128} type=${6:-pv}
 	{
 		echo "name = \"$g\""
-		echo "type = \"pv\""
+		echo "type = \"$type\""
 		echo "memory = $mem"
 		echo "vcpus = 1"
 		if [ "$how" = bootloader ]; then
@@ -98,11 +99,13 @@ guest_cfg() {
 		echo "extra = \"$extra\""
 		echo "disk = [ $disks ]"
 		echo "on_crash = \"destroy\""
-		echo "on_reboot = \"destroy\""
+		echo "on_reboot = \"${E2E_ON_REBOOT:-destroy}\""
 	} >/tmp/e2e/$g.cfg
-	rm -f "$CONSOLE_DIR/guest-$g.log"
+	rm -f "$CONSOLE_DIR/guest-$g.log" "$CONSOLE_DIR/guest-$g--incoming.log"
 }
 guest_console() { cat "$CONSOLE_DIR/guest-$1.log" 2>/dev/null | tr -d '\r'; }
+# after a same-host migration xenconsoled logs to the incoming domain's name: both files
+guest_console_all() { cat "$CONSOLE_DIR/guest-$1.log" "$CONSOLE_DIR/guest-$1--incoming.log" 2>/dev/null | tr -d '\r'; }
 # guest_create NAME: xl create, output kept in /tmp/e2e/NAME.create.log; returns xl's status
 guest_create() {
 	local rc
@@ -202,6 +205,30 @@ mark_read() { # DEV [guest]: the printable text of the marker sector
 	dd if="$1" bs=512 skip=$off count=1 2>/dev/null | head -c 80 | tr -c 'A-Za-z0-9 _:.=-' '\n' | head -n 1
 }
 dm_vd_devices() { dmsetup ls 2>/dev/null | awk '$1 ~ /^vd-/{print $1}'; }
+# the attachments of VD $1 as "DOMID VDEV MODE" lines (from xl-vd show)
+vd_attachments() { "$XL_VD" show "$1" 2>/dev/null | awk '$1 == "domain" {print $2, $3, $7}'; }
+
+# ---- timed lifecycle operations
+# each line of stdin prefixed with bash's $EPOCHREALTIME (a builtin: no fork per line)
+stamp_lines() { local l; while IFS= read -r l; do echo "$EPOCHREALTIME $l"; done; }
+secs_between() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b - a}'; }
+# xl_migrate_timed NAME LOG [-vvv]: same-host live migration (xl migrate -s "" NAME
+# "xl migrate-receive", XEN-IN-QEMU.md), every line xl and libxl print stamped into LOG as it
+# arrives. Prints "TOTAL PAUSED": the whole command, and (with -vvv, whose debug lines show the
+# suspend) the guest's pause: from libxl's suspend request to the guest (sender) to "Domain
+# started" (receiver, after it unpaused the new domain), "?" without. Returns xl's status.
+xl_migrate_timed() {
+	local g=$1 log=$2 v=${3:-} t0 t1 rc ts te
+	t0=$EPOCHREALTIME
+	{ xl $v migrate -s "" "$g" "xl $v migrate-receive" 2>&1; echo "xl-exit $?"; } |
+		stamp_lines >"$log"
+	t1=$EPOCHREALTIME
+	rc=$(awk '$2 == "xl-exit" {print $3}' "$log")
+	ts=$(grep -a -m1 -iE 'suspend request|suspending domain' "$log" | cut -d' ' -f1)
+	te=$(grep -a -m1 'Domain started succ' "$log" | cut -d' ' -f1)
+	echo "$(secs_between "$t0" "$t1") $([ -n "$ts" ] && [ -n "$te" ] && secs_between "$ts" "$te" || echo ?)"
+	return "${rc:-1}"
+}
 # xl-vd create SIZE [ARGS]: prints the new id (the last number xl-vd printed)
 vd_create() {
 	local out rc

@@ -73,10 +73,11 @@ cp "$WORK/pool0.bak" "$WORK/pool0.img"
 expect_ok xl-vd check && pass "the right disk back: consistent"
 
 # A database of a newer schema.
+version=$(db_sql 'PRAGMA user_version')
 db_sql 'PRAGMA user_version = 7'
 expect_fail "schema version 7, newer than this xenvd understands" xl-vd list
 expect_fail "schema version 7" xl-vd create 1M
-db_sql 'PRAGMA user_version = 2'
+db_sql "PRAGMA user_version = $version"
 [ "$before" = "$(db_dump)" ] && pass "nothing changed" || fail "the database changed"
 
 # A future label version is never overwritten, even with --force.

@@ -418,6 +418,7 @@ static void test_newer_schema_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct vd_db *db = NULL;
+	char pragma[64];
 	sqlite3 *raw;
 
 	vd_db_close(f->db);
@@ -429,7 +430,8 @@ static void test_newer_schema_is_refused(void **state)
 	assert_non_null(strstr(vd_errmsg(), "schema version 99"));
 	/* Put it back so teardown's database is usable. */
 	assert_int_equal(fixture_raw_open(f->db_path, &raw), SQLITE_OK);
-	sqlite3_exec(raw, "PRAGMA user_version = 2" /* VD_DB_SCHEMA_VERSION */, NULL, NULL, NULL);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", VD_DB_SCHEMA_VERSION);
+	sqlite3_exec(raw, pragma, NULL, NULL, NULL);
 	fixture_raw_close(raw);
 	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
 }

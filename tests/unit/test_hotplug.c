@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sqlite3.h>
 #include <sys/sysmacros.h>
 
 #include "pool/db.h"
@@ -533,11 +534,50 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A vbd backend as libxl writes it before running the script; returns XENBUS_PATH. */
+/* A domain as libxl makes it: /local/domain/<domid>/{name,vm}, vm = "/vm/<uuid>" and
+ * /vm/<uuid>/uuid. uuid NULL: a domain that names no VM. */
+static void domain(int domid, const char *uuid)
+{
+	char path[64], v[64];
+
+	snprintf(path, sizeof(path), "/local/domain/%d/name", domid);
+	snprintf(v, sizeof(v), "d%d", domid);
+	set_node(path, v);
+	snprintf(path, sizeof(path), "/local/domain/%d/vm", domid);
+	if (!uuid) {
+		rm_tree(path);
+		return;
+	}
+	snprintf(v, sizeof(v), "/vm/%s", uuid);
+	set_node(path, v);
+	snprintf(path, sizeof(path), "/vm/%s/uuid", uuid);
+	set_node(path, uuid);
+}
+
+/* Its xenstore entries removed, as libxl does after its backends. */
+static void domain_gone(int domid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/local/domain/%d", domid);
+	rm_tree(path);
+}
+
+#define VM_A "6f1c2a9e-0b3d-4c5e-8f70-112233445566"
+#define VM_B "0d9e8f7a-6b5c-4d3e-9f21-aabbccddeeff"
+
+/* A vbd backend as libxl writes it before running the script; returns XENBUS_PATH. A guest
+ * domain not described yet gets a VM of its own (UUID ending in its domid). */
 static const char *backend(int domid, int devid, const char *params, const char *mode)
 {
 	static char be[64];
-	char path[128], v[16];
+	char path[128], v[64];
+
+	snprintf(path, sizeof(path), "/local/domain/%d/name", domid);
+	if (domid != 0 && !get_node(path)) {
+		snprintf(v, sizeof(v), "00000000-0000-4000-8000-%012d", domid);
+		domain(domid, v);
+	}
 
 	snprintf(be, sizeof(be), "backend/vbd/%d/%d", domid, devid);
 	rm_tree(be);
@@ -621,6 +661,8 @@ static void test_add_maps_vd_and_writes_results(void **state)
 	assert_string_equal(a.dm_name, "vd-1");
 	assert_non_null(a.vdev);
 	assert_string_equal(a.vdev, "xvda");
+	assert_non_null(a.vm_uuid); /* the frontend's VM, as /local/domain/5/vm names it */
+	assert_string_equal(a.vm_uuid, "00000000-0000-4000-8000-000000000005");
 	vd_attachment_dispose(&a);
 }
 
@@ -844,7 +886,9 @@ static void test_foreign_backend_on_a_pool_device_conflicts(void **state)
 	struct fixture *f = *state;
 	const char *be;
 
-	/* Someone attached the pool device itself to domain 9 with the stock block script. */
+	/* Someone attached the pool device itself to domain 9 (another VM) with the stock block
+	 * script. */
+	domain(9, VM_B);
 	set_node("backend/vbd/9/768/physical-device", "7:0");
 	set_node("backend/vbd/9/768/mode", "w");
 	set_node("backend/vbd/9/768/frontend-id", "9");
@@ -1153,6 +1197,197 @@ static void test_resize_grows_the_live_device(void **state)
 	assert_int_equal(ndevs, 0);
 }
 
+/* ---- the same VM, twice (DESIGN.md; Xen's block-common.sh same_vm) ---- */
+
+/* xl migrate (or restore) creates the incoming domain and adds its disks while the outgoing
+ * domain of the same VM still holds them; then the outgoing domain goes. */
+static void test_same_vm_may_hold_its_vd_writable_twice(void **state)
+{
+	struct fixture *f = *state;
+	char old[64], incoming[64], key[96];
+	struct vd_attachment *list = NULL;
+	size_t n = 0;
+
+	domain(5, VM_A);
+	domain(6, VM_A);
+	snprintf(old, sizeof(old), "%s", backend(5, 51712, "vd:1", "w"));
+	snprintf(incoming, sizeof(incoming), "%s", backend(6, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, old), 0);
+	assert_int_equal(add(f, incoming), 0);
+	assert_int_equal(ndevs, 1);
+	assert_string_equal(node(old, "physical-device"), node(incoming, "physical-device"));
+	assert_int_equal(remove_be(f, old), 0);
+	domain_gone(5);
+	assert_int_equal(ndevs, 1);
+	assert_int_equal(vd_db_attachment_list(f->db, 1, &list, &n), 0);
+	assert_int_equal(n, 1);
+	snprintf(key, sizeof(key), "/local/domain/0/%s", incoming);
+	assert_string_equal(list[0].backend_path, key);
+	assert_int_equal(list[0].domid, 6);
+	assert_string_equal(list[0].vm_uuid, VM_A);
+	vd_db_attachment_list_free(list, n);
+}
+
+static void test_another_vm_is_refused_as_before(void **state)
+{
+	struct fixture *f = *state;
+	char be1[64], be2[64];
+
+	domain(5, VM_A);
+	domain(6, VM_B);
+	snprintf(be1, sizeof(be1), "%s", backend(5, 51712, "vd:1", "w"));
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, be1), 0);
+	assert_int_equal(add(f, be2), -EBUSY);
+	assert_non_null(strstr(node(be2, "hotplug-error"), "another domain"));
+	assert_non_null(strstr(logged, "domain 5"));
+	assert_int_equal(attachments(f, 1), 1);
+	/* the same VM does not extend to readers' conflicts of another VM either */
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "r"));
+	assert_int_equal(add(f, be2), -EBUSY);
+}
+
+/* Two domains that name no VM are not "the same VM" (block-common.sh compared "" with "" until
+ * upstream fixed it). */
+static void test_domains_without_a_vm_are_not_the_same_vm(void **state)
+{
+	struct fixture *f = *state;
+	char be1[64], be2[64];
+
+	domain(5, NULL);
+	domain(6, NULL);
+	snprintf(be1, sizeof(be1), "%s", backend(5, 51712, "vd:1", "w"));
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, be1), 0);
+	assert_int_equal(add(f, be2), -EBUSY);
+}
+
+/* The VM UUID from "/vm/<uuid>", or from <vm>/uuid when the path has another form; in lower
+ * case either way. */
+static void test_vm_uuid_is_read_from_the_vm_path_or_its_uuid_node(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_xs_domain d;
+
+	domain(5, VM_A);
+	assert_int_equal(vd_xs_read_domain(f->xs, 5, &d), 0);
+	assert_false(d.gone);
+	assert_string_equal(d.vm_uuid, VM_A);
+	assert_string_equal(d.target_vm_uuid, "");
+	set_node("/local/domain/6/name", "d6");
+	set_node("/local/domain/6/vm", "/vm/renamed-twice");
+	set_node("/vm/renamed-twice/uuid", "0D9E8F7A-6B5C-4D3E-9F21-AABBCCDDEEFF");
+	assert_int_equal(vd_xs_read_domain(f->xs, 6, &d), 0);
+	assert_string_equal(d.vm_uuid, VM_B);
+	set_node("/vm/renamed-twice/uuid", "not-a-uuid");
+	assert_int_equal(vd_xs_read_domain(f->xs, 6, &d), 0);
+	assert_string_equal(d.vm_uuid, "");
+	assert_int_equal(vd_xs_read_domain(f->xs, 77, &d), 0);
+	assert_true(d.gone);
+}
+
+/* The stock script's care: a domain whose xenstore entries are already gone (libxl removes them
+ * after the backends) counts as the requester, unless our own row recorded another VM for it. */
+static void test_gone_domain_counts_as_the_requester_unless_its_row_says_otherwise(void **state)
+{
+	struct fixture *f = *state;
+	char be1[64], be2[64];
+
+	/* recorded VM A, domain gone: VM B is still refused, VM A (restarting) is not */
+	domain(5, VM_A);
+	snprintf(be1, sizeof(be1), "%s", backend(5, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, be1), 0);
+	domain_gone(5);
+	domain(6, VM_B);
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, be2), -EBUSY);
+	domain(7, VM_A);
+	snprintf(be2, sizeof(be2), "%s", backend(7, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, be2), 0);
+	assert_int_equal(remove_be(f, be2), 0);
+	assert_int_equal(remove_be(f, be1), 0);
+
+	/* no VM recorded (the domain named none when it attached), domain gone: the requester */
+	domain(8, NULL);
+	snprintf(be1, sizeof(be1), "%s", backend(8, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, be1), 0);
+	domain(6, VM_B);
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, be2), -EBUSY); /* while domain 8 is there */
+	domain_gone(8);
+	assert_int_equal(add(f, be2), 0);
+}
+
+/* Other backends (the stock block script's phy: of the same device) follow the same rule. */
+static void test_foreign_backend_of_the_same_vm_is_the_requester(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	set_node("backend/vbd/9/768/physical-device", "7:0"); /* the pool device itself */
+	set_node("backend/vbd/9/768/mode", "w");
+	set_node("backend/vbd/9/768/frontend-id", "9");
+	domain(5, VM_A);
+	be = backend(5, 51712, "vd:1", "w");
+	domain(9, VM_A);
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(remove_be(f, be), 0);
+	domain(9, VM_B);
+	assert_int_equal(add(f, be), -EBUSY);
+	assert_non_null(strstr(logged, "domain 9"));
+	domain_gone(9);
+	assert_int_equal(add(f, be), 0);
+}
+
+/* A device-model stub domain serves its target's disks: it is the target's VM. */
+static void test_stub_domain_and_its_target_are_the_same_vm(void **state)
+{
+	struct fixture *f = *state;
+	char guest[64], stub[64];
+
+	domain(5, VM_A);
+	domain(6, VM_B);
+	set_node("/local/domain/6/target", "5");
+	snprintf(guest, sizeof(guest), "%s", backend(5, 51712, "vd:1", "w"));
+	snprintf(stub, sizeof(stub), "%s", backend(6, 51712, "vd:1", "w"));
+	assert_int_equal(add(f, guest), 0);
+	assert_int_equal(add(f, stub), 0);
+	assert_int_equal(remove_be(f, stub), 0);
+	/* without the target it is another VM */
+	rm_tree("/local/domain/6/target");
+	assert_int_equal(add(f, stub), -EBUSY);
+}
+
+/* A database of schema 2 gains the vm_uuid column; its rows keep everything and have none. */
+static void test_schema_2_attachments_gain_a_vm_uuid_column(void **state)
+{
+	struct fixture *f = *state;
+	const char *be = backend(5, 51712, "vd:1", "w");
+	struct vd_attachment *list = NULL;
+	size_t n = 0;
+	sqlite3 *raw;
+
+	assert_int_equal(add(f, be), 0);
+	vd_db_close(f->db);
+	f->db = NULL;
+	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "ALTER TABLE attachments DROP COLUMN vm_uuid;"
+				      "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
+	f->h.db = f->db;
+	assert_int_equal(vd_db_attachment_list(f->db, 1, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].domid, 5);
+	assert_null(list[0].vm_uuid);
+	vd_db_attachment_list_free(list, n);
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(vd_db_attachment_list(f->db, 1, &list, &n), 0);
+	assert_non_null(list[0].vm_uuid);
+	vd_db_attachment_list_free(list, n);
+}
+
 static void test_guest_message_keeps_the_reason_and_hides_other_tenants(void **state)
 {
 	char out[512];
@@ -1233,6 +1468,14 @@ int main(void)
 		T(test_check_runtime_keeps_open_leaks),
 		T(test_import_copies_image_into_the_vds_extents),
 		T(test_resize_grows_the_live_device),
+		T(test_same_vm_may_hold_its_vd_writable_twice),
+		T(test_another_vm_is_refused_as_before),
+		T(test_domains_without_a_vm_are_not_the_same_vm),
+		T(test_vm_uuid_is_read_from_the_vm_path_or_its_uuid_node),
+		T(test_gone_domain_counts_as_the_requester_unless_its_row_says_otherwise),
+		T(test_foreign_backend_of_the_same_vm_is_the_requester),
+		T(test_stub_domain_and_its_target_are_the_same_vm),
+		T(test_schema_2_attachments_gain_a_vm_uuid_column),
 		cmocka_unit_test(test_modes_canonicalise_like_block_common),
 	};
 
