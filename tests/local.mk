@@ -16,9 +16,11 @@ check_PROGRAMS += tests/vd-sql
 tests_vd_sql_SOURCES = tests/vd-sql.c
 tests_vd_sql_LDADD = $(XENVD_LIBS)
 
-# Just the unit tests (the ASan+UBSan CI build runs these).
+# Just the unit tests (the ASan+UBSan CI build runs these), on one line: the on-pool suite
+# passes $(TESTS) on in a quoted variable.
 check-unit:
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS="`for t in $(TESTS); do case $$t in tests/unit/*) echo $$t;; esac; done`"
+	$(MAKE) $(AM_MAKEFLAGS) check \
+		TESTS="`for t in $(TESTS); do case $$t in tests/unit/*) printf '%s ' $$t;; esac; done`"
 .PHONY: check-unit
 
 INTEGRATION_CORE = \

@@ -122,4 +122,27 @@ int vd_uuid_parse(const char *s, uint8_t ret_uuid[16]);
 int vd_pread_all(int fd, void *buf, size_t len, uint64_t off);
 int vd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/* Big-endian fields of on-disk structures (labels, the metadata area). */
+static inline void vd_put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline void vd_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint32_t vd_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t vd_get_be64(const uint8_t *p)
+{
+	return (uint64_t)vd_get_be32(p) << 32 | vd_get_be32(p + 4);
+}
+
 #endif

@@ -37,28 +37,6 @@ uint32_t vd_label_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 void vd_label_encode(const struct vd_label *l, uint8_t buf[VD_LABEL_SIZE])
 {
 	/* Only a device carrying a metadata area needs version 2. */
@@ -70,21 +48,21 @@ void vd_label_encode(const struct vd_label *l, uint8_t buf[VD_LABEL_SIZE])
 
 	memset(buf, 0, VD_LABEL_SIZE);
 	memcpy(buf, VD_LABEL_MAGIC, 8);
-	put32(buf + 8, version);
-	put32(buf + 12, header_len);
+	vd_put_be32(buf + 8, version);
+	vd_put_be32(buf + 12, header_len);
 	memcpy(buf + 16, l->pool_uuid, 16);
 	memcpy(buf + 32, l->device_uuid, 16);
-	put64(buf + 48, l->extent_size);
-	put64(buf + 56, l->data_offset);
-	put64(buf + 64, l->extent_count);
-	put64(buf + 72, l->device_size);
-	put64(buf + 80, (uint64_t)l->created);
+	vd_put_be64(buf + 48, l->extent_size);
+	vd_put_be64(buf + 56, l->data_offset);
+	vd_put_be64(buf + 64, l->extent_count);
+	vd_put_be64(buf + 72, l->device_size);
+	vd_put_be64(buf + 80, (uint64_t)l->created);
 	if (version >= 2) {
-		put64(buf + 88, l->md_offset);
-		put64(buf + 96, l->md_size);
-		put32(buf + 104, l->md_copy);
+		vd_put_be64(buf + 88, l->md_offset);
+		vd_put_be64(buf + 96, l->md_size);
+		vd_put_be32(buf + 104, l->md_copy);
 	}
-	put32(buf + header_len, vd_label_crc32c(0, buf, header_len));
+	vd_put_be32(buf + header_len, vd_label_crc32c(0, buf, header_len));
 }
 
 int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
@@ -94,26 +72,26 @@ int vd_label_decode(const uint8_t buf[VD_LABEL_SIZE], struct vd_label *ret)
 
 	if (memcmp(buf, VD_LABEL_MAGIC, 8) != 0)
 		return -ENOMSG;
-	l.version = get32(buf + 8);
+	l.version = vd_get_be32(buf + 8);
 	if (l.version > VD_LABEL_VERSION)
 		return -EPROTONOSUPPORT;
-	header_len = get32(buf + 12);
+	header_len = vd_get_be32(buf + 12);
 	if (l.version == 0 ||
 	    header_len != (l.version == 1 ? LABEL_HEADER_LEN_V1 : LABEL_HEADER_LEN_V2))
 		return -EBADMSG;
-	if (get32(buf + header_len) != vd_label_crc32c(0, buf, header_len))
+	if (vd_get_be32(buf + header_len) != vd_label_crc32c(0, buf, header_len))
 		return -EBADMSG;
 	memcpy(l.pool_uuid, buf + 16, 16);
 	memcpy(l.device_uuid, buf + 32, 16);
-	l.extent_size = get64(buf + 48);
-	l.data_offset = get64(buf + 56);
-	l.extent_count = get64(buf + 64);
-	l.device_size = get64(buf + 72);
-	l.created = (int64_t)get64(buf + 80);
+	l.extent_size = vd_get_be64(buf + 48);
+	l.data_offset = vd_get_be64(buf + 56);
+	l.extent_count = vd_get_be64(buf + 64);
+	l.device_size = vd_get_be64(buf + 72);
+	l.created = (int64_t)vd_get_be64(buf + 80);
 	if (l.version >= 2) {
-		l.md_offset = get64(buf + 88);
-		l.md_size = get64(buf + 96);
-		l.md_copy = get32(buf + 104);
+		l.md_offset = vd_get_be64(buf + 88);
+		l.md_size = vd_get_be64(buf + 96);
+		l.md_copy = vd_get_be32(buf + 104);
 		/* The area lies past the label, inside the device, and off the extents. */
 		if (l.md_copy < 1 || l.md_copy > 2 || l.md_offset < VD_LABEL_SIZE ||
 		    l.md_offset % 4096 || l.md_size < 3 * 4096 || l.md_size % 4096 ||

@@ -58,28 +58,6 @@ struct vd_mdarea {
 	char describe[512];
 };
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 static uint64_t round_up(uint64_t v, uint64_t to)
 {
 	return (v + to - 1) / to * to;
@@ -115,25 +93,25 @@ static void encode_header(uint8_t *buf, const uint8_t pool_uuid[16], uint64_t si
 {
 	memset(buf, 0, VD_MD_BLOCK);
 	memcpy(buf, AREA_MAGIC, 8);
-	put32(buf + 8, AREA_VERSION);
-	put32(buf + 12, AREA_HEADER_LEN);
+	vd_put_be32(buf + 8, AREA_VERSION);
+	vd_put_be32(buf + 12, AREA_HEADER_LEN);
 	memcpy(buf + 16, pool_uuid, 16);
-	put64(buf + 32, size);
-	put64(buf + 40, regions[VD_MD_DB].offset);
-	put64(buf + 48, regions[VD_MD_DB].capacity);
-	put64(buf + 56, regions[VD_MD_JOURNAL].offset);
-	put64(buf + 64, regions[VD_MD_JOURNAL].capacity);
-	put32(buf + 72, copy);
-	put32(buf + AREA_HEADER_LEN, vd_label_crc32c(0, buf, AREA_HEADER_LEN));
+	vd_put_be64(buf + 32, size);
+	vd_put_be64(buf + 40, regions[VD_MD_DB].offset);
+	vd_put_be64(buf + 48, regions[VD_MD_DB].capacity);
+	vd_put_be64(buf + 56, regions[VD_MD_JOURNAL].offset);
+	vd_put_be64(buf + 64, regions[VD_MD_JOURNAL].capacity);
+	vd_put_be32(buf + 72, copy);
+	vd_put_be32(buf + AREA_HEADER_LEN, vd_label_crc32c(0, buf, AREA_HEADER_LEN));
 	for (int i = 0; i < 2; i++) {
 		uint8_t *s = buf + SECTOR * (1 + i);
 
 		memcpy(s, REGION_MAGIC, 8);
-		put32(s + 8, (uint32_t)i);
-		put32(s + 12, REGION_HEADER_LEN);
-		put64(s + 16, regions[i].length);
-		put64(s + 24, regions[i].generation);
-		put32(s + REGION_HEADER_LEN, vd_label_crc32c(0, s, REGION_HEADER_LEN));
+		vd_put_be32(s + 8, (uint32_t)i);
+		vd_put_be32(s + 12, REGION_HEADER_LEN);
+		vd_put_be64(s + 16, regions[i].length);
+		vd_put_be64(s + 24, regions[i].generation);
+		vd_put_be32(s + REGION_HEADER_LEN, vd_label_crc32c(0, s, REGION_HEADER_LEN));
 	}
 }
 
@@ -149,36 +127,36 @@ static int decode_header(const uint8_t *buf, const struct vd_md_copy *where, uin
 		what = "is blank (its header was zeroed)";
 	else if (memcmp(buf, AREA_MAGIC, 8) != 0)
 		what = "carries no metadata area header (overwritten?)";
-	else if (get32(buf + 8) > AREA_VERSION)
+	else if (vd_get_be32(buf + 8) > AREA_VERSION)
 		return vd_err(-EPROTONOSUPPORT, "the metadata area on %s (at %" PRIu64 ") is of a "
 				"newer xenvd; upgrade xenvd", where->path, where->offset);
-	else if (get32(buf + 12) != AREA_HEADER_LEN ||
-		 get32(buf + AREA_HEADER_LEN) != vd_label_crc32c(0, buf, AREA_HEADER_LEN))
+	else if (vd_get_be32(buf + 12) != AREA_HEADER_LEN ||
+		 vd_get_be32(buf + AREA_HEADER_LEN) != vd_label_crc32c(0, buf, AREA_HEADER_LEN))
 		what = "has a damaged header (bad checksum)";
 	if (what)
 		goto bad;
 	memcpy(pool_uuid, buf + 16, 16);
-	size = get64(buf + 32);
-	regions[VD_MD_DB].offset = get64(buf + 40);
-	regions[VD_MD_DB].capacity = get64(buf + 48);
-	regions[VD_MD_JOURNAL].offset = get64(buf + 56);
-	regions[VD_MD_JOURNAL].capacity = get64(buf + 64);
-	if (size != where->size || get32(buf + 72) != where->copy) {
+	size = vd_get_be64(buf + 32);
+	regions[VD_MD_DB].offset = vd_get_be64(buf + 40);
+	regions[VD_MD_DB].capacity = vd_get_be64(buf + 48);
+	regions[VD_MD_JOURNAL].offset = vd_get_be64(buf + 56);
+	regions[VD_MD_JOURNAL].capacity = vd_get_be64(buf + 64);
+	if (size != where->size || vd_get_be32(buf + 72) != where->copy) {
 		what = "does not match its device label (size or copy number)";
 		goto bad;
 	}
 	for (int i = 0; i < 2; i++) {
 		const uint8_t *s = buf + SECTOR * (1 + i);
 
-		if (memcmp(s, REGION_MAGIC, 8) != 0 || get32(s + 8) != (uint32_t)i ||
-		    get32(s + 12) != REGION_HEADER_LEN ||
-		    get32(s + REGION_HEADER_LEN) != vd_label_crc32c(0, s, REGION_HEADER_LEN)) {
+		if (memcmp(s, REGION_MAGIC, 8) != 0 || vd_get_be32(s + 8) != (uint32_t)i ||
+		    vd_get_be32(s + 12) != REGION_HEADER_LEN ||
+		    vd_get_be32(s + REGION_HEADER_LEN) != vd_label_crc32c(0, s, REGION_HEADER_LEN)) {
 			what = i ? "has a damaged journal region header (bad checksum)"
 				 : "has a damaged database region header (bad checksum)";
 			goto bad;
 		}
-		regions[i].length = get64(s + 16);
-		regions[i].generation = get64(s + 24);
+		regions[i].length = vd_get_be64(s + 16);
+		regions[i].generation = vd_get_be64(s + 24);
 		regions[i].dirty = false;
 		if (regions[i].offset < VD_MD_BLOCK || regions[i].offset % VD_MD_BLOCK ||
 		    regions[i].capacity > size || regions[i].offset > size - regions[i].capacity) {
@@ -229,7 +207,7 @@ bool vd_mdarea_probe(const char *path, uint64_t offset, const uint8_t pool_uuid[
 
 	return fd >= 0 && pread(fd, buf, sizeof(buf), (off_t)offset) == (ssize_t)sizeof(buf) &&
 	       memcmp(buf, AREA_MAGIC, 8) == 0 && memcmp(buf + 16, pool_uuid, 16) == 0 &&
-	       get32(buf + AREA_HEADER_LEN) == vd_label_crc32c(0, buf, AREA_HEADER_LEN);
+	       vd_get_be32(buf + AREA_HEADER_LEN) == vd_label_crc32c(0, buf, AREA_HEADER_LEN);
 }
 
 static bool dropped(struct vd_mdarea *a)

@@ -76,6 +76,50 @@ int vd_pool_zero_range(int fd, uint64_t off, uint64_t len)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+/* After a label read that found no label (r < 0): a damaged label and another program's
+ * data are refused unless force; any other read error always is. */
+static int refuse_unlabelled_data(int fd, const char *path, int r, bool force)
+{
+	char what[256];
+
+	if (r == -EBADMSG)
+		return force ? 0
+			     : vd_err(r, "%s carries a damaged xenvd label; pass --force to "
+					 "overwrite it",
+				      path);
+	if (r != -ENOMSG)
+		return vd_err(r, "cannot read %s: %m", path);
+	if (force)
+		return 0;
+	r = vd_signature_probe(fd, what, sizeof(what));
+	if (r < 0)
+		return vd_err(r, "cannot probe %s for existing data: %m", path);
+	if (r > 0)
+		return vd_err(-EEXIST, "%s carries %s; pass --force to overwrite it (its data "
+				       "will be lost)", path, what);
+	return 0;
+}
+
+/* format's extent size: the one asked for, else the configuration's; checked either way. */
+static int choose_extent_size(uint64_t *extent_size)
+{
+	int r;
+
+	if (!*extent_size) {
+		struct vd_config cfg;
+
+		r = vd_config_load(NULL, &cfg);
+		if (r < 0)
+			return r;
+		*extent_size = cfg.extent_size;
+		vd_config_dispose(&cfg);
+	}
+	if (*extent_size < MIN_EXTENT_SIZE || *extent_size % 4096)
+		return vd_err(-EINVAL, "extent size %" PRIu64 " is invalid: it must be a multiple "
+				       "of 4K and at least 64K", *extent_size);
+	return 0;
+}
+
 static int pool_extent_size(struct vd_db *db, uint64_t *ret)
 {
 	struct vd_pool_device *list = NULL;
@@ -185,32 +229,15 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 					       "--force to destroy that pool's data on it",
 				      path, other, uuid_text);
 		}
-	} else if (r == -EBADMSG && !opts->force) {
-		return vd_err(r, "%s carries a damaged xenvd label; pass --force to overwrite it",
-			      path);
-	} else if (r != -ENOMSG && r != -EBADMSG) {
-		return vd_err(r, "cannot read %s: %m", path);
-	} else if (r == -ENOMSG && !opts->force) {
-		r = vd_signature_probe(fd, what, sizeof(what));
-		if (r < 0)
-			return vd_err(r, "cannot probe %s for existing data: %m", path);
-		if (r > 0)
-			return vd_err(-EEXIST, "%s carries %s; pass --force to overwrite it (its "
-					       "data will be lost)", path, what);
-	}
-
-	if (!extent_size) {
-		struct vd_config cfg;
-
-		r = vd_config_load(NULL, &cfg);
+	} else {
+		r = refuse_unlabelled_data(fd, path, r, opts->force);
 		if (r < 0)
 			return r;
-		extent_size = cfg.extent_size;
-		vd_config_dispose(&cfg);
 	}
-	if (extent_size < MIN_EXTENT_SIZE || extent_size % 4096)
-		return vd_err(-EINVAL, "extent size %" PRIu64 " is invalid: it must be a multiple "
-				       "of 4K and at least 64K", extent_size);
+
+	r = choose_extent_size(&extent_size);
+	if (r < 0)
+		return r;
 	r = pool_extent_size(db, &pool_es);
 	if (r < 0)
 		return r;
@@ -382,7 +409,7 @@ int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd
 	struct vd_label old;
 	struct vd_db *db = NULL;
 	uint64_t size, extent_size = opts->extent_size, max_extents = opts->max_extents, md_size;
-	char what[256], a[32], b[32];
+	char a[32], b[32];
 	struct stat st;
 	int r;
 
@@ -420,31 +447,14 @@ int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd
 				       "its data", path, other,
 			      old.md_copy ? ", which carries its own database" : "", path);
 	}
-	if (r == -EBADMSG && !opts->force)
-		return vd_err(r, "%s carries a damaged xenvd label; pass --force to overwrite it",
-			      path);
-	if (r < 0 && r != -ENOMSG && r != -EBADMSG)
-		return vd_err(r, "cannot read %s: %m", path);
-	if (r == -ENOMSG && !opts->force) {
-		r = vd_signature_probe(fd, what, sizeof(what));
-		if (r < 0)
-			return vd_err(r, "cannot probe %s for existing data: %m", path);
-		if (r > 0)
-			return vd_err(-EEXIST, "%s carries %s; pass --force to overwrite it (its "
-					       "data will be lost)", path, what);
-	}
-	if (!extent_size) {
-		struct vd_config cfg;
-
-		r = vd_config_load(NULL, &cfg);
+	if (r < 0) {
+		r = refuse_unlabelled_data(fd, path, r, opts->force);
 		if (r < 0)
 			return r;
-		extent_size = cfg.extent_size;
-		vd_config_dispose(&cfg);
 	}
-	if (extent_size < MIN_EXTENT_SIZE || extent_size % 4096)
-		return vd_err(-EINVAL, "extent size %" PRIu64 " is invalid: it must be a multiple "
-				       "of 4K and at least 64K", extent_size);
+	r = choose_extent_size(&extent_size);
+	if (r < 0)
+		return r;
 	if (!max_extents) {
 		max_extents = size > VD_MD_OFFSET ? (size - VD_MD_OFFSET) / extent_size * 8 : 0;
 		if (max_extents < 16384)
