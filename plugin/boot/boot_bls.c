@@ -202,7 +202,8 @@ int vd_boot_bls_build_menu(struct vd_boot_entry *entries, size_t n, const struct
 	const char *dflt;
 	int r;
 
-	qsort(entries, n, sizeof(*entries), compare_newest_first);
+	if (n)
+		qsort(entries, n, sizeof(*entries), compare_newest_first);
 	for (size_t i = 0; i < n; i++) {
 		r = vd_boot_menu_add(&menu, &entries[i]);
 		if (r < 0) {

@@ -76,6 +76,36 @@ int vd_pool_zero_range(int fd, uint64_t off, uint64_t len)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+/* The device or file format writes to, by its canonical path, opened read-write; O_EXCL on a
+ * block device fails while it is mounted or held by device-mapper. */
+static int open_for_format(const char *path, char **ret_canonical, struct stat *ret_st,
+			   int *ret_fd, uint64_t *ret_size)
+{
+	_cleanup_free_ char *canonical = realpath(path, NULL);
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (!canonical)
+		return vd_err(-errno, "cannot format %s: %m", path);
+	if (stat(canonical, ret_st) < 0)
+		return vd_err(-errno, "cannot format %s: %m", path);
+	if (!S_ISREG(ret_st->st_mode) && !S_ISBLK(ret_st->st_mode))
+		return vd_err(-ENOTBLK, "cannot format %s: not a block device or regular file",
+			      path);
+	fd = open(canonical, O_RDWR | O_CLOEXEC | (S_ISBLK(ret_st->st_mode) ? O_EXCL : 0));
+	if (fd < 0)
+		return vd_err(-errno, errno == EBUSY
+					      ? "cannot format %s: it is in use (mounted, or held by "
+						"device-mapper or another driver): %m"
+					      : "cannot format %s: %m", path);
+	r = vd_pool_device_size(fd, ret_size);
+	if (r < 0)
+		return vd_err(r, "cannot read the size of %s: %m", path);
+	*ret_canonical = TAKE_PTR(canonical);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
 /* After a label read that found no label (r < 0): a damaged label and another program's
  * data are refused unless force; any other read error always is. */
 static int refuse_unlabelled_data(int fd, const char *path, int r, bool force)
@@ -186,24 +216,9 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 	int64_t id;
 	int r;
 
-	canonical = realpath(path, NULL);
-	if (!canonical)
-		return vd_err(-errno, "cannot format %s: %m", path);
-	if (stat(canonical, &st) < 0)
-		return vd_err(-errno, "cannot format %s: %m", path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return vd_err(-ENOTBLK, "cannot format %s: not a block device or regular file",
-			      path);
-	/* O_EXCL on a block device fails if it is mounted or held by device-mapper. */
-	fd = open(canonical, O_RDWR | O_CLOEXEC | (S_ISBLK(st.st_mode) ? O_EXCL : 0));
-	if (fd < 0)
-		return vd_err(-errno, errno == EBUSY
-					      ? "cannot format %s: it is in use (mounted, or held by "
-						"device-mapper or another driver): %m"
-					      : "cannot format %s: %m", path);
-	r = vd_pool_device_size(fd, &size);
+	r = open_for_format(path, &canonical, &st, &fd, &size);
 	if (r < 0)
-		return vd_err(r, "cannot read the size of %s: %m", path);
+		return r;
 
 	vd_db_pool_uuid(db, pool_uuid);
 	r = vd_label_read(fd, &old);
@@ -415,23 +430,9 @@ int vd_pool_format_onpool(const char *db_path, const char *path, const struct vd
 
 	if (access(db_path, F_OK) == 0)
 		return vd_err(-EEXIST, "%s already exists: this dom0 has a pool", db_path);
-	canonical = realpath(path, NULL);
-	if (!canonical)
-		return vd_err(-errno, "cannot format %s: %m", path);
-	if (stat(canonical, &st) < 0)
-		return vd_err(-errno, "cannot format %s: %m", path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return vd_err(-ENOTBLK, "cannot format %s: not a block device or regular file",
-			      path);
-	fd = open(canonical, O_RDWR | O_CLOEXEC | (S_ISBLK(st.st_mode) ? O_EXCL : 0));
-	if (fd < 0)
-		return vd_err(-errno, errno == EBUSY
-					      ? "cannot format %s: it is in use (mounted, or held by "
-						"device-mapper or another driver): %m"
-					      : "cannot format %s: %m", path);
-	r = vd_pool_device_size(fd, &size);
+	r = open_for_format(path, &canonical, &st, &fd, &size);
 	if (r < 0)
-		return vd_err(r, "cannot read the size of %s: %m", path);
+		return r;
 
 	/* The same refusals as vd_pool_format, before anything is written. */
 	r = vd_label_read(fd, &old);

@@ -124,7 +124,8 @@ static int reclaimable(struct vd_db *db, int64_t now, uint32_t **ret_ids, size_t
 	r = vd_db_vdisk_list(db, false, &all, &nall);
 	if (r < 0)
 		return r;
-	qsort(all, nall, sizeof(*all), cmp_expiry);
+	if (nall)
+		qsort(all, nall, sizeof(*all), cmp_expiry);
 	ids = calloc(nall ? nall : 1, sizeof(*ids));
 	if (!ids) {
 		vd_db_vdisk_list_free(all, nall);
