@@ -83,6 +83,12 @@ static int sql_err(struct vd_db *db, int rc, const char *what)
 	default:
 		r = -EIO;
 	}
+	if (r == -ENOSPC && db->vfs)
+		return vd_err(r, "database %s: %s failed: the pool's metadata area is full (format "
+				 "sized it for the extents the pool may reach, --max-extents); take "
+				 "devices out ('xl-vd pool-remove'); a larger area needs a pool "
+				 "formatted with a larger --max-extents",
+			      db->path, what);
 	return vd_err(r, "database %s: %s failed: %s", db->path, what,
 		      db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
 }

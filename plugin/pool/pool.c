@@ -202,7 +202,7 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 		   struct vd_pool_device *ret)
 {
 	_cleanup_(locator_disposep) struct vd_locator loc = { 0 };
-	bool new_copy = false;
+	bool new_copy = false, locator_grew = false;
 	struct vd_md_copy area;
 	uint64_t data_offset = VD_DATA_OFFSET;
 	_cleanup_close_ int fd = -EBADF;
@@ -359,8 +359,10 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 			else
 				loc.n++;
 		}
-		if (r == 0)
+		if (r == 0) {
 			r = vd_locator_write(vd_db_path(db), &loc);
+			locator_grew = r == 0;
+		}
 		area.path = NULL;
 		if (r < 0) {
 			vd_db_rollback(db);
@@ -380,7 +382,19 @@ int vd_pool_format(struct vd_db *db, const char *path, const struct vd_format_op
 	return 0;
 
 restore:
-	/* Undo exactly what this run did: the previous first 4 KiB come back. */
+	/* Undo exactly what this run did: the locator names the copies it named before, and the
+	 * previous first 4 KiB come back. */
+	if (locator_grew) {
+		int w;
+
+		loc.n--;
+		free(loc.copies[loc.n].path);
+		loc.copies[loc.n].path = NULL;
+		w = vd_locator_write(vd_db_path(db), &loc);
+		if (w < 0)
+			vd_warn_errno(w, "undo: cannot drop %s from the database locator %s: %m",
+				      path, vd_db_path(db));
+	}
 	(void)vd_pwrite_all(fd, saved, sizeof(saved), 0);
 	(void)fdatasync(fd);
 	return r;

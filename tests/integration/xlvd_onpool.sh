@@ -129,4 +129,17 @@ expect_fail "on the pool already" xl-vd db-to-pool
 rm -rf "$(dirname "$XENVD_DB")"
 expect_ok xl-vd pool-import "$C" && grep -q "2 VD(s)" "$WORK/out" && expect_ok xl-vd check &&
 	pass "a moved pool imports on a fresh dom0" || fail "import after the move: $(cat "$WORK/out")"
+# A full metadata area: the format that would outgrow it fails with the way forward, and the
+# pool is as it was.
+export XENVD_DB="$WORK/fulldb/xenvd.db"
+truncate -s 2G "$WORK/d.img"
+truncate -s 64G "$WORK/big.img"
+D=$(make_loop "$WORK/d.img") || exit 77
+expect_ok xl-vd format "$D" --extent-size 1M --max-extents 2000
+expect_fail "metadata area is full" xl-vd format "$WORK/big.img" --extent-size 1M &&
+	pass "a format past the area's size is refused: $(head -c 160 "$WORK/err")"
+expect_ok xl-vd pool-list && [ "$(grep -c "$WORK/big.img" "$WORK/out")" = 0 ] &&
+	expect_ok xl-vd check && expect_ok xl-vd create 10M &&
+	pass "the pool is as before, and still takes changes" ||
+	fail "after the refused format: $(cat "$WORK/out" "$WORK/err")"
 finish
