@@ -16,6 +16,23 @@ step_boot() {
 	return 0
 }
 
+# guest_root NAME: a guest root tree in r=/tmp/NAMEroot whose grub.cfg boots the test kernel
+# and initrd, marked e2e.origin=NAME.
+guest_root() {
+	r=/tmp/$1root
+	rm -rf $r
+	mkdir -p $r/boot/grub
+	cp /e2e/guest/vmlinuz $r/boot/vmlinuz-$E2E_KVER
+	cp /e2e/guest/initrd-vd.gz $r/boot/initrd.img-$E2E_KVER
+	cat >$r/boot/grub/grub.cfg <<EOF
+set default=0
+menuentry '$1' {
+	linux /boot/vmlinuz-$E2E_KVER root=/dev/xvda ro console=hvc0 e2e.origin=$1
+	initrd /boot/initrd.img-$E2E_KVER
+}
+EOF
+}
+
 step_bench_hotplug() {
 	b=/e2e/bench/bench_hotplug.sh
 	[ -f $b ] || skip "bench/bench_hotplug.sh not written yet"
@@ -37,18 +54,7 @@ step_bench_storm() {
 	need_prog "$VDLOADER" vdloader
 	"$XL_VD" pool-list 2>/dev/null | grep -q /dev/vda ||
 		run "$XL_VD" format /dev/vda --extent-size 4M --force || fail "xl-vd format /dev/vda failed"
-	r=/tmp/stormroot
-	rm -rf $r
-	mkdir -p $r/boot/grub
-	cp /e2e/guest/vmlinuz $r/boot/vmlinuz-$E2E_KVER
-	cp /e2e/guest/initrd-vd.gz $r/boot/initrd.img-$E2E_KVER
-	cat >$r/boot/grub/grub.cfg <<EOF
-set default=0
-menuentry 'storm' {
-	linux /boot/vmlinuz-$E2E_KVER root=/dev/xvda ro console=hvc0 e2e.origin=storm
-	initrd /boot/initrd.img-$E2E_KVER
-}
-EOF
+	guest_root storm
 	ids=""
 	i=1
 	while [ $i -le $STORM ]; do
@@ -116,27 +122,13 @@ EOF
 # stamped as they arrive). The incoming domain's disks are attached while the guest is paused, so
 # the hotplug script's time is part of the pause.
 ROUNDS=${E2E_MIGRATE_ROUNDS:-2}
-migrate_root() {
-	r=/tmp/migroot
-	rm -rf $r
-	mkdir -p $r/boot/grub
-	cp /e2e/guest/vmlinuz $r/boot/vmlinuz-$E2E_KVER
-	cp /e2e/guest/initrd-vd.gz $r/boot/initrd.img-$E2E_KVER
-	cat >$r/boot/grub/grub.cfg <<EOF
-set default=0
-menuentry 'migrate' {
-	linux /boot/vmlinuz-$E2E_KVER root=/dev/xvda ro console=hvc0 e2e.origin=migrate
-	initrd /boot/initrd.img-$E2E_KVER
-}
-EOF
-}
 # two VDs (root with the tree, data): prints "ROOT DATA"
 migrate_vds() { # TAG
 	local root data
 	root=$(vd_create 64M --name mig-root-$1) || return 1
 	data=$(vd_create 16M --name mig-data-$1) || return 1
 	"$XL_VD" map "$root" >/dev/null || return 1
-	mke2fs -q -F -t ext4 -d /tmp/migroot /dev/mapper/vd-$root 48M || return 1
+	mke2fs -q -F -t ext4 -d /tmp/migrateroot /dev/mapper/vd-$root 48M || return 1
 	"$XL_VD" unmap "$root" >/dev/null || return 1
 	echo "$root $data"
 }
@@ -164,7 +156,7 @@ step_bench_migrate() {
 	xl info | grep -q 'virt_caps.*hvm' || fail "Xen offers no HVM here: PVH guests cannot run"
 	"$XL_VD" pool-list 2>/dev/null | grep -q /dev/vda ||
 		run "$XL_VD" format /dev/vda --extent-size 4M --force || fail "xl-vd format /dev/vda failed"
-	migrate_root
+	guest_root migrate
 	local ids
 	ids=$(migrate_vds vd) || fail "cannot make the VDs of mvd"
 	vr=${ids% *} vdd=${ids#* }
