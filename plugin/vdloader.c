@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "boot/boot_loader.h"
+#include "boot/sandbox.h"
 
 struct options {
 	const char *kernel, *ramdisk, *args, *runas, *output, *output_dir, *entry, *root;
@@ -218,6 +219,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int r;
 
+	if (getenv("XENVD_VDLOADER_TIMING"))
+		vd_sandbox_marks_enable(); /* make bench-vdloader: where the time goes */
 	vd_log_set_sink(log_sink, NULL);
 	r = parse_options(argc, argv, &o);
 	if (r < 0) {
@@ -230,6 +233,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	r = run(&o);
+	vd_sandbox_mark("done");
 	if (r < 0) {
 		fprintf(stderr, "vdloader: %s\n", vd_errmsg());
 		return 1;

@@ -280,12 +280,53 @@ int vd_boot_disk_probe_fd(const struct vd_boot_disk *disk, uint64_t off, uint64_
 	return 0;
 }
 
-/* One piece within one fd: copy_file_range, sendfile when the two files are on different
- * filesystems or the kernel lacks it, read and write as the last resort. */
-static int copy_piece(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off)
+/* Through our own pipe of VD_BOOT_COPY_PIPE bytes: the page cache pages of the disk go into the
+ * pipe by reference and are copied once into the output's page cache. copy_file_range does the
+ * same through an internal pipe of 16 pages; with its larger batches this runs ~20% faster where
+ * a guest filesystem with 1 KiB blocks (mke2fs's choice below 512 MiB) leaves a file's bytes
+ * at disk offsets not page-aligned to their offsets in the file (every page then arrives in two
+ * pieces), and as fast as copy_file_range where they are aligned. The pipe starts and ends
+ * empty; on an error it may hold bytes and the caller closes it. */
+static int copy_spliced(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off,
+			const int pipe_fds[2])
 {
-	static bool no_cfr, no_sendfile;
+	while (len > 0) {
+		loff_t i = (loff_t)in_off, o = (loff_t)out_off;
+		size_t want = len > VD_BOOT_COPY_PIPE ? VD_BOOT_COPY_PIPE : (size_t)len;
+		ssize_t n = splice(in_fd, &i, pipe_fds[1], NULL, want, 0), left;
 
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the source ended early */
+		for (left = n; left > 0;) {
+			ssize_t w = splice(pipe_fds[0], NULL, out_fd, &o, (size_t)left, 0);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return w < 0 ? -errno : -EIO;
+			left -= w;
+		}
+		in_off += (uint64_t)n;
+		out_off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* One piece within one fd: spliced through pipe_fds when given, else copy_file_range, sendfile
+ * when the two files are on different filesystems or the kernel lacks it, read and write as the
+ * last resort. Pieces of different output files may be copied from different threads. */
+static int copy_piece(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off,
+		      const int pipe_fds[2])
+{
+	static _Atomic bool no_cfr, no_sendfile;
+
+	if (pipe_fds)
+		return copy_spliced(in_fd, in_off, len, out_fd, out_off, pipe_fds);
 	while (len > 0) {
 		size_t want = len > (1u << 30) ? (1u << 30) : (size_t)len;
 		ssize_t n = -1;
@@ -308,9 +349,10 @@ static int copy_piece(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint
 				no_sendfile = true;
 		}
 		if (n < 0 && no_cfr && no_sendfile) {
-			uint8_t buf[65536];
-			size_t chunk = want > sizeof(buf) ? sizeof(buf) : want;
-			int r = vd_pread_all(in_fd, buf, chunk, in_off);
+			/* on the heap: the copy may run on a thread with a small stack */
+			_cleanup_free_ uint8_t *buf = malloc(65536);
+			size_t chunk = want > 65536 ? 65536 : want;
+			int r = buf ? vd_pread_all(in_fd, buf, chunk, in_off) : -ENOMEM;
 
 			if (r == 0)
 				r = vd_pwrite_all(out_fd, buf, chunk, out_off);
@@ -332,7 +374,7 @@ static int copy_piece(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint
 }
 
 int vd_boot_disk_copy_to(const struct vd_boot_disk *disk, uint64_t off, uint64_t len, int out_fd,
-			 uint64_t out_off)
+			 uint64_t out_off, const int pipe_fds[2])
 {
 	uint64_t run_start = 0;
 
@@ -345,7 +387,8 @@ int vd_boot_disk_copy_to(const struct vd_boot_disk *disk, uint64_t off, uint64_t
 		if (off < run_end) {
 			uint64_t in_run = off - run_start;
 			uint64_t chunk = run->length - in_run < len ? run->length - in_run : len;
-			int r = copy_piece(run->fd, run->dev_offset + in_run, chunk, out_fd, out_off);
+			int r = copy_piece(run->fd, run->dev_offset + in_run, chunk, out_fd, out_off,
+					   pipe_fds);
 
 			if (r < 0)
 				return r;

@@ -33,10 +33,13 @@ int vd_boot_disk_serve_one(const struct vd_boot_disk *disk, int fd);
 /* Reads exactly len bytes at off (disk coordinates); -EIO past the end or on a short read. */
 int vd_boot_disk_pread(const struct vd_boot_disk *disk, void *buf, size_t len, uint64_t off);
 
-/* Copies [off, off + len) of the disk into out_fd at out_off, letting the kernel move the bytes
- * (copy_file_range, else sendfile, else read and write). -EIO past the disk's end. */
+/* Copies [off, off + len) of the disk into out_fd at out_off, letting the kernel move the bytes:
+ * spliced through pipe_fds (an empty pipe of VD_BOOT_COPY_PIPE bytes, one per thread) when
+ * given, else copy_file_range, sendfile, or read and write. -EIO past the disk's end; after
+ * an error the pipe may hold bytes (close it). */
+#define VD_BOOT_COPY_PIPE (1u << 20)
 int vd_boot_disk_copy_to(const struct vd_boot_disk *disk, uint64_t off, uint64_t len, int out_fd,
-			 uint64_t out_off);
+			 uint64_t out_off, const int pipe_fds[2]);
 
 /* The probe buffer of a remote disk: a sparse memfd as large as the disk, which the parent
  * (serving side, read-write fd) fills on request with the first and last VD_BOOT_PROBE_WINDOW

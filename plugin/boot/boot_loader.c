@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -200,11 +201,26 @@ static const char *reply_get(const char *reply, size_t len, const char *key)
 
 /* ---- the parent ---- */
 
-/* The reader found where the file's bytes lie; we copy them, kernel to kernel: every range must
- * lie inside the guest's disk and inside the file's size, in order and without overlap. */
-static int copy_extents(const struct vd_boot_disk *disk, const char *list, uint64_t size,
-			int out_fd, const char *what)
+/* The reader found where a file's bytes lie; we copy them, kernel to kernel. */
+struct extent {
+	uint64_t out_off, disk_off, len;
+};
+
+struct copy_job {
+	const struct vd_boot_disk *disk;
+	struct extent *x;
+	size_t n;
+	int out_fd;
+	int r;
+};
+
+/* Every range must lie inside the guest's disk and inside the file's size, in order and without
+ * overlap; checked in full before a byte is copied. */
+static int parse_extents(const struct vd_boot_disk *disk, const char *list, uint64_t size,
+			 const char *what, struct extent **ret, size_t *ret_n)
 {
+	_cleanup_free_ struct extent *x = NULL;
+	size_t n = 0, cap = 0;
 	uint64_t next = 0;
 
 	for (const char *p = list; *p;) {
@@ -223,14 +239,91 @@ static int copy_extents(const struct vd_boot_disk *disk, const char *list, uint6
 		    len > size - out_off || disk_off > disk->size || len > disk->size - disk_off)
 			goto bad;
 		next = out_off + len;
-		if (vd_boot_disk_copy_to(disk, disk_off, len, out_fd, out_off) < 0)
-			return vd_err(-EIO, "cannot copy the %s from the disk: %m", what);
+		if (n == cap) {
+			struct extent *grown;
+
+			cap = cap ? cap * 2 : 16;
+			grown = reallocarray(x, cap, sizeof(*x));
+			if (!grown)
+				return -ENOMEM;
+			x = grown;
+		}
+		x[n++] = (struct extent){ out_off, disk_off, len };
 		p = end + 1;
 	}
+	*ret = TAKE_PTR(x);
+	*ret_n = n;
 	return 0;
 bad:
 	return vd_err(-EIO, "the reader's extent list for the %s is inconsistent; refusing it",
 		      what);
+}
+
+static void *copy_job_run(void *userdata)
+{
+	struct copy_job *j = userdata;
+	int p[2];
+	bool piped = pipe2(p, O_CLOEXEC) == 0;
+
+	/* a pipe as large as the kernel lets root make it (pipe-max-size does not bind root) */
+	if (piped && fcntl(p[1], F_SETPIPE_SZ, VD_BOOT_COPY_PIPE) < 0) {
+		close(p[0]);
+		close(p[1]);
+		piped = false;
+	}
+	j->r = 0;
+	for (size_t i = 0; i < j->n && j->r == 0; i++)
+		j->r = vd_boot_disk_copy_to(j->disk, j->x[i].disk_off, j->x[i].len, j->out_fd,
+					    j->x[i].out_off, piped ? p : NULL);
+	if (piped) {
+		close(p[0]);
+		close(p[1]);
+	}
+	return NULL;
+}
+
+/* Below this the second thread costs more than it saves. */
+#define PARALLEL_MIN (1u << 20)
+
+static uint64_t job_bytes(const struct copy_job *j)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < j->n; i++)
+		sum += j->x[i].len;
+	return sum;
+}
+
+/* The kernel and the ramdisk are two files, so their copies do not contend for one inode's
+ * lock: on more than one CPU the kernel's goes to a second thread while this one copies the
+ * ramdisk. */
+static int copy_files(struct copy_job *kernel, struct copy_job *ramdisk)
+{
+	pthread_t t;
+	bool threaded = false;
+
+	if (kernel->n && ramdisk->n && job_bytes(kernel) >= PARALLEL_MIN &&
+	    job_bytes(ramdisk) >= PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		pthread_attr_t attr;
+
+		/* it copies through the kernel: a small stack is plenty */
+		if (pthread_attr_init(&attr) == 0) {
+			pthread_attr_setstacksize(&attr, 64 * 1024);
+			threaded = pthread_create(&t, &attr, copy_job_run, kernel) == 0;
+			pthread_attr_destroy(&attr);
+		}
+	}
+	if (!threaded)
+		copy_job_run(kernel);
+	copy_job_run(ramdisk);
+	if (threaded)
+		pthread_join(t, NULL);
+	if (kernel->r < 0)
+		return vd_err(-EIO, "cannot copy the kernel from the disk: %s", strerror(-kernel->r));
+	if (ramdisk->r < 0)
+		return vd_err(-EIO, "cannot copy the ramdisk from the disk: %s",
+			      strerror(-ramdisk->r));
+	return 0;
 }
 
 /* Guest text reaches the terminal and libxl's bootloader log: the error, the source and the
@@ -294,6 +387,7 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 	r = vd_config_load(o->config, &cfg);
 	if (r < 0)
 		return r;
+	vd_sandbox_mark("config-loaded");
 
 	if (o->vd) {
 		struct vd_vdisk vd = {};
@@ -400,9 +494,11 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		keep[n_keep++] = ramdisk_fd;
 	}
 
+	vd_sandbox_mark("disk-and-outputs-open");
 	r = vd_sandbox_resolve_user(o->runas, &sb.uid, &sb.gid);
 	if (r < 0)
 		goto out;
+	vd_sandbox_mark("user-resolved");
 	sb.timeout_sec = cfg.boot_timeout > 0 ? (unsigned)cfg.boot_timeout : 0;
 	sb.fsize_max = (cfg.kernel_max > cfg.ramdisk_max ? cfg.kernel_max : cfg.ramdisk_max) + 4;
 	sb.unprivileged = o->unprivileged;
@@ -460,12 +556,21 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		const char *rext = reply_get(reply, reply_len, "ramdisk_extents");
 		struct stat st;
 
+		const struct vd_boot_disk *disk = o->vd ? &vd_disk : &local_disk;
+		struct copy_job kj = { .disk = disk, .out_fd = kernel_fd },
+				rj = { .disk = disk, .out_fd = ramdisk_fd };
+
 		if (kext && ksize)
-			r = copy_extents(o->vd ? &vd_disk : &local_disk, kext,
-					 strtoull(ksize, NULL, 10), kernel_fd, "kernel");
+			r = parse_extents(disk, kext, strtoull(ksize, NULL, 10), "kernel", &kj.x,
+					  &kj.n);
 		if (r == 0 && rext && rsize)
-			r = copy_extents(o->vd ? &vd_disk : &local_disk, rext,
-					 strtoull(rsize, NULL, 10), ramdisk_fd, "ramdisk");
+			r = parse_extents(disk, rext, strtoull(rsize, NULL, 10), "ramdisk", &rj.x,
+					  &rj.n);
+		if (r == 0)
+			r = copy_files(&kj, &rj);
+		vd_sandbox_mark("copied");
+		free(kj.x);
+		free(rj.x);
 		if (r < 0)
 			goto out;
 

@@ -344,6 +344,28 @@ static _Noreturn void child_main(const struct vd_sandbox_opts *o, vd_sandbox_fn 
 	_exit(r == 0 ? 0 : 1);
 }
 
+static int64_t marks_start_ns = -1;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void vd_sandbox_marks_enable(void)
+{
+	marks_start_ns = now_ns();
+}
+
+void vd_sandbox_mark(const char *phase)
+{
+	if (marks_start_ns >= 0)
+		fprintf(stderr, "vdloader: timing: %s %.3f\n", phase,
+			(double)(now_ns() - marks_start_ns) / 1e6);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -467,6 +489,7 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 		return vd_err(rc, "pipe: %m");
 	}
 	fflush(NULL);
+	vd_sandbox_mark("fork");
 	pid = fork_child(!opts->unprivileged);
 	if (pid < 0) {
 		rc = -errno;
@@ -541,6 +564,8 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 			continue;
 		if (got <= 0)
 			break;
+		if (len == 0)
+			vd_sandbox_mark("sandbox-ready");
 		len += (size_t)got;
 		if (len > reply_max) {
 			overflow = true;
@@ -548,6 +573,7 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 		}
 	}
 	close(pipefd[0]);
+	vd_sandbox_mark("reply-complete");
 	if (rc == 0 && !overflow) {
 		/* the reply is complete: the child has exited or is about to, within the deadline */
 		rc = wait_child(pid, deadline, &status);
@@ -560,6 +586,7 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 		while (waitpid(pid, &status, 0) < 0)
 			if (errno != EINTR)
 				break;
+	vd_sandbox_mark("child-reaped");
 	while (errpipe[0] >= 0 && forward_stderr(errpipe[0], &forwarded) == 0)
 		; /* what it printed before it exited */
 	if (errpipe[0] >= 0)

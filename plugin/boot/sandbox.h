@@ -40,6 +40,12 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 /* --runas: a uid or user name; NULL means "nobody". uid 0 is refused. */
 int vd_sandbox_resolve_user(const char *runas, uid_t *ret_uid, gid_t *ret_gid);
 
+/* Where a run's time goes: with marks enabled, vd_sandbox_mark() prints "vdloader: timing:
+ * PHASE T" (T in ms since vd_sandbox_marks_enable) to stderr; otherwise it does nothing.
+ * For the benchmark (XENVD_VDLOADER_TIMING=1). */
+void vd_sandbox_marks_enable(void);
+void vd_sandbox_mark(const char *phase);
+
 /* Installs the seccomp filter in the calling process (exposed for tests). */
 int vd_sandbox_install_seccomp(void);
 
