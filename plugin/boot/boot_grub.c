@@ -55,6 +55,9 @@ static int expand(struct lexer *lx, char **buf, size_t *len)
 		n = (size_t)(close - lx->p - 1);
 		memcpy(name, lx->p + 1, n);
 		lx->p = close + 1;
+	} else if (lx->p < lx->end && (*lx->p == '#' || *lx->p == '@' || *lx->p == '*' ||
+					 *lx->p == '?')) {
+		name[n++] = *lx->p++; /* $#, $@, $*, $?: one character */
 	} else {
 		while (lx->p < lx->end && is_name_char(*lx->p) && n < sizeof(name) - 1)
 			name[n++] = *lx->p++;
@@ -62,6 +65,23 @@ static int expand(struct lexer *lx, char **buf, size_t *len)
 			return vd_boot_strbuf_append(buf, len, "$", 1);
 	}
 	name[n] = '\0';
+	if (!strcmp(name, "@") || !strcmp(name, "*")) {
+		/* a function's arguments, joined by blanks */
+		int r = 0;
+
+		for (unsigned i = 1; i <= 9 && r == 0; i++) {
+			char key[2] = { (char)('0' + i), '\0' };
+			const char *arg = vd_boot_vars_get(lx->vars, key);
+
+			if (!arg || !*arg)
+				break;
+			if (i > 1)
+				r = vd_boot_strbuf_append(buf, len, " ", 1);
+			if (r == 0)
+				r = vd_boot_strbuf_append(buf, len, arg, strlen(arg));
+		}
+		return r;
+	}
 	value = vd_boot_vars_get(lx->vars, name);
 	return value ? vd_boot_strbuf_append(buf, len, value, strlen(value)) : 0;
 }
@@ -710,9 +730,6 @@ static int load_env(struct grub_state *g, char **default_spec)
 		char *assign;
 		int r;
 
-		/* next_entry is a one-shot choice grub clears; we cannot, so we do not honour it */
-		if (!strcmp(g->env->keys[i], "next_entry"))
-			continue;
 		if (asprintf(&assign, "%s=%s", g->env->keys[i], g->env->values[i]) < 0)
 			return -ENOMEM;
 		r = do_set(&g->vars, default_spec, assign);
@@ -767,71 +784,245 @@ static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
 	return r;
 }
 
-int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_vars *env,
-			    const struct vd_boot_grub_host *host, struct vd_boot_menu *ret,
-			    struct vd_boot_vars *ret_bls_vars, bool *ret_blscfg)
+/* ---- running the script ---- */
+
+#define MAX_FUNCTIONS 64
+#define MAX_CALL_DEPTH 16	/* functions calling functions; deeper calls are skipped */
+#define MAX_STEPS 200000	/* commands run in all, function calls and entry bodies included */
+#define MAX_POSITIONAL 9
+
+struct function {
+	char *name;
+	const char *body; /* a slice of the text being parsed */
+	size_t len;
+};
+
+struct body {
+	const char *p;
+	size_t len;
+};
+
+struct interp {
+	struct grub_state g;
+	struct vd_boot_menu menu;
+	struct body *bodies; /* menu.entries[i]'s commands, run once the script has run */
+	struct function fns[MAX_FUNCTIONS];
+	size_t n_fns;
+	struct vd_boot_vars bls_vars;
+	bool blscfg;
+	struct ctx stack[MAX_DEPTH];
+	size_t depth;
+	struct vd_boot_entry *entry; /* while an entry's body runs: the entry it fills */
+	unsigned long steps;
+	bool returning; /* `return` ran: leave the function */
+	/* the function definition or entry body being skipped: where its text began, and at
+	 * which stack depth its "}" closes it */
+	const char *record_start;
+	size_t record_depth;
+	char *record_fn; /* the name, for a function */
+};
+
+static const struct function *find_function(const struct interp *I, const char *name)
 {
-	struct grub_state g = { .env = env, .host = host };
-	struct vd_boot_menu menu = {};
-	struct vd_boot_vars bls_vars = {};
-	bool blscfg = false;
-	struct ctx stack[MAX_DEPTH] = {};
+	for (size_t i = 0; i < I->n_fns; i++)
+		if (!strcmp(I->fns[i].name, name))
+			return &I->fns[i];
+	return NULL;
+}
+
+static int define_function(struct interp *I, const char *name, const char *body, size_t len)
+{
+	struct function *f = (struct function *)find_function(I, name);
+
+	if (!f) {
+		if (I->n_fns >= MAX_FUNCTIONS) {
+			vd_debug("grub.cfg: more than %d functions; ignoring '%s'", MAX_FUNCTIONS,
+				 name);
+			return 0;
+		}
+		f = &I->fns[I->n_fns];
+		f->name = strdup(name);
+		if (!f->name)
+			return -ENOMEM;
+		I->n_fns++;
+	}
+	f->body = body; /* a later definition replaces an earlier one, as in grub */
+	f->len = len;
+	return 0;
+}
+
+static int run_text(struct interp *I, const char *text, size_t len, unsigned call_depth);
+
+/* A call: $1..$9 and $# are the arguments while the body runs, as in grub; every other variable
+ * is global. if/fi left open by the body close with it. */
+static int call_function(struct interp *I, const struct function *f, const struct command *cmd,
+			 size_t from, unsigned call_depth)
+{
+	char *saved[MAX_POSITIONAL + 1] = {};
+	char key[4], count[8];
+	size_t if_depth = I->g.if_depth, nargs = cmd->n - from - 1;
+	int r = 0;
+
+	if (call_depth >= MAX_CALL_DEPTH) {
+		vd_debug("grub.cfg: functions nested deeper than %d; not calling '%s'",
+			 MAX_CALL_DEPTH, f->name);
+		return 0;
+	}
+	for (size_t i = 0; i <= MAX_POSITIONAL && r == 0; i++) {
+		const char *old, *val;
+
+		if (i == 0)
+			snprintf(key, sizeof(key), "#");
+		else
+			snprintf(key, sizeof(key), "%zu", i);
+		old = vd_boot_vars_get(&I->g.vars, key);
+		if (old && !(saved[i] = strdup(old)))
+			r = -ENOMEM;
+		snprintf(count, sizeof(count), "%zu", nargs);
+		val = i == 0 ? count : (i <= nargs ? cmd->w[from + i].s : "");
+		if (r == 0)
+			r = vd_boot_vars_set(&I->g.vars, key, val);
+	}
+	if (r == 0)
+		r = run_text(I, f->body, f->len, call_depth + 1);
+	I->returning = false;
+	I->g.if_depth = if_depth;
+	for (size_t i = 0; i <= MAX_POSITIONAL; i++) {
+		int q;
+
+		if (i == 0)
+			snprintf(key, sizeof(key), "#");
+		else
+			snprintf(key, sizeof(key), "%zu", i);
+		q = vd_boot_vars_set(&I->g.vars, key, saved[i] ? saved[i] : "");
+		if (r == 0)
+			r = q;
+		free(saved[i]);
+	}
+	return r;
+}
+
+/* set, unset, NAME=VALUE, load_env: wherever they run. */
+static int assignment(struct interp *I, const struct command *cmd, size_t shift, char **dflt,
+		      bool *ret_handled)
+{
+	const char *w0 = cmd->w[shift].s;
+
+	*ret_handled = true;
+	if (!strcmp(w0, "set") && shift + 1 < cmd->n)
+		return do_set(&I->g.vars, dflt, cmd->w[shift + 1].s);
+	if (strchr(w0, '=') && shift + 1 == cmd->n)
+		return do_set(&I->g.vars, dflt, w0);
+	if (!strcmp(w0, "unset") && shift + 1 < cmd->n)
+		return vd_boot_vars_set(&I->g.vars, cmd->w[shift + 1].s, "");
+	if (!strcmp(w0, "load_env"))
+		return load_env(&I->g, dflt);
+	*ret_handled = false;
+	return 0;
+}
+
+/* Runs text (grub.cfg, a function's body or an entry's) against the interpreter's state: the
+ * commands grub would run, in the branches it would take. Menu entries are collected with their
+ * bodies, which run once the whole script has (grub runs an entry's commands when it boots it,
+ * with the variables as the script left them). */
+static int run_text(struct interp *I, const char *text, size_t len, unsigned call_depth)
+{
 	struct command cmd = {};
-	struct lexer lx = { .p = text, .end = text + len, .vars = &g.vars };
-	size_t depth = 0;
-	int r;
+	struct lexer lx = { .p = text, .end = text + len, .vars = &I->g.vars };
+	size_t base = I->depth;
+	int r = 0;
 
-	if (memchr(text, '\0', len))
-		return -EILSEQ;
-	r = grub_builtin_vars(&g);
-	if (r < 0)
-		goto out;
-	stack[0].kind = CTX_TOP;
-
-	while ((r = next_command(&lx, &cmd)) > 0) {
-		struct ctx *c = &stack[depth];
+	while (!I->returning && (r = next_command(&lx, &cmd)) > 0) {
+		struct ctx *c = &I->stack[I->depth];
 		const char *w0 = cmd.w[0].s;
 		bool opens = cmd.w[cmd.n - 1].brace && !strcmp(cmd.w[cmd.n - 1].s, "{");
 		size_t shift;
 
+		if (++I->steps > MAX_STEPS) {
+			r = -E2BIG;
+			break;
+		}
 		if (cmd.w[0].brace && !strcmp(w0, "}")) {
-			if (depth == 0) {
+			if (I->depth <= base) {
 				r = -EBADMSG;
-				goto out;
+				break;
 			}
-			if (c->kind == CTX_ENTRY) {
-				r = vd_boot_menu_add(&menu, &c->entry);
-				if (r < 0)
-					goto out;
-			}
-			ctx_dispose(c);
-			depth--;
-			continue;
-		}
-		if (c->kind == CTX_SKIP) {
-			if (opens) {
-				if (++depth >= MAX_DEPTH) {
-					r = -E2BIG;
-					goto out;
+			if (I->record_start && I->depth == I->record_depth) {
+				/* the end of a body we kept: it runs later */
+				const char *end = lx.p - 1;
+				size_t blen = (size_t)(end - I->record_start);
+
+				if (I->record_fn) {
+					r = define_function(I, I->record_fn, I->record_start, blen);
+					free(I->record_fn);
+					I->record_fn = NULL;
+				} else {
+					struct body *grown;
+
+					r = vd_boot_menu_add(&I->menu, &I->stack[I->depth].entry);
+					grown = r < 0 ? NULL
+						      : realloc(I->bodies,
+								I->menu.n * sizeof(*grown));
+					if (r == 0 && !grown)
+						r = -ENOMEM;
+					if (r == 0) {
+						I->bodies = grown;
+						I->bodies[I->menu.n - 1] =
+							(struct body){ I->record_start, blen };
+					}
 				}
-				stack[depth].kind = CTX_SKIP;
+				I->record_start = NULL;
+				if (r < 0)
+					break;
+			}
+			ctx_dispose(&I->stack[I->depth]);
+			I->depth--;
+			continue;
+		}
+		if (c->kind == CTX_SKIP || c->kind == CTX_ENTRY) {
+			/* not running: a body kept for later or a block grub does not run */
+			if (opens) {
+				if (++I->depth >= MAX_DEPTH) {
+					r = -E2BIG;
+					break;
+				}
+				memset(&I->stack[I->depth], 0, sizeof(I->stack[I->depth]));
+				I->stack[I->depth].kind = CTX_SKIP;
 			}
 			continue;
 		}
-		shift = flow_keyword(&g, &cmd);
+		shift = flow_keyword(&I->g, &cmd);
 		if (shift >= cmd.n)
 			continue;
 		w0 = cmd.w[shift].s;
 
-		if (opens && (!running(&g) || shift > 0 ||
-			      (strcmp(w0, "menuentry") && strcmp(w0, "submenu")))) {
-			/* function bodies, entries in branches grub does not take: not ours */
-			if (++depth >= MAX_DEPTH) {
+		if (opens && running(&I->g) && shift == 0 && !strcmp(w0, "function") &&
+		    cmd.n == 3 && !I->entry) {
+			/* function NAME { ... }: kept, to run when called */
+			if (I->depth + 1 >= MAX_DEPTH || I->record_start) {
 				r = -E2BIG;
-				goto out;
+				break;
 			}
-			memset(&stack[depth], 0, sizeof(stack[depth]));
-			stack[depth].kind = CTX_SKIP;
+			I->record_fn = strdup(cmd.w[1].s);
+			if (!I->record_fn) {
+				r = -ENOMEM;
+				break;
+			}
+			I->record_start = lx.p;
+			I->record_depth = ++I->depth;
+			memset(&I->stack[I->depth], 0, sizeof(I->stack[I->depth]));
+			I->stack[I->depth].kind = CTX_SKIP;
+			continue;
+		}
+		if (opens && (!running(&I->g) || shift > 0 || I->entry || I->record_start ||
+			      (strcmp(w0, "menuentry") && strcmp(w0, "submenu")))) {
+			/* entries in branches grub does not take, blocks inside an entry: not ours */
+			if (++I->depth >= MAX_DEPTH) {
+				r = -E2BIG;
+				break;
+			}
+			memset(&I->stack[I->depth], 0, sizeof(I->stack[I->depth]));
+			I->stack[I->depth].kind = CTX_SKIP;
 			continue;
 		}
 		if (opens) {
@@ -839,20 +1030,16 @@ int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_v
 			const char *title, *id;
 			char index[32];
 
-			if (c->kind == CTX_ENTRY) {
-				r = -EBADMSG;
-				goto out;
-			}
-			if (depth + 1 >= MAX_DEPTH) {
+			if (I->depth + 1 >= MAX_DEPTH) {
 				r = -E2BIG;
-				goto out;
+				break;
 			}
 			block_title_id(&cmd, &title, &id);
 			if (!title) {
 				r = -EBADMSG;
-				goto out;
+				break;
 			}
-			child = &stack[++depth];
+			child = &I->stack[++I->depth];
 			memset(child, 0, sizeof(*child));
 			child->kind = !strcmp(w0, "submenu") ? CTX_SUBMENU : CTX_ENTRY;
 			snprintf(index, sizeof(index), "%zu", c->children++);
@@ -864,7 +1051,7 @@ int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_v
 			if (!child->index_path || !child->title_path ||
 			    (id && (c->kind == CTX_TOP || c->id_path) && !child->id_path)) {
 				r = -ENOMEM;
-				goto out;
+				break;
 			}
 			if (child->kind == CTX_ENTRY) {
 				child->entry.index_path = strdup(child->index_path);
@@ -873,71 +1060,147 @@ int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_v
 				if (!child->entry.index_path || !child->entry.title ||
 				    (child->id_path && !child->entry.id)) {
 					r = -ENOMEM;
-					goto out;
+					break;
 				}
+				I->record_start = lx.p;
+				I->record_depth = I->depth;
 			}
 			continue;
 		}
-		if (!running(&g))
+		if (!running(&I->g))
 			continue;
-		if (c->kind == CTX_ENTRY) {
+		if (!strcmp(w0, "return") && call_depth > 0) {
+			I->returning = true;
+			break;
+		}
+		{
+			const struct function *f = find_function(I, w0);
+			char *ignored = NULL; /* a submenu's or an entry's default is not the menu's */
+			char **dflt = c->kind == CTX_TOP && !I->entry ? &I->menu.default_spec
+								       : &ignored;
+			bool handled;
+
+			if (f) {
+				r = call_function(I, f, &cmd, shift, call_depth);
+				if (r < 0)
+					break;
+				continue;
+			}
+			r = assignment(I, &cmd, shift, dflt, &handled);
+			free(ignored);
+			if (r < 0)
+				break;
+			if (handled)
+				continue;
+		}
+		if (I->entry) {
+			struct ctx ec = { .kind = CTX_ENTRY };
 			struct command sub = { .n = 0 };
 
 			/* view the command without its then/else keyword */
 			for (size_t i = shift; i < cmd.n; i++)
 				sub.w[sub.n++] = cmd.w[i];
-			r = entry_command(c, &sub);
+			ec.entry = *I->entry;
+			r = entry_command(&ec, &sub);
+			*I->entry = ec.entry;
 			if (r < 0)
-				goto out;
+				break;
 			continue;
 		}
-		if (c->kind == CTX_TOP || c->kind == CTX_SUBMENU) {
-			char *ignored = NULL; /* a submenu's own default is not the menu's */
-			char **dflt = c->kind == CTX_TOP ? &menu.default_spec : &ignored;
-
-			if (!strcmp(w0, "set") && shift + 1 < cmd.n)
-				r = do_set(&g.vars, dflt, cmd.w[shift + 1].s);
-			else if (strchr(w0, '=') && shift + 1 == cmd.n)
-				r = do_set(&g.vars, dflt, w0);
-			else if (!strcmp(w0, "unset") && shift + 1 < cmd.n)
-				r = vd_boot_vars_set(&g.vars, cmd.w[shift + 1].s, "");
-			else if (!strcmp(w0, "load_env"))
-				r = load_env(&g, dflt);
-			else if (!strcmp(w0, "blscfg") && c->kind == CTX_TOP && !blscfg) {
-				blscfg = true;
-				r = copy_vars(&g.vars, &bls_vars);
-			}
-			free(ignored);
+		if (!strcmp(w0, "blscfg") && c->kind == CTX_TOP && !I->blscfg) {
+			I->blscfg = true;
+			r = copy_vars(&I->g.vars, &I->bls_vars);
 			if (r < 0)
-				goto out;
+				break;
 		}
 	}
+	command_clear(&cmd);
+	if (r < 0)
+		return r;
+	if (I->depth != base)
+		return -EBADMSG; /* a block left open */
+	return 0;
+}
+
+/* Each entry's body, as grub runs it when it boots that entry: after the whole script, from the
+ * variables the script left, and without what other entries' bodies set. */
+static int run_entry_bodies(struct interp *I)
+{
+	struct vd_boot_vars final = {};
+	int r = copy_vars(&I->g.vars, &final);
+
+	for (size_t i = 0; r == 0 && i < I->menu.n; i++) {
+		r = copy_vars(&final, &I->g.vars);
+		if (r < 0)
+			break;
+		I->g.if_depth = 0;
+		I->entry = &I->menu.entries[i];
+		r = run_text(I, I->bodies[i].p, I->bodies[i].len, 0);
+		I->entry = NULL;
+		I->returning = false;
+		if (r == 0 && !I->menu.entries[i].args && !(I->menu.entries[i].args = strdup("")))
+			r = -ENOMEM;
+	}
+	vd_boot_vars_dispose(&final);
+	return r;
+}
+
+int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_vars *env,
+			    const struct vd_boot_grub_host *host, struct vd_boot_menu *ret,
+			    struct vd_boot_vars *ret_bls_vars, bool *ret_blscfg)
+{
+	struct interp *I;
+	int r;
+
+	if (memchr(text, '\0', len))
+		return -EILSEQ;
+	I = calloc(1, sizeof(*I));
+	if (!I)
+		return -ENOMEM;
+	I->g.env = env;
+	I->g.host = host;
+	I->stack[0].kind = CTX_TOP;
+	r = grub_builtin_vars(&I->g);
+	if (r == 0)
+		r = run_text(I, text, len, 0);
+	if (r == 0)
+		r = run_entry_bodies(I);
 	if (r < 0)
 		goto out;
-	if (depth != 0) {
-		r = -EBADMSG;
-		goto out;
+	if (I->menu.default_spec && !*I->menu.default_spec) {
+		free(I->menu.default_spec);
+		I->menu.default_spec = NULL;
 	}
-	if (menu.default_spec && !*menu.default_spec) {
-		free(menu.default_spec);
-		menu.default_spec = NULL;
+	{
+		const char *next = env ? vd_boot_vars_get(env, "next_entry") : NULL;
+
+		/* grub-reboot's one-time choice: grub.cfg makes it the default and clears it with
+		 * save_env; vdloader never writes the guest's disk, so it holds until the guest
+		 * boots grub or clears it */
+		if (next && *next && I->menu.default_spec && !strcmp(I->menu.default_spec, next))
+			vd_warn("grubenv's next_entry (grub-reboot) chooses '%s'; vdloader cannot clear "
+				"it in the guest, so it applies at every boot until the guest runs "
+				"'grub-editenv - unset next_entry'", next);
 	}
-	*ret = menu;
-	memset(&menu, 0, sizeof(menu));
+	*ret = I->menu;
+	memset(&I->menu, 0, sizeof(I->menu));
 	if (ret_bls_vars) {
-		*ret_bls_vars = bls_vars;
-		memset(&bls_vars, 0, sizeof(bls_vars));
+		*ret_bls_vars = I->bls_vars;
+		memset(&I->bls_vars, 0, sizeof(I->bls_vars));
 	}
 	if (ret_blscfg)
-		*ret_blscfg = blscfg;
-	r = 0;
+		*ret_blscfg = I->blscfg;
 out:
-	command_clear(&cmd);
-	for (size_t i = 0; i <= depth && i < MAX_DEPTH; i++)
-		ctx_dispose(&stack[i]);
-	vd_boot_menu_dispose(&menu);
-	vd_boot_vars_dispose(&bls_vars);
-	vd_boot_vars_dispose(&g.vars);
+	for (size_t i = 0; i <= I->depth && i < MAX_DEPTH; i++)
+		ctx_dispose(&I->stack[i]);
+	for (size_t i = 0; i < I->n_fns; i++)
+		free(I->fns[i].name);
+	free(I->record_fn);
+	free(I->bodies);
+	vd_boot_menu_dispose(&I->menu);
+	vd_boot_vars_dispose(&I->bls_vars);
+	vd_boot_vars_dispose(&I->g.vars);
+	free(I);
 	return r;
 }
 

@@ -119,6 +119,91 @@ static void test_grub_function_bodies_are_not_entries(void **state)
 	vd_boot_menu_dispose(&m);
 }
 
+/* Ubuntu's grub-mkconfig output: every entry calls functions the header defines; gfxmode sets
+ * the variable its `linux` line expands ($vt_handoff), from its argument ($1). */
+static void test_grub_functions_run_as_grub_runs_them(void **state)
+{
+	struct vd_boot_menu m = grub(
+		"function gfxmode {\n"
+		"\tset gfxpayload=\"${1}\"\n"
+		"\tif [ \"${1}\" = \"keep\" ]; then\n"
+		"\t\tset vt_handoff=vt.handoff=7\n"
+		"\telse\n"
+		"\t\tset vt_handoff=\n"
+		"\tfi\n"
+		"}\n"
+		"function load_video {\n  if [ x$feature_all_video_module = xy ]; then\n"
+		"    insmod all_video\n  else\n    insmod efi_gop\n  fi\n}\n"
+		"function recordfail {\n  set recordfail=1\n}\n"
+		"if [ \"${recordfail}\" != 1 ]; then\n  set linux_gfx_mode=keep\n"
+		"else\n  set linux_gfx_mode=text\nfi\nexport linux_gfx_mode\n"
+		"menuentry 'Ubuntu' --id gnulinux-simple {\n\trecordfail\n\tload_video\n"
+		"\tgfxmode $linux_gfx_mode\n"
+		"\tlinux /boot/vmlinuz root=/dev/xvda1 ro quiet splash $vt_handoff\n"
+		"\tinitrd /boot/initrd.img\n}\n"
+		"menuentry 'text' {\n\tgfxmode text\n\tlinux /boot/vmlinuz ro $vt_handoff x=$gfxpayload\n}\n"
+		"function ret {\n  set a=1\n  return\n  set a=2\n}\n"
+		"function args {\n  set n=$#\n  set second=\"$2\"\n  ret\n}\n"
+		"menuentry 'args' {\n\targs one \"two 2\"\n\tlinux /k $n $second $a [$1]\n}\n",
+		NULL);
+
+	assert_int_equal(m.n, 3);
+	assert_string_equal(m.entries[0].args, "root=/dev/xvda1 ro quiet splash vt.handoff=7");
+	assert_string_equal(m.entries[1].args, "ro x=text");
+	/* arguments, $#, return, and $1 restored to nothing after the call */
+	assert_string_equal(m.entries[2].args, "2 two 2 1 []");
+	vd_boot_menu_dispose(&m);
+}
+
+/* grub runs an entry's commands when it boots it: with the variables the whole script left, and
+ * without what another entry's body set. */
+static void test_grub_entry_bodies_run_alone_after_the_script(void **state)
+{
+	struct vd_boot_menu m = grub("menuentry a {\n set x=from-a\n linux /a $y\n}\n"
+				     "menuentry b {\n linux /b $x\n}\n"
+				     "set y=late\n",
+				     NULL);
+
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.entries[0].args, "late");
+	assert_string_equal(m.entries[1].args, "");
+	vd_boot_menu_dispose(&m);
+}
+
+/* Hostile scripts: recursion is cut at a fixed depth and the total work is bounded. */
+static void test_grub_recursion_is_bounded(void **state)
+{
+	struct vd_boot_menu m = grub("function f {\n f\n}\nf\nmenuentry e { linux /e\n}\n", NULL);
+	const char *bomb = "function f {\n f; f; f; f\n}\nf\nmenuentry e { linux /e\n}\n";
+
+	assert_int_equal(m.n, 1);
+	assert_string_equal(m.entries[0].kernel, "/e");
+	vd_boot_menu_dispose(&m);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(vd_boot_grub_parse(bomb, strlen(bomb), NULL, &m), -E2BIG);
+}
+
+/* grub-reboot sets next_entry: grub-mkconfig's header makes it the default over saved_entry. */
+static void test_grub_next_entry_wins_over_saved_entry(void **state)
+{
+	static const char env_text[] = "# GRUB Environment Block\nsaved_entry=first\n"
+				       "next_entry=third\n#####";
+	static const char cfg[] = "load_env\nif [ \"${next_entry}\" ] ; then\n"
+				  "   set default=\"${next_entry}\"\n   set next_entry=\n"
+				  "   save_env next_entry\n   set boot_once=true\nelse\n"
+				  "   set default=\"${saved_entry}\"\nfi\n"
+				  "menuentry first { linux /1\n}\nmenuentry second { linux /2\n}\n"
+				  "menuentry third { linux /3\n}\n";
+	struct vd_boot_vars env = {};
+	struct vd_boot_menu m;
+
+	assert_int_equal(vd_boot_grubenv_parse(env_text, strlen(env_text), &env), 0);
+	m = grub(cfg, &env);
+	assert_string_equal(chosen(&m)->kernel, "/3");
+	vd_boot_menu_dispose(&m);
+	vd_boot_vars_dispose(&env);
+}
+
 static struct vd_boot_entry bls(const char *text, const char *stem, const struct vd_boot_vars *env)
 {
 	struct vd_boot_entry e = {};
@@ -498,6 +583,10 @@ int main(void)
 		cmocka_unit_test(test_grub_quoting_escapes_and_several_initrds),
 		cmocka_unit_test(test_grub_rejects_broken_input),
 		cmocka_unit_test(test_grub_function_bodies_are_not_entries),
+		cmocka_unit_test(test_grub_functions_run_as_grub_runs_them),
+		cmocka_unit_test(test_grub_entry_bodies_run_alone_after_the_script),
+		cmocka_unit_test(test_grub_recursion_is_bounded),
+		cmocka_unit_test(test_grub_next_entry_wins_over_saved_entry),
 		cmocka_unit_test(test_bls_newest_version_first_and_saved_entry_wins),
 		cmocka_unit_test(test_extlinux_labels_append_initrd_and_menu_default),
 		cmocka_unit_test(test_grub_conditions_take_the_branch_grub_takes),
