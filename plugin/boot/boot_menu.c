@@ -76,7 +76,7 @@ static const char *last_component(const char *p)
 	return gt ? gt + 1 : p;
 }
 
-int vd_boot_menu_find(const struct vd_boot_menu *m, const char *spec, size_t *ret_index)
+static int find(const struct vd_boot_menu *m, const char *spec, bool bare, size_t *ret_index)
 {
 	ssize_t prefix_hit = -1;
 
@@ -99,7 +99,7 @@ int vd_boot_menu_find(const struct vd_boot_menu *m, const char *spec, size_t *re
 		*ret_index = (size_t)prefix_hit;
 		return 0;
 	}
-	for (size_t i = 0; i < m->n; i++) {
+	for (size_t i = 0; bare && i < m->n; i++) {
 		const struct vd_boot_entry *e = &m->entries[i];
 		const char *t = last_component(e->title), *id = last_component(e->id);
 
@@ -111,11 +111,19 @@ int vd_boot_menu_find(const struct vd_boot_menu *m, const char *spec, size_t *re
 	return -ENOENT;
 }
 
+int vd_boot_menu_find(const struct vd_boot_menu *m, const char *spec, size_t *ret_index)
+{
+	return find(m, spec, true, ret_index);
+}
+
 int vd_boot_menu_default(const struct vd_boot_menu *m, size_t *ret_index)
 {
 	if (m->n == 0)
 		return -ENOENT;
-	if (m->default_spec && vd_boot_menu_find(m, m->default_spec, ret_index) == 0)
+	/* grub matches its default against the top level's titles and ids, or a path through a
+	 * submenu: the bare title of an entry inside a submenu matches nothing (grub-mkconfig's
+	 * title correction, meant to turn it into a path, compares "x$default" and never does) */
+	if (m->default_spec && find(m, m->default_spec, false, ret_index) == 0)
 		return 0;
 	*ret_index = 0;
 	return 0;

@@ -36,9 +36,11 @@ void vd_boot_menu_dispose(struct vd_boot_menu *m);
  * missing. -E2BIG past VD_BOOT_MAX_ENTRIES. */
 int vd_boot_menu_add(struct vd_boot_menu *m, struct vd_boot_entry *e);
 /* The entry spec names: an index path ("2", "1>0"; a bare index of a submenu means its first
- * entry), a title or title path, or an id or id path. -ENOENT when nothing matches. */
+ * entry), a title or title path, or an id or id path; for --entry, also the bare title or id of
+ * an entry inside a submenu. -ENOENT when nothing matches. */
 int vd_boot_menu_find(const struct vd_boot_menu *m, const char *spec, size_t *ret_index);
-/* The configured default, falling back to the first bootable entry as grub does. */
+/* The configured default as grub matches it (index, title or id paths from the top level;
+ * no bare titles inside submenus), falling back to the first entry as grub does. */
 int vd_boot_menu_default(const struct vd_boot_menu *m, size_t *ret_index);
 
 /* Variables (grubenv, grub `set`): a small ordered key/value list. */

@@ -204,6 +204,47 @@ static void test_grub_next_entry_wins_over_saved_entry(void **state)
 	vd_boot_vars_dispose(&env);
 }
 
+/* `grub-set-default 'Debian GNU/Linux, with Linux 6.1.0-17-amd64'` (a title inside the
+ * "Advanced options" submenu, without its path): grub finds no such top-level entry and boots
+ * the first one; the path form reaches into the submenu. */
+static void test_grub_default_bare_title_inside_a_submenu_matches_nothing(void **state)
+{
+	static const char cfg[] =
+		"load_env\nset default=\"${saved_entry}\"\n"
+		"menuentry 'Debian GNU/Linux' --id gnulinux-simple { linux /new\n}\n"
+		"submenu 'Advanced options for Debian GNU/Linux' --id gnulinux-advanced {\n"
+		" menuentry 'Debian GNU/Linux, with Linux 6.1.0-18-amd64' --id gl-18 { linux /new\n}\n"
+		" menuentry 'Debian GNU/Linux, with Linux 6.1.0-17-amd64' --id gl-17 { linux /old\n}\n"
+		"}\n"
+		"if [ \"x$default\" = 'Debian GNU/Linux, with Linux 6.1.0-17-amd64' ]; then "
+		"default='Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux "
+		"6.1.0-17-amd64'; fi;\n";
+	static const char *const bare[] = { "Debian GNU/Linux, with Linux 6.1.0-17-amd64", "gl-17" };
+	static const char *const path[] = {
+		"Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-17-amd64",
+		"gnulinux-advanced>gl-17", "1>1" };
+	struct vd_boot_vars env = {};
+	struct vd_boot_menu m;
+	size_t i;
+
+	for (size_t k = 0; k < ARRAY_SIZE(bare); k++) {
+		assert_int_equal(vd_boot_vars_set(&env, "saved_entry", bare[k]), 0);
+		m = grub(cfg, &env);
+		assert_string_equal(chosen(&m)->title, "Debian GNU/Linux");
+		/* what --entry accepts is another matter: there the bare title is enough */
+		assert_int_equal(vd_boot_menu_find(&m, bare[k], &i), 0);
+		assert_string_equal(m.entries[i].kernel, "/old");
+		vd_boot_menu_dispose(&m);
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(path); k++) {
+		assert_int_equal(vd_boot_vars_set(&env, "saved_entry", path[k]), 0);
+		m = grub(cfg, &env);
+		assert_string_equal(chosen(&m)->kernel, "/old");
+		vd_boot_menu_dispose(&m);
+	}
+	vd_boot_vars_dispose(&env);
+}
+
 static struct vd_boot_entry bls(const char *text, const char *stem, const struct vd_boot_vars *env)
 {
 	struct vd_boot_entry e = {};
@@ -587,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_grub_entry_bodies_run_alone_after_the_script),
 		cmocka_unit_test(test_grub_recursion_is_bounded),
 		cmocka_unit_test(test_grub_next_entry_wins_over_saved_entry),
+		cmocka_unit_test(test_grub_default_bare_title_inside_a_submenu_matches_nothing),
 		cmocka_unit_test(test_bls_newest_version_first_and_saved_entry_wins),
 		cmocka_unit_test(test_extlinux_labels_append_initrd_and_menu_default),
 		cmocka_unit_test(test_grub_conditions_take_the_branch_grub_takes),
