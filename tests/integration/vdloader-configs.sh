@@ -33,18 +33,24 @@ for case_dir in "$CONFIGS"/*/; do
 	done <<EOF
 $(expect "$case_dir" file)
 EOF
+	# empty files whose existence the configuration tests (-e, -f)
+	for path in $(expect "$case_dir" empty); do
+		mkdir -p "$tree$(dirname "$path")"
+		: > "$tree$path"
+	done
 	# files kept beside expect under short names (tar's 99-character paths), placed at
 	# their long guest paths
-	while read -r path name; do
+	while read -r path short; do
 		[ -n "$path" ] || continue
 		mkdir -p "$tree$(dirname "$path")"
-		cp "$src/$name" "$tree$path"
+		cp "$src/$short" "$tree$path"
 	done <<EOF
 $(expect "$src" place)
 EOF
 	uuid=$(expect "$case_dir" uuid)
 	mke2fs -q -F -t ext4 -d "$tree" ${uuid:+-U "$uuid"} "$T/$name.img" 24M >/dev/null
 
+	before=$failures
 	libxl_run "$T/$name.img"
 	if [ $rc -ne 0 ]; then
 		fail "$name: exit $rc: $(cat "$T/stderr")"
@@ -52,10 +58,14 @@ EOF
 	fi
 	cmp -s "$(parsed kernel)" "$IMG/payload/$(expect "$case_dir" kernel_src)" ||
 		fail "$name: not the kernel $(expect "$case_dir" kernel_src) ($(cat "$T/stderr"))"
-	cmp -s "$(parsed ramdisk)" "$IMG/payload/$(expect "$case_dir" ramdisk_src)" ||
-		fail "$name: not the ramdisk $(expect "$case_dir" ramdisk_src)"
+	if [ -n "$(expect "$case_dir" ramdisk_src)" ]; then
+		cmp -s "$(parsed ramdisk)" "$IMG/payload/$(expect "$case_dir" ramdisk_src)" ||
+			fail "$name: not the ramdisk $(expect "$case_dir" ramdisk_src)"
+	else
+		[ -z "$(parsed ramdisk)" ] || fail "$name: a ramdisk, where the entry has none"
+	fi
 	[ "$(parsed args)" = "$(expect "$case_dir" args)" ] ||
 		fail "$name: args '$(parsed args)', expected '$(expect "$case_dir" args)'"
-	pass "$name"
+	[ $failures -ne "$before" ] || pass "$name"
 done
 finish
