@@ -177,13 +177,41 @@ static int grub_stat_file(void *userdata, const char *path, uint64_t *ret_size, 
 	return *ret_dir ? 0 : r;
 }
 
+struct grub_host_ctx {
+	struct finder *f;
+	const struct vd_boot_ns *ns;
+};
+
+/* grub.cfg's `source PATH` (41_custom's custom.cfg, CoreOS's ignition.firstboot). */
+static int grub_read_file(void *userdata, const char *path, char **ret_text, size_t *ret_len)
+{
+	struct grub_host_ctx *h = userdata;
+	int r = read_file(h->f, h->ns, path, ret_text, ret_len, NULL);
+
+	if (r < 0) {
+		vd_debug("grub.cfg: source %s: %s; skipped", path, vd_errmsg());
+		vd_err_clear();
+	}
+	return r;
+}
+
+static int grub_host_stat_file(void *userdata, const char *path, uint64_t *ret_size,
+			       bool *ret_dir)
+{
+	struct grub_host_ctx *h = userdata;
+
+	return grub_stat_file((void *)h->ns, path, ret_size, ret_dir);
+}
+
 static int parse_grub_cfg(struct finder *f, const struct vd_boot_ns *ns, const char *path,
 			  const char *text, size_t len, struct vd_boot_menu *ret,
 			  struct vd_boot_vars *ret_bls_vars, bool *ret_blscfg)
 {
 	struct vd_boot_vars env = {};
-	struct vd_boot_grub_host host = { .stat_file = grub_stat_file,
-					  .userdata = (void *)ns,
+	struct grub_host_ctx ctx = { .f = f, .ns = ns };
+	struct vd_boot_grub_host host = { .stat_file = grub_host_stat_file,
+					  .read_file = grub_read_file,
+					  .userdata = &ctx,
 					  .config_path = path };
 	int r;
 

@@ -790,6 +790,7 @@ static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
 #define MAX_CALL_DEPTH 16	/* functions calling functions; deeper calls are skipped */
 #define MAX_STEPS 200000	/* commands run in all, function calls and entry bodies included */
 #define MAX_POSITIONAL 9
+#define MAX_SOURCED 16		/* files `source` may read in all */
 
 struct function {
 	char *name;
@@ -813,6 +814,8 @@ struct interp {
 	struct ctx stack[MAX_DEPTH];
 	size_t depth;
 	struct vd_boot_entry *entry; /* while an entry's body runs: the entry it fills */
+	char *sourced[MAX_SOURCED]; /* texts `source` read: entry and function bodies point in */
+	size_t n_sourced;
 	unsigned long steps;
 	bool returning; /* `return` ran: leave the function */
 	/* the function definition or entry body being skipped: where its text began, and at
@@ -898,6 +901,48 @@ static int call_function(struct interp *I, const struct function *f, const struc
 		if (r == 0)
 			r = q;
 		free(saved[i]);
+	}
+	return r;
+}
+
+/* `source PATH`: a missing or unreadable file does nothing (grub reports an error and goes on);
+ * nesting counts as a call, and at most MAX_SOURCED files are read in all. */
+static int source_file(struct interp *I, const char *path, unsigned call_depth)
+{
+	const struct vd_boot_grub_host *h = I->g.host;
+	char *text = NULL;
+	size_t len = 0, depth, if_depth;
+	int r;
+
+	if (!h || !h->read_file || !*path_in_guest(path))
+		return 0;
+	if (call_depth >= MAX_CALL_DEPTH || I->n_sourced >= MAX_SOURCED) {
+		vd_debug("grub.cfg: source %s: too many or too deeply nested; skipped", path);
+		return 0;
+	}
+	if (h->read_file(h->userdata, path_in_guest(path), &text, &len) < 0)
+		return 0;
+	if (memchr(text, '\0', len)) {
+		free(text);
+		return 0;
+	}
+	I->sourced[I->n_sourced++] = text;
+	depth = I->depth;
+	if_depth = I->g.if_depth;
+	r = run_text(I, text, len, call_depth + 1);
+	I->returning = false;
+	I->g.if_depth = if_depth;
+	if (r == -EBADMSG) {
+		/* grub reports the file's syntax error and goes on with the rest */
+		vd_debug("grub.cfg: source %s: syntax error; skipped what it left open", path);
+		while (I->depth > depth)
+			ctx_dispose(&I->stack[I->depth--]);
+		if (I->record_start && I->record_depth > depth) {
+			I->record_start = NULL;
+			free(I->record_fn);
+			I->record_fn = NULL;
+		}
+		r = 0;
 	}
 	return r;
 }
@@ -1069,6 +1114,13 @@ static int run_text(struct interp *I, const char *text, size_t len, unsigned cal
 		}
 		if (!running(&I->g))
 			continue;
+		if ((!strcmp(w0, "source") || !strcmp(w0, ".")) && shift + 1 < cmd.n) {
+			/* the file's commands run here, as if written in place */
+			r = source_file(I, cmd.w[shift + 1].s, call_depth);
+			if (r < 0)
+				break;
+			continue;
+		}
 		if (!strcmp(w0, "return") && call_depth > 0) {
 			I->returning = true;
 			break;
@@ -1197,6 +1249,8 @@ out:
 		free(I->fns[i].name);
 	free(I->record_fn);
 	free(I->bodies);
+	for (size_t i = 0; i < I->n_sourced; i++)
+		free(I->sourced[i]);
 	vd_boot_menu_dispose(&I->menu);
 	vd_boot_vars_dispose(&I->bls_vars);
 	vd_boot_vars_dispose(&I->g.vars);

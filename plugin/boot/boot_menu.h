@@ -61,6 +61,9 @@ struct vd_boot_grub_host {
 	/* `-e/-f/-s/-d PATH` (PATH without grub's "(dev)" prefix): 0 with the size and whether it
 	 * is a directory, < 0 when absent. NULL: such tests are false. */
 	int (*stat_file)(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir);
+	/* `source PATH`: the file's text (malloc'd, NUL-free, within the config size cap), or
+	 * < 0. NULL: source does nothing. */
+	int (*read_file)(void *userdata, const char *path, char **ret_text, size_t *ret_len);
 	void *userdata;
 	const char *config_path; /* grub.cfg's path: $prefix and $config_directory */
 };

@@ -39,14 +39,17 @@ EOF
 		: > "$tree$path"
 	done
 	# files kept beside expect under short names (tar's 99-character paths), placed at
-	# their long guest paths
-	while read -r path short; do
-		[ -n "$path" ] || continue
-		mkdir -p "$tree$(dirname "$path")"
-		cp "$src/$short" "$tree$path"
-	done <<EOF
-$(expect "$src" place)
+	# their long guest paths: the shared tree's, then this case's own
+	for from in "$src" "$case_dir"; do
+		while read -r path short; do
+			[ -n "$path" ] || continue
+			mkdir -p "$tree$(dirname "$path")"
+			cp "$from/$short" "$tree$path"
+		done <<EOF
+$(expect "$from" place)
 EOF
+		[ "$src" != "$case_dir" ] || break
+	done
 	uuid=$(expect "$case_dir" uuid)
 	mke2fs -q -F -t ext4 -d "$tree" ${uuid:+-U "$uuid"} "$T/$name.img" 24M >/dev/null
 

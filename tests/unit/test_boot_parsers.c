@@ -245,6 +245,70 @@ static void test_grub_default_bare_title_inside_a_submenu_matches_nothing(void *
 	vd_boot_vars_dispose(&env);
 }
 
+/* Files `source` reads: 41_custom's custom.cfg, CoreOS's first-boot marker, and hostile ones. */
+static int fake_read(void *userdata, const char *path, char **ret_text, size_t *ret_len)
+{
+	static const struct {
+		const char *path, *text;
+	} files[] = {
+		{ "/boot/grub2/custom.cfg",
+		  "menuentry 'custom' --id my { linux /custom $net\n}\nset default=my\n" },
+		{ "/ignition.firstboot", "set ignition_network_kcmdline='ip=10.0.0.2::10.0.0.1'\n" },
+		{ "/self.cfg", "set n=\"x$n\"\nsource /self.cfg\n" },
+		{ "/broken.cfg", "menuentry 'half' {\n linux /half\n" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (!strcmp(path, files[i].path)) {
+			*ret_text = strdup(files[i].text);
+			*ret_len = strlen(files[i].text);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int fake_exists(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+{
+	char *text;
+	size_t len;
+	int r = fake_read(userdata, path, &text, &len);
+
+	*ret_dir = false;
+	*ret_size = r == 0 ? len : 0;
+	if (r == 0)
+		free(text);
+	return r;
+}
+
+static void test_grub_source_runs_the_file_in_place(void **state)
+{
+	struct vd_boot_grub_host host = { .stat_file = fake_exists,
+					  .read_file = fake_read,
+					  .config_path = "/boot/grub2/grub.cfg" };
+	static const char cfg[] =
+		"set ignition_network_kcmdline='rd.neednet=1 ip=dhcp'\n"
+		"if [ -f \"(${bootpart})/ignition.firstboot\" ]; then\n"
+		"  source \"(${bootpart})/ignition.firstboot\"\n"
+		"  set net=\"ignition.firstboot $ignition_network_kcmdline\"\nfi\n"
+		"menuentry first { linux /first\n}\n"
+		"if [ -f  ${config_directory}/custom.cfg ]; then\n"
+		"  source ${config_directory}/custom.cfg\nfi\n"
+		"source /self.cfg\nsource /broken.cfg\nsource /missing.cfg\n"
+		"menuentry last { linux /last $n\n}\n";
+	struct vd_boot_menu m = {};
+
+	assert_int_equal(vd_boot_grub_parse_full(cfg, strlen(cfg), NULL, &host, &m, NULL, NULL),
+			 0);
+	assert_int_equal(m.n, 3);
+	assert_string_equal(chosen(&m)->kernel, "/custom");
+	assert_string_equal(chosen(&m)->args, "ignition.firstboot ip=10.0.0.2::10.0.0.1");
+	/* a file sourcing itself stops: 16 files are read in all, two of them before it; a broken
+	 * one is skipped and leaves nothing open */
+	assert_string_equal(m.entries[2].kernel, "/last");
+	assert_string_equal(m.entries[2].args, "xxxxxxxxxxxxxx");
+	vd_boot_menu_dispose(&m);
+}
+
 static struct vd_boot_entry bls(const char *text, const char *stem, const struct vd_boot_vars *env)
 {
 	struct vd_boot_entry e = {};
@@ -628,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_grub_entry_bodies_run_alone_after_the_script),
 		cmocka_unit_test(test_grub_recursion_is_bounded),
 		cmocka_unit_test(test_grub_next_entry_wins_over_saved_entry),
+		cmocka_unit_test(test_grub_source_runs_the_file_in_place),
 		cmocka_unit_test(test_grub_default_bare_title_inside_a_submenu_matches_nothing),
 		cmocka_unit_test(test_bls_newest_version_first_and_saved_entry_wins),
 		cmocka_unit_test(test_extlinux_labels_append_initrd_and_menu_default),
