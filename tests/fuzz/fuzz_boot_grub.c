@@ -1,5 +1,35 @@
 #include "boot_fuzz_common.h"
 
+/* The guest's files, for -e/-f tests and `source`: every path holds the config itself, so
+ * sourcing recurses as deep and as often as the interpreter allows. */
+struct self {
+	const char *text;
+	size_t len;
+};
+
+static int self_read(void *userdata, const char *path, char **ret_text, size_t *ret_len)
+{
+	const struct self *s = userdata;
+
+	if (path[0] != '/' || !path[1])
+		return -ENOENT;
+	*ret_text = malloc(s->len + 1);
+	if (!*ret_text)
+		return -ENOMEM;
+	memcpy(*ret_text, s->text, s->len);
+	*ret_len = s->len;
+	return 0;
+}
+
+static int self_stat(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+{
+	const struct self *s = userdata;
+
+	*ret_dir = !strcmp(path, "/");
+	*ret_size = s->len;
+	return path[0] == '/' ? 0 : -ENOENT;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,7 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += env_len + 1;
 		size -= env_len + 1;
 	}
-	if (vd_boot_grub_parse((const char *)data, size, &env, &m) == 0) {
+	struct self self = { (const char *)data, size };
+	struct vd_boot_grub_host host = { .stat_file = self_stat,
+					  .read_file = self_read,
+					  .userdata = &self,
+					  .config_path = "/boot/grub/grub.cfg" };
+
+	if (vd_boot_grub_parse_full((const char *)data, size, &env, &host, &m, NULL, NULL) == 0) {
 		check_menu(&m);
 		vd_boot_menu_dispose(&m);
 	}
