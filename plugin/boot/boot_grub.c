@@ -791,6 +791,7 @@ static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
 #define MAX_STEPS 200000	/* commands run in all, function calls and entry bodies included */
 #define MAX_POSITIONAL 9
 #define MAX_SOURCED 16		/* files `source` may read in all */
+#define MAX_COPIED (256u << 20) /* bytes of variables copied for the entries' bodies in all */
 
 struct function {
 	char *name;
@@ -1179,7 +1180,15 @@ static int run_text(struct interp *I, const char *text, size_t len, unsigned cal
 static int run_entry_bodies(struct interp *I)
 {
 	struct vd_boot_vars final = {};
-	int r = copy_vars(&I->g.vars, &final);
+	uint64_t size = 0;
+	int r;
+
+	/* every entry starts from a copy of the variables: bound what that copies in all */
+	for (size_t i = 0; i < I->g.vars.n; i++)
+		size += strlen(I->g.vars.keys[i]) + strlen(I->g.vars.values[i]) + 2;
+	if (size * I->menu.n > MAX_COPIED)
+		return -E2BIG;
+	r = copy_vars(&I->g.vars, &final);
 
 	for (size_t i = 0; r == 0 && i < I->menu.n; i++) {
 		r = copy_vars(&final, &I->g.vars);

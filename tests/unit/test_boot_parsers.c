@@ -181,6 +181,23 @@ static void test_grub_recursion_is_bounded(void **state)
 	vd_boot_menu_dispose(&m);
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(vd_boot_grub_parse(bomb, strlen(bomb), NULL, &m), -E2BIG);
+
+	/* 400 variables of 8000 bytes each, built by expansion from little text, and 1000
+	 * entries: each entry's body starts from a copy of the variables (3 GB in all); refused */
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		fprintf(f, "set a=%0100d\nset b=$a$a$a$a$a$a$a$a$a$a\nset c=$b$b$b$b$b$b$b$b\n", 0);
+		for (int i = 0; i < 400; i++)
+			fprintf(f, "set v%d=$c\n", i);
+		for (int i = 0; i < 1000; i++)
+			fprintf(f, "menuentry e%d { linux /e\n}\n", i);
+		fclose(f);
+		assert_int_equal(vd_boot_grub_parse(text, len, NULL, &m), -E2BIG);
+		free(text);
+	}
 }
 
 /* grub-reboot sets next_entry: grub-mkconfig's header makes it the default over saved_entry. */
