@@ -272,9 +272,19 @@ static void *copy_job_run(void *userdata)
 		piped = false;
 	}
 	j->r = 0;
-	for (size_t i = 0; i < j->n && j->r == 0; i++)
+	for (size_t i = 0; i < j->n && j->r == 0; i++) {
 		j->r = vd_boot_disk_copy_to(j->disk, j->x[i].disk_off, j->x[i].len, j->out_fd,
 					    j->x[i].out_off, piped ? p : NULL);
+		if (piped && (j->r == -EINVAL || j->r == -ENOSYS)) {
+			/* an output filesystem that cannot splice: the pipe may hold bytes of
+			 * this extent, so drop it and copy the extent again without it */
+			close(p[0]);
+			close(p[1]);
+			piped = false;
+			j->r = vd_boot_disk_copy_to(j->disk, j->x[i].disk_off, j->x[i].len,
+						    j->out_fd, j->x[i].out_off, NULL);
+		}
+	}
 	if (piped) {
 		close(p[0]);
 		close(p[1]);
