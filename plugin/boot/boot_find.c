@@ -1062,11 +1062,19 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 {
 	struct finder f = { .disk = disk, .req = req };
 	struct found_config cfg = {};
-	struct target t = {};
+	/* 70 KB of path buffers, not zeroed: a page nothing writes stays out of the sandboxed
+	 * reader's RSS (`= {}` on the stack touched all 17); initrds[i] are read below n_initrds */
+	struct target *t = malloc(sizeof(*t));
 	struct vd_boot_result res = {};
 	bool have_cfg = false;
 	int r;
 
+	if (!t)
+		return -ENOMEM;
+	t->cfg_fs = NULL;
+	t->kernel[0] = '\0';
+	t->n_initrds = 0;
+	t->args = t->source = NULL;
 	vd_boot_fs_global_init();
 	r = open_filesystems(&f);
 	if (r < 0)
@@ -1076,7 +1084,7 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 		goto out;
 
 	if (req->kernel || is_path_entry(req->entry)) {
-		r = explicit_target(&f, &t);
+		r = explicit_target(&f, t);
 		if (r < 0)
 			goto out;
 	} else {
@@ -1109,7 +1117,7 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 				if (r < 0)
 					goto out;
 			}
-			r = fill_from_entry(&f, &cfg, idx, &t);
+			r = fill_from_entry(&f, &cfg, idx, t);
 			if (r < 0 && !req->list)
 				goto out;
 			if (r < 0) {
@@ -1118,7 +1126,7 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 				goto done;
 			}
 		} else {
-			r = fallback_target(&f, &t);
+			r = fallback_target(&f, t);
 			if (r < 0)
 				goto out;
 			if (r == 0) {
@@ -1130,7 +1138,7 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 				goto out;
 			}
 			if (req->list) {
-				r = describe_fallback(&t, &res.listing);
+				r = describe_fallback(t, &res.listing);
 				if (r < 0)
 					goto out;
 			}
@@ -1139,28 +1147,28 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 	if (req->list)
 		goto done;
 
-	r = append_args(&t.args, req->extra_args);
+	r = append_args(&t->args, req->extra_args);
 	if (r < 0)
 		goto out;
-	trim(t.args);
-	r = check_value("command line", t.args, t.source);
+	trim(t->args);
+	r = check_value("command line", t->args, t->source);
 	if (r < 0)
 		goto out;
-	r = copy_out(&f, &t, kernel_fd, ramdisk_fd, &res);
+	r = copy_out(&f, t, kernel_fd, ramdisk_fd, &res);
 	if (r < 0)
 		goto out;
 done:
-	res.args = t.args ? strdup(t.args) : strdup("");
-	res.kernel_path = strdup(t.kernel);
-	res.source = strdup(t.source ? t.source : "");
-	if (t.n_initrds > 0) {
+	res.args = t->args ? strdup(t->args) : strdup("");
+	res.kernel_path = strdup(t->kernel);
+	res.source = strdup(t->source ? t->source : "");
+	if (t->n_initrds > 0) {
 		size_t len = 0;
 
-		for (size_t i = 0; i < t.n_initrds; i++) {
+		for (size_t i = 0; i < t->n_initrds; i++) {
 			if (i > 0)
 				vd_boot_strbuf_append(&res.ramdisk_paths, &len, " ", 1);
-			vd_boot_strbuf_append(&res.ramdisk_paths, &len, t.initrds[i],
-					      strlen(t.initrds[i]));
+			vd_boot_strbuf_append(&res.ramdisk_paths, &len, t->initrds[i],
+					      strlen(t->initrds[i]));
 		}
 	}
 	if (!res.args || !res.kernel_path || !res.source) {
@@ -1173,8 +1181,9 @@ done:
 out:
 	vd_boot_result_dispose(&res);
 	vd_boot_menu_dispose(&cfg.menu);
-	free(t.args);
-	free(t.source);
+	free(t->args);
+	free(t->source);
+	free(t);
 	close_filesystems(&f);
 	return r;
 }
