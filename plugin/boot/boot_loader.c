@@ -292,6 +292,46 @@ static void *copy_job_run(void *userdata)
 	return NULL;
 }
 
+/* The copy, started as soon as the reader's reply is complete, while it exits. */
+struct early_copy {
+	const struct vd_boot_disk *disk;
+	int kernel_fd, ramdisk_fd;
+	bool started;
+	int r;
+};
+
+static const char *reply_get(const char *reply, size_t len, const char *key);
+static int copy_files(struct copy_job *kernel, struct copy_job *ramdisk);
+
+/* Everything here is checked again once the reader has exited: the extents against the disk
+ * and the sizes it claims, the files' sizes against its claims and the caps. */
+static void copy_on_reply(void *userdata, const char *reply, size_t len)
+{
+	struct early_copy *e = userdata;
+	const char *ksize = reply_get(reply, len, "kernel_size");
+	const char *rsize = reply_get(reply, len, "ramdisk_size");
+	const char *kext = reply_get(reply, len, "kernel_extents");
+	const char *rext = reply_get(reply, len, "ramdisk_extents");
+	struct copy_job kj = { .disk = e->disk, .out_fd = e->kernel_fd },
+			rj = { .disk = e->disk, .out_fd = e->ramdisk_fd };
+
+	if (reply_get(reply, len, "error"))
+		return;
+	e->started = true;
+	e->r = 0;
+	if (kext && ksize)
+		e->r = parse_extents(e->disk, kext, strtoull(ksize, NULL, 10), "kernel", &kj.x,
+				     &kj.n);
+	if (e->r == 0 && rext && rsize)
+		e->r = parse_extents(e->disk, rext, strtoull(rsize, NULL, 10), "ramdisk", &rj.x,
+				     &rj.n);
+	if (e->r == 0)
+		e->r = copy_files(&kj, &rj);
+	vd_sandbox_mark("copied");
+	free(kj.x);
+	free(rj.x);
+}
+
 /* Below this the second thread costs more than it saves. */
 #define PARALLEL_MIN (1u << 20)
 
@@ -388,6 +428,7 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 	struct vd_sandbox_opts sb = { .service_fd = -1 };
 	struct child_job job = { .remote_fd = -1, .probe_fd = -1 };
 	struct vd_boot_disk vd_disk = {}, local_disk = {};
+	struct early_copy early = {};
 	int vd_sock[2] = { -1, -1 };
 	int keep[VD_MAX_KEEP_FDS], n_keep = 0, status = 0, r;
 	char fdpath[64];
@@ -531,6 +572,12 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		.config_max = cfg.config_max,
 		.extents = copying,
 	};
+	early = (struct early_copy){ .disk = o->vd ? &vd_disk : &local_disk,
+				     .kernel_fd = kernel_fd, .ramdisk_fd = ramdisk_fd };
+	if (copying) {
+		sb.on_reply = copy_on_reply;
+		sb.on_reply_userdata = &early;
+	}
 	r = vd_sandbox_run(&sb, child_work, &job, REPLY_MAX, &reply, &reply_len, &status);
 	if (r < 0)
 		goto out;
@@ -566,21 +613,11 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		const char *rext = reply_get(reply, reply_len, "ramdisk_extents");
 		struct stat st;
 
-		const struct vd_boot_disk *disk = o->vd ? &vd_disk : &local_disk;
-		struct copy_job kj = { .disk = disk, .out_fd = kernel_fd },
-				rj = { .disk = disk, .out_fd = ramdisk_fd };
-
-		if (kext && ksize)
-			r = parse_extents(disk, kext, strtoull(ksize, NULL, 10), "kernel", &kj.x,
-					  &kj.n);
-		if (r == 0 && rext && rsize)
-			r = parse_extents(disk, rext, strtoull(rsize, NULL, 10), "ramdisk", &rj.x,
-					  &rj.n);
-		if (r == 0)
-			r = copy_files(&kj, &rj);
-		vd_sandbox_mark("copied");
-		free(kj.x);
-		free(rj.x);
+		/* copied while the reader exited (copy_on_reply); the files are checked below */
+		if (!early.started && (kext || rext))
+			r = vd_err(-EIO, "the reader's reply came without its extents; refusing it");
+		else
+			r = early.r;
 		if (r < 0)
 			goto out;
 

@@ -341,6 +341,8 @@ static _Noreturn void child_main(const struct vd_sandbox_opts *o, vd_sandbox_fn 
 	if (write(reply_fd, "R", 1) != 1)
 		_exit(126);
 	r = fn(userdata, reply_fd);
+	/* the parent reads to EOF: give it now, not after our address space is torn down */
+	close(reply_fd);
 	_exit(r == 0 ? 0 : 1);
 }
 
@@ -574,6 +576,10 @@ int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *u
 	}
 	close(pipefd[0]);
 	vd_sandbox_mark("reply-complete");
+	if (rc == 0 && !overflow && opts->on_reply && len > 0 && buf[0] == 'R') {
+		buf[len] = '\0';
+		opts->on_reply(opts->on_reply_userdata, buf + 1, len - 1);
+	}
 	if (rc == 0 && !overflow) {
 		/* the reply is complete: the child has exited or is about to, within the deadline */
 		rc = wait_child(pid, deadline, &status);

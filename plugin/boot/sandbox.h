@@ -25,6 +25,12 @@ struct vd_sandbox_opts {
 	int service_fd; /* < 0: none */
 	int (*service)(void *userdata, int fd);
 	void *service_userdata;
+	/* Called once the reply is complete (the child closed its end; reply without the leading
+	 * "R", NUL-terminated) and before the child has been reaped: work that may run while the
+	 * child exits. The child is not yet known to have exited, or with which status: the
+	 * caller trusts nothing it did until vd_sandbox_run returns. NULL: none. */
+	void (*on_reply)(void *userdata, const char *reply, size_t len);
+	void *on_reply_userdata;
 };
 
 /* The child's work: write the reply to reply_fd, return 0 (exit 0) or non-zero. */

@@ -375,6 +375,52 @@ static void test_a_reader_that_closes_its_reply_but_lingers_times_out(void **sta
 	alarm(0);
 }
 
+/* The reply reaches on_reply as soon as it is complete, before the reader is reaped; what the
+ * reader does afterwards (here: fail) still decides the result. */
+static int reply_then_fail(void *userdata, int reply_fd)
+{
+	struct timespec ts = { 0, 500 * 1000000L };
+
+	if (write(reply_fd, "done", 4) != 4)
+		return 0;
+	close(reply_fd);
+	nanosleep(&ts, NULL); /* the parent works while we linger */
+	return 1;
+}
+
+struct seen {
+	char reply[16];
+	int64_t at_ms;
+	struct timespec t0;
+};
+
+static void note_reply(void *userdata, const char *reply, size_t len)
+{
+	struct seen *s = userdata;
+
+	snprintf(s->reply, sizeof(s->reply), "%.*s", (int)len, reply);
+	s->at_ms = elapsed_ms(&s->t0);
+}
+
+static void test_on_reply_runs_before_the_reader_is_reaped(void **state)
+{
+	struct vd_sandbox_opts o = sandbox_opts(10);
+	struct seen seen = {};
+	char *reply = NULL;
+	size_t len;
+	int status = 0;
+
+	o.on_reply = note_reply;
+	o.on_reply_userdata = &seen;
+	clock_gettime(CLOCK_MONOTONIC, &seen.t0);
+	assert_int_equal(vd_sandbox_run(&o, reply_then_fail, NULL, 64, &reply, &len, &status), 0);
+	assert_string_equal(seen.reply, "done");
+	assert_true(seen.at_ms < 400);		  /* not after the reader's 500 ms */
+	assert_true(elapsed_ms(&seen.t0) >= 490); /* but vd_sandbox_run waited for it */
+	assert_int_equal(status, 1);
+	free(reply);
+}
+
 static int signal_outsider(void *userdata, int reply_fd)
 {
 	pid_t outsider = *(pid_t *)userdata;
@@ -412,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_child_is_killed_after_the_time_limit),
 		cmocka_unit_test(test_runas_refuses_root_and_unknown_users),
 		cmocka_unit_test(test_remote_disk_serves_only_the_vd),
+		cmocka_unit_test(test_on_reply_runs_before_the_reader_is_reaped),
 		cmocka_unit_test(test_inherited_fds_are_closed_even_without_close_range),
 		cmocka_unit_test(test_reader_dies_with_its_parent_though_it_ignores_signals),
 		cmocka_unit_test(test_a_stalled_disk_request_cannot_outlast_the_timeout),
