@@ -1,8 +1,11 @@
 /* grub2 grub.cfg and grubenv. grub.cfg is a shell-like script; we do not run it all: we tokenise
  * it as grub does (quotes, escapes, $var expansion with field splitting, ';' and newlines),
  * evaluate the conditions of if/elif/else the way grub's `test` does (an unknown command or test
- * is false), apply `set` and `load_env` in the branches grub would take, and collect the
- * menuentry/submenu blocks there. Nothing else runs: no functions, loops or modules. */
+ * is false), apply `set`, `unset`, `load_env` and `source` in the branches grub would take, keep
+ * functions and run them when called, and collect the menuentry/submenu blocks there; each
+ * entry's commands run once the script has, as grub runs them when it boots the entry. Nothing
+ * else runs: no loops, modules or other commands. Hostile scripts are bounded: call depth,
+ * commands run, files sourced, variables copied. */
 #include <ctype.h>
 #include <string.h>
 
