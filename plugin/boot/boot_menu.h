@@ -69,7 +69,9 @@ struct vd_boot_grub_host {
 };
 
 /* grub2 grub.cfg (menuentry, submenu, set default, linux/linux16/linuxefi, initrd with several
- * images), with if/elif/else evaluated as grub would. env holds grubenv's variables (applied
+ * images), with if/elif/else evaluated, functions called and files sourced as grub would, and
+ * each entry's commands run after the script. -E2BIG past the bounds on hostile scripts (see
+ * boot_grub.c). env holds grubenv's variables (applied
  * where grub.cfg runs load_env) and may be NULL; host may be NULL. ret_bls_vars (may be NULL)
  * gets the variables as they stand when grub.cfg runs `blscfg`, and *ret_blscfg whether it
  * does. */
