@@ -119,6 +119,24 @@ static int rss(char **argv, long *sum, long *max)
 			alive[n_alive++] = w;
 		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
 			long total = 0, v = hwm(w);
+			if (v && getenv("MEASURE_DETAIL")) {
+				/* where the memory goes: this process's peak, and what it maps now */
+				char path[64], line[256];
+				FILE *f;
+				snprintf(path, sizeof(path), "/proc/%d/status", w);
+				if ((f = fopen(path, "r"))) {
+					fprintf(stderr, "pid %d (%s):", w, w == pid ? "parent" : "child");
+					while (fgets(line, sizeof(line), f))
+						if (!strncmp(line, "VmHWM:", 6) ||
+						    !strncmp(line, "RssAnon:", 8) ||
+						    !strncmp(line, "RssFile:", 8)) {
+							line[strcspn(line, "\n")] = '\0';
+							fprintf(stderr, " %s", line);
+						}
+					fprintf(stderr, "\n");
+					fclose(f);
+				}
+			}
 			for (int i = 0; i < n_alive; i++)
 				total += hwm(alive[i]);
 			*sum = total > *sum ? total : *sum;
@@ -270,6 +288,12 @@ print("%s: vdloader phases (ms): %s; exec+exit %.2f (wall %.2f, via python's sub
 PY
 done
 
+# Where vdloader's memory goes: each process's peak at its exit (file pages are the static
+# binary's code and constants, which the kernel maps in 64 KiB windows around each page touched).
+sh -c "$prep"
+MEASURE_DETAIL=1 "$T/measure" 1 "$prep" "$VDLOADER" $SANDBOX_OPT --output="$T/out" \
+	--output-format=simple0 --output-directory="$T/d" "$T/small.img" 2>&1 >/dev/null |
+	sed -n 's/^pid [0-9]* /small: vdloader /p' | tr -s ' \t' ' ' | awk '!seen[$3]++' 
 python3 - "$vd_big_wall" "$cp_big_wall" "$py_big_wall" "$vd_small_wall" "$cp_small_wall" \
 	"$py_small_wall" "$vd_big_rss" "$py_big_rss" "$vd_small_rss" "$py_small_rss" \
 	"$vd_big_max" "$py_big_max" "$vd_small_max" "$py_small_max" \
