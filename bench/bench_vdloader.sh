@@ -293,7 +293,7 @@ done
 sh -c "$prep"
 MEASURE_DETAIL=1 "$T/measure" 1 "$prep" "$VDLOADER" $SANDBOX_OPT --output="$T/out" \
 	--output-format=simple0 --output-directory="$T/d" "$T/small.img" 2>&1 >/dev/null |
-	sed -n 's/^pid [0-9]* /small: vdloader /p' | tr -s ' \t' ' ' | awk '!seen[$3]++' 
+	sed -n 's/^pid [0-9]* /small: vdloader /p' | tr -s ' \t' ' ' | awk '!seen[$3]++'
 python3 - "$vd_big_wall" "$cp_big_wall" "$py_big_wall" "$vd_small_wall" "$cp_small_wall" \
 	"$py_small_wall" "$vd_big_rss" "$py_big_rss" "$vd_small_rss" "$py_small_rss" \
 	"$vd_big_max" "$py_big_max" "$vd_small_max" "$py_small_max" \
