@@ -162,6 +162,41 @@ live = [v for v in vds if v.get("state") == "live"]
 assert len(live) == 24, len(live)
 ' "$WORK/out" && pass "24 live VDs (36 made, 12 deleted) on A" || fail "list on A: $(cat "$WORK/out")"
 
+# Leases held on behalf of another registered process, shared or exclusive, across hosts; the
+# holder's death lets its leases go.
+PROBE=${top_builddir:-.}/tests/sanlock-probe
+expect_ok a "$PROBE" format 2 vdhold
+mkfifo "$WORK/h1.in" "$WORK/h2.in"
+# (the holders never outlive a broken test: timeout)
+a timeout 120 "$PROBE" register <"$WORK/h1.in" >"$WORK/h1.pid" 2>&1 &
+h1=$!
+exec 7>"$WORK/h1.in"
+b timeout 120 "$PROBE" register <"$WORK/h2.in" >"$WORK/h2.pid" 2>&1 7>&- &
+h2=$!
+exec 8>"$WORK/h2.in"
+i=0
+while { [ ! -s "$WORK/h1.pid" ] || [ ! -s "$WORK/h2.pid" ]; } && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+p1=$(cat "$WORK/h1.pid") p2=$(cat "$WORK/h2.pid")
+expect_ok a "$PROBE" acquire "$p1" 2 vdhold shared
+expect_ok b "$PROBE" acquire "$p2" 2 vdhold shared &&
+	pass "a lease held shared by holders on two hosts"
+SANLOCK_RUN_DIR=$WORK/sl.b sanlock client status | grep -q ":vdhold:.* p $p2\$" &&
+	pass "sanlock shows host B's lease held for pid $p2" ||
+	fail "sanlock client status on B: $(SANLOCK_RUN_DIR=$WORK/sl.b sanlock client status)"
+expect_ok b "$PROBE" release "$p2" 2 vdhold
+b "$PROBE" acquire "$p2" 2 vdhold exclusive 2>"$WORK/err"
+[ $? = 3 ] && pass "exclusive refused as busy while host A holds it shared" ||
+	fail "exclusive while shared elsewhere: $(cat "$WORK/err")"
+exec 7>&-
+wait $h1
+expect_ok b "$PROBE" acquire "$p2" 2 vdhold exclusive &&
+	pass "host A's holder exited: its lease went with it, B takes it exclusive"
+exec 8>&-
+wait $h2
+
 # pool-share converts an existing on-pool pool, its VDs kept.
 truncate -s 256M "$WORK/c.img"
 C=$(make_loop "$WORK/c.img") || exit 77
