@@ -81,6 +81,11 @@ expect_ok a xl-vd --db "$WORK/file/xenvd.db" format --extent-size 4M --file-data
 expect_fail "a pool whose database is a file cannot be shared" \
 	a xl-vd --db "$WORK/file/xenvd.db" pool-share
 
+# No sanlock daemon answering: refused before anything is written.
+expect_fail "the sanlock daemon does not answer" \
+	a env SANLOCK_RUN_DIR="$WORK/nowhere" xl-vd format --shared --extent-size 4M "$L"
+[ ! -e "$WORK/db.a/xenvd.db" ] && ! xl-vd pool-import "$L" >/dev/null 2>&1 &&
+	pass "no pool was made without sanlock" || fail "format --shared without sanlock left a pool"
 expect_ok a xl-vd format --shared --extent-size 4M "$L" &&
 	pass "format --shared: $(cat "$WORK/out")"
 expect_fail "is shared and this host has not joined its lockspace; run 'xl-vd lockspace-start'" \
@@ -203,6 +208,11 @@ C=$(make_loop "$WORK/c.img") || exit 77
 c() { a env XENVD_DB="$WORK/db.c/xenvd.db" "$@"; }
 expect_ok c xl-vd format --extent-size 4M "$C"
 expect_ok c xl-vd create 12M --name kept
+c "$VDSQL" "$WORK/db.c/xenvd.db" "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, dm_name, since)
+	VALUES ('/local/domain/0/backend/vbd/9/51712', 1, 9, 51712, 'w', 'xvda', 'vd-1', 1700000000)" ||
+	fail "cannot record an attachment"
+expect_fail "cannot be made shared while VDs are attached: VD 1 (domain 9)" c xl-vd pool-share
+c "$VDSQL" "$WORK/db.c/xenvd.db" "DELETE FROM attachments" || fail "cannot drop the attachment"
 expect_ok c xl-vd pool-share && pass "pool-share: $(cat "$WORK/out")"
 expect_fail "has not joined its lockspace" c xl-vd list
 expect_ok c xl-vd lockspace-start
