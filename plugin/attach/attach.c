@@ -179,6 +179,25 @@ out:
 	return 0;
 }
 
+/* Attachments of VD id on every host of the pool, other than this host's backend_path. */
+static int count_all_hosts(struct vd_db *db, uint32_t id, const char *backend_path, size_t *ret)
+{
+	struct vd_attachment *list = NULL;
+	size_t n = 0, others = 0;
+	int r;
+
+	r = vd_db_attachment_list_all(db, id, &list, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].host_id != vd_db_host_id(db) ||
+		    strcmp(list[i].backend_path, backend_path) != 0)
+			others++;
+	vd_db_attachment_list_free(list, n);
+	*ret = others;
+	return 0;
+}
+
 static int check_lease(struct vd_attacher *h, uint32_t id, const char *backend_path)
 {
 	struct vd_vdisk v = { 0 };
@@ -199,7 +218,7 @@ static int check_lease(struct vd_attacher *h, uint32_t id, const char *backend_p
 	/* An expired VD that is attached keeps working (its extents are never reclaimed while
 	 * attached), so a second attachment (the bootloader's dom0 attach, then the guest's)
 	 * is fine; a new first attachment would resurrect a lease that has run out. */
-	r = vd_attach_count_others(h->db, id, backend_path, &others);
+	r = count_all_hosts(h->db, id, backend_path, &others);
 	if (r < 0)
 		return r;
 	if (others > 0 && state == VD_EXPIRED)
@@ -279,6 +298,7 @@ int vd_attach(struct vd_attach_run *run)
 		.table = &table,
 		.dm_dev = info.exists ? makedev(info.major, info.minor) : 0,
 		.vm = run->frontend,
+		.hosts = h->ops->hosts,
 	};
 	r = vd_sharing_check(h->db, h->xs, &req);
 	if (r < 0)
@@ -342,6 +362,13 @@ int vd_attach(struct vd_attach_run *run)
 		r = vd_db_txn_begin(h->db, &txn);
 		if (r < 0)
 			goto out;
+		/* Another host may have recorded a writer since the check above; this
+		 * transaction (under a shared pool's metadata lease) orders us after it. */
+		if (vd_db_host_id(h->db) != 0) {
+			r = vd_sharing_check_hosts(h->db, &req);
+			if (r < 0)
+				goto out;
+		}
 		r = vd_db_attachment_add(h->db, &a);
 		if (r < 0)
 			goto out;

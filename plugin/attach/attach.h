@@ -13,6 +13,7 @@
 #include "pool/db.h"
 #include "attach/dm.h"
 #include "attach/xs.h"
+#include "attach/sharing.h"
 
 /* Attachments made by `xl-vd map` have this backend_path prefix ("dom0-map:7"); they have no
  * xenstore backend. */
@@ -28,6 +29,8 @@ struct vd_attach_ops {
 	 * device itself, or a loop device bound to a pool file. *ret_hold_fd (or -1) keeps a new
 	 * loop device alive until the dm table holds it. */
 	int (*backing_device)(int fd, const char *path, dev_t *ret_dev, int *ret_hold_fd);
+	/* Other hosts' liveness in a shared pool (sharing.h); NULL: every host is live. */
+	const struct vd_host_ops *hosts;
 };
 /* libdevmapper + loop devices. */
 extern const struct vd_attach_ops vd_attach_real_ops;
@@ -91,7 +94,8 @@ int vd_detach(struct vd_attacher *h, uint32_t id, const char *backend_path);
 /* Drops the attachment row of backend_path in its own transaction; absent is fine. */
 int vd_attach_forget(struct vd_db *db, const char *backend_path);
 
-/* How many attachments of VD id other than backend_path (NULL: all of them) exist. */
+/* How many of this host's attachments of VD id other than backend_path (NULL: all of them)
+ * exist: what decides whether this host's dm device of the VD is still used. */
 int vd_attach_count_others(struct vd_db *db, uint32_t id, const char *backend_path,
 			   size_t *ret);
 

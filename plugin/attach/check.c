@@ -149,6 +149,67 @@ static void check_attachments_live(struct vd_db *db, const struct vd_attach_ops 
 	}
 }
 
+/* Other hosts' attachments (a shared pool): those of a host sanlock declares dead are stale (the
+ * host was reset before sanlock said so, its dm devices are gone), and --repair drops them. A
+ * host that is live, failing or of unknown state may still write: its rows stay, whatever
+ * this host thinks. */
+static void check_dead_hosts(struct vd_db *db, const struct vd_attach_ops *ops, bool repair,
+			     struct report *rep)
+{
+	struct vd_attachment *all = NULL;
+	size_t n = 0;
+	uint32_t checked = 0;
+	bool dead = false;
+	int r;
+
+	if (vd_db_host_id(db) == 0 || !ops->hosts)
+		return;
+	r = vd_db_attachment_list_all(db, 0, &all, &n);
+	if (r < 0) {
+		problem(rep, "cannot list the attachments of other hosts: %s", vd_errmsg());
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct vd_attachment *a = &all[i];
+		_cleanup_txn_ struct vd_db *txn = NULL;
+
+		if (a->host_id == vd_db_host_id(db))
+			continue;
+		if (a->host_id != checked) {
+			checked = a->host_id;
+			r = vd_sharing_host_dead(ops->hosts, db, a->host_id, &dead);
+			if (r < 0) {
+				problem(rep, "cannot tell whether host %" PRIu32 " is dead: %s",
+					a->host_id, vd_errmsg());
+				dead = false;
+			}
+		}
+		if (!dead)
+			continue;
+		if (!repair) {
+			problem(rep, "attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") on host "
+				     "%" PRIu32 " is stale: sanlock declares host %" PRIu32 " dead; "
+				     "'xl-vd check --repair' drops it",
+				a->backend_path, a->vd_id, a->domid, a->host_id, a->host_id);
+			continue;
+		}
+		r = vd_db_txn_begin(db, &txn);
+		if (r == 0)
+			r = vd_db_attachment_remove_host(db, a->host_id, a->backend_path);
+		if (r == 0 || r == -ENOENT)
+			r = vd_db_commit(TAKE_PTR(txn));
+		if (r < 0)
+			problem(rep, "stale attachment %s of VD %" PRIu32 " on dead host %" PRIu32
+				     ": cannot drop it: %s",
+				a->backend_path, a->vd_id, a->host_id, vd_errmsg());
+		else
+			fprintf(rep->f, "repaired: dropped stale attachment %s of VD %" PRIu32
+					" on dead host %" PRIu32 "\n",
+				a->backend_path, a->vd_id, a->host_id);
+	}
+	vd_db_attachment_list_free(all, n);
+}
+
 static void check_backends_recorded(struct vd_xs *xs, const struct vd_attachment *att,
 				    size_t natt, struct report *rep)
 {
@@ -210,6 +271,7 @@ int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, str
 		}
 	}
 	check_dm_devices(db, ops, att, natt, repair, &rep);
+	check_dead_hosts(db, ops, repair, &rep);
 	if (xs)
 		check_backends_recorded(xs, att, natt, &rep);
 	vd_db_attachment_list_free(att, natt);
