@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "attach/sharing.h"
+#include "pool/sanlock.h"
 
 int vd_sharing_mode(const char *mode, char *ret)
 {
@@ -271,6 +272,31 @@ int vd_sharing_host_dead(const struct vd_host_ops *ops, struct vd_db *db, uint32
 		return 0;
 	return ops->host_dead(db, host_id, ret_dead);
 }
+
+static int sanlock_host_dead(struct vd_db *db, uint32_t host_id, bool *ret_dead)
+{
+	struct vd_sanlock_host *hosts = NULL;
+	char lockspace[VD_SANLOCK_NAME_MAX + 1];
+	uint8_t pool[16];
+	size_t n = 0;
+	int r;
+
+	vd_db_pool_uuid(db, pool);
+	for (size_t i = 0; i < 16; i++)
+		snprintf(lockspace + 2 * i, 3, "%02x", pool[i]);
+	r = vd_sanlock_hosts(lockspace, &hosts, &n);
+	if (r < 0)
+		return r;
+	/* A host sanlock does not list is not known dead. */
+	*ret_dead = false;
+	for (size_t i = 0; i < n; i++)
+		if (hosts[i].host_id == host_id)
+			*ret_dead = hosts[i].state == VD_SANLOCK_HOST_DEAD;
+	free(hosts);
+	return 0;
+}
+
+const struct vd_host_ops vd_host_sanlock_ops = { .host_dead = sanlock_host_dead };
 
 static const char *mode_abbrev(char m)
 {

@@ -17,6 +17,7 @@
 #include "attach/dm.h"
 #include "base/error.h"
 #include "attach/check.h"
+#include "attach/holder.h"
 #include "attach/hotplug.h"
 #include "pool/import.h"
 #include "pool/label.h"
@@ -84,6 +85,17 @@ static void fill_info(const struct fake_dev *d, struct vd_dm_info *ret)
 	snprintf(ret->uuid, sizeof(ret->uuid), "%s", d->uuid);
 }
 
+static char trace[1024]; /* "hold create release(kept) remove release " */
+static unsigned lease_holds; /* how many times the holder holds the pool's lease (0 or 1) */
+static int hold_fails;	     /* -errno the next hold returns */
+
+static void trace_add(const char *what)
+{
+	size_t used = strlen(trace);
+
+	snprintf(trace + used, sizeof(trace) - used, "%s ", what);
+}
+
 /* Runs once, inside the next dm create (another host acting meanwhile). */
 static void (*on_dm_create)(void);
 
@@ -94,6 +106,7 @@ static int fake_create(const char *name, const char *uuid, const struct vd_dm_ta
 
 	if (inject("dm create"))
 		return vd_err(-EIO, "injected: dm create %s", name);
+	trace_add("create");
 	if (on_dm_create) {
 		void (*hook)(void) = on_dm_create;
 
@@ -136,6 +149,7 @@ static int fake_remove(const char *name, unsigned flags)
 		return vd_err(-ENODEV, "dm device %s does not exist", name);
 	if (d->open_count > 0)
 		return vd_err(-EBUSY, "dm device %s is still open", name);
+	trace_add("remove");
 	vd_dmtable_dispose(&d->table);
 	*d = devs[--ndevs];
 	return 0;
@@ -246,10 +260,48 @@ static int fake_host_dead(struct vd_db *db, uint32_t host_id, bool *ret_dead)
 
 static const struct vd_host_ops fake_hosts = { .host_dead = fake_host_dead };
 
+/* ---- fake active-VD lease: what the holder would hold, in order with the dm operations ---- */
+
+static int fake_hold(const struct vd_sanlock_area *a, const uint8_t pool[16], int *ret_lock_fd)
+{
+	(void)a;
+	(void)pool;
+	if (hold_fails) {
+		int r = hold_fails;
+
+		hold_fails = 0;
+		return vd_err(r, "injected: the holder is not running; run 'xl-vd lockspace-start'");
+	}
+	trace_add("hold");
+	lease_holds = 1;
+	*ret_lock_fd = dup(2); /* stands for the pool's host-local lock */
+	return 0;
+}
+
+static int fake_release_if_idle(const struct vd_sanlock_area *a, const uint8_t pool[16],
+				const struct vd_dm_ops *dm, bool *ret_released)
+{
+	int active = vd_holder_pool_active(pool, dm);
+
+	(void)a;
+	assert_true(active >= 0);
+	*ret_released = !active && lease_holds;
+	trace_add(active ? "release(kept)" : "release");
+	if (!active)
+		lease_holds = 0;
+	return 0;
+}
+
+static const struct vd_lease_ops fake_lease = {
+	.hold = fake_hold,
+	.release_if_idle = fake_release_if_idle,
+};
+
 static const struct vd_attach_ops fake_shared_ops = {
 	.dm = &fake_dm,
 	.backing_device = fake_backing_device,
 	.hosts = &fake_hosts,
+	.lease = &fake_lease,
 };
 
 /* ---- fake xenstore: a flat key/value list; transactions stage writes until commit ---- */
@@ -1427,11 +1479,17 @@ static void test_schema_2_attachments_gain_a_vm_uuid_column(void **state)
 #define HOST_B 2
 static char other_db_path[128];
 
+static struct vd_sanlock_area test_area = { .lockspace = "test" };
+
 /* This host is host 1 of a shared pool whose liveness the fake sanlock reports. */
 static void shared(struct fixture *f)
 {
 	vd_db_set_host_id(f->db, THIS_HOST);
 	f->h.ops = &fake_shared_ops;
+	f->h.lease_area = &test_area;
+	trace[0] = '\0';
+	lease_holds = 0;
+	hold_fails = 0;
 	memset(host_dead, 0, sizeof(host_dead));
 	host_queries = 0;
 	snprintf(other_db_path, sizeof(other_db_path), "%s", f->db_path);
@@ -1714,6 +1772,93 @@ static void test_schema_3_attachments_become_host_0s(void **state)
 	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 1);
 }
 
+/* The holder holds the pool's active-VD lease before the first dm device of the pool exists
+ * here and lets go after the last one went; never while another VD's device remains. */
+static void test_active_lease_is_held_while_any_dm_device_of_the_pool_exists(void **state)
+{
+	struct fixture *f = *state;
+	char be1[64], be2[64];
+
+	shared(f);
+	snprintf(be1, sizeof(be1), "%s", backend(5, 51712, "vd:1", "w"));
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:2", "w"));
+	assert_int_equal(add(f, be1), 0);
+	assert_string_equal(trace, "hold create ");
+	assert_int_equal(add(f, be2), 0);
+	assert_int_equal(lease_holds, 1);
+	assert_int_equal(remove_be(f, be1), 0);
+	assert_string_equal(trace, "hold create hold create remove release(kept) ");
+	assert_int_equal(lease_holds, 1);
+	assert_int_equal(remove_be(f, be2), 0);
+	assert_string_equal(trace, "hold create hold create remove release(kept) remove release ");
+	assert_int_equal(lease_holds, 0);
+	/* xl-vd map and unmap too */
+	trace[0] = '\0';
+	char path[64];
+	assert_int_equal(vd_attach_map(&f->h, f->vd1, "w", path, sizeof(path)), 0);
+	assert_int_equal(lease_holds, 1);
+	assert_int_equal(vd_attach_unmap(&f->h, f->vd1), 0);
+	assert_string_equal(trace, "hold create remove release ");
+	assert_int_equal(lease_holds, 0);
+}
+
+/* No holder (lockspace-start not run): the attach fails naming the command, leaving nothing. */
+static void test_attach_without_the_holder_fails_and_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	be = backend(5, 51712, "vd:1", "w");
+	hold_fails = -ESRCH;
+	assert_int_equal(add(f, be), -ESRCH);
+	assert_non_null(strstr(logged, "xl-vd lockspace-start"));
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(attachments(f, f->vd1), 0);
+	assert_string_equal(trace, "");
+	/* a failure after the hold gives the lease back with the device */
+	fail_at = 0;
+	for (int k = 1;; k++) {
+		int r;
+
+		trace[0] = '\0';
+		op_count = 0;
+		fail_at = k;
+		failed_op = NULL;
+		r = add(f, backend(5, 51712, "vd:1", "w"));
+		if (!failed_op) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		assert_true(r < 0);
+		assert_int_equal(ndevs, 0);
+		assert_int_equal(lease_holds, 0);
+	}
+	fail_at = 0;
+}
+
+/* The pool's dm devices are told apart from another pool's by their DM UUID. */
+static void test_pool_active_counts_only_this_pools_devices(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_dm_table t = { 0 };
+	struct vd_dm_target x = { 0, 8, makedev(POOL_MAJOR, 0), 0 };
+	struct vd_dm_info info;
+	uint8_t pool[16], other[16];
+	char uuid[VD_DM_UUID_MAX];
+
+	vd_db_pool_uuid(f->db, pool);
+	memcpy(other, pool, 16);
+	other[15] ^= 1;
+	assert_int_equal(vd_holder_pool_active(pool, &fake_dm), 0);
+	assert_int_equal(vd_dmtable_append(&t, &x), 0);
+	assert_int_equal(fake_create("vd-9", vd_dm_uuid(other, 9, uuid), &t, &info), 0);
+	assert_int_equal(vd_holder_pool_active(pool, &fake_dm), 0);
+	assert_int_equal(fake_create("vd-3", vd_dm_uuid(pool, 3, uuid), &t, &info), 0);
+	vd_dmtable_dispose(&t);
+	assert_int_equal(vd_holder_pool_active(pool, &fake_dm), 1);
+}
+
 static void test_guest_message_keeps_the_reason_and_hides_other_tenants(void **state)
 {
 	char out[512];
@@ -1811,6 +1956,9 @@ int main(void)
 		T(test_recording_rechecks_other_hosts_in_its_transaction),
 		T(test_online_grow_is_refused_while_attached_on_another_host),
 		T(test_schema_3_attachments_become_host_0s),
+		T(test_active_lease_is_held_while_any_dm_device_of_the_pool_exists),
+		T(test_attach_without_the_holder_fails_and_leaves_nothing),
+		T(test_pool_active_counts_only_this_pools_devices),
 		cmocka_unit_test(test_modes_canonicalise_like_block_common),
 	};
 
