@@ -16,6 +16,13 @@ check_PROGRAMS += tests/vd-sql
 tests_vd_sql_SOURCES = tests/vd-sql.c
 tests_vd_sql_LDADD = $(XENVD_LIBS)
 
+# The active-VD lease holder against a real sanlock daemon (skips without one).
+check_PROGRAMS += tests/holder-probe
+tests_holder_probe_SOURCES = tests/holder-probe.c
+tests_holder_probe_LDADD = $(XENVD_LIBS)
+TESTS += tests/integration/holder_sanlock.sh
+dist_check_SCRIPTS += tests/integration/holder_sanlock.sh
+
 # Just the unit tests (the ASan+UBSan CI build runs these), on one line: the on-pool suite
 # passes $(TESTS) on in a quoted variable.
 check-unit:

@@ -310,9 +310,6 @@ int vd_holder_run(const struct vd_dm_ops *dm, int interval_ms)
 	if (flock(pid_fd, LOCK_EX | LOCK_NB) < 0)
 		return vd_err(errno == EWOULDBLOCK ? -EALREADY : -errno,
 			      "another xenvd-leased runs (%s is locked)", path);
-	len = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	if (ftruncate(pid_fd, 0) < 0 || pwrite(pid_fd, line, (size_t)len, 0) != len)
-		return vd_err(-errno, "cannot write %s: %m", path);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -326,6 +323,10 @@ int vd_holder_run(const struct vd_dm_ops *dm, int interval_ms)
 	r = vd_sanlock_register_holder(&sock);
 	if (r < 0)
 		return r;
+	/* Only now: a creator acquires on behalf of this pid, which sanlock must know. */
+	len = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+	if (ftruncate(pid_fd, 0) < 0 || pwrite(pid_fd, line, (size_t)len, 0) != len)
+		return vd_err(-errno, "cannot write %s: %m", path);
 	vd_info("xenvd-leased %d: registered with sanlock; holding the active-VD leases of this "
 		"host's shared pools", (int)getpid());
 
@@ -348,7 +349,8 @@ int vd_holder_run(const struct vd_dm_ops *dm, int interval_ms)
 
 			vd_info("xenvd-leased: signal %u from %s (pid %u)", si.ssi_signo,
 				sanlock ? "sanlock" : "another process", si.ssi_pid);
-			stop = !sanlock;
+			/* sanlock's SIGTERM asks for what is idle; SIGHUP only rescans */
+			stop = !sanlock && si.ssi_signo != SIGHUP;
 		}
 		r = release_idle_pools(dm, &kept);
 		if (r < 0) {

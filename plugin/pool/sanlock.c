@@ -440,7 +440,7 @@ int vd_sanlock_register(bool unkillable)
 	/* A child that inherited the socket would keep our leases alive after our death. */
 	(void)fcntl(sock, F_SETFD, FD_CLOEXEC);
 	if (unkillable) {
-		rv = sanlock_restrict(sock, SANLK_RESTRICT_SIGKILL | SANLK_RESTRICT_SIGTERM);
+		rv = sanlock_restrict(sock, SANLK_RESTRICT_SIGKILL);
 		if (rv < 0) {
 			close(sock);
 			return vd_err(-EIO, "cannot restrict the sanlock registration: %s",
