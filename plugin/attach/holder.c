@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -88,6 +89,25 @@ static int pool_lock(const char *lockspace, int mode, int *ret_fd)
 	return 0;
 }
 
+/* <run dir>/active-<lockspace>.area: where the pool's lease area is, for a holder that starts
+ * again (after a crash or a sanlock restart) while the pool's dm devices exist. */
+static void remember_area(const struct vd_sanlock_area *a)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/active-%s.area", vd_holder_run_dir(), a->lockspace);
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%s\n%" PRIu64 "\n%" PRIu32 "\n", a->path, a->offset, a->sector_size);
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+static int recall_area(const char *file, struct vd_sanlock_area *ret, uint8_t ret_pool[16]);
+
 static int holder_hold(const struct vd_sanlock_area *a, const uint8_t pool_uuid[16],
 		       int *ret_lock_fd)
 {
@@ -116,6 +136,7 @@ static int holder_hold(const struct vd_sanlock_area *a, const uint8_t pool_uuid[
 						"xenvd-leased (pid %d)", a->lockspace, (int)pid);
 		vd_info("pool %s: xenvd-leased (pid %d) now holds the active-VD lease",
 			a->lockspace, (int)pid);
+		remember_area(a);
 	}
 	*ret_lock_fd = TAKE_FD(lock_fd);
 	return 0;
@@ -293,6 +314,59 @@ static bool from_sanlock(pid_t sender)
 	return strncmp(comm, "sanlock", 7) == 0;
 }
 
+static int recall_area(const char *file, struct vd_sanlock_area *ret, uint8_t ret_pool[16])
+{
+	_cleanup_fclose_ FILE *f = fopen(file, "re");
+	const char *base = strrchr(file, '/');
+	char path[1024], ls[64];
+	uint64_t offset;
+	uint32_t sector;
+
+	if (!f || !base || sscanf(base, "/active-%32[0-9a-f].area", ls) != 1 ||
+	    parse_lockspace(ls, ret_pool) < 0)
+		return -EINVAL;
+	if (!fgets(path, sizeof(path), f) || fscanf(f, "%" SCNu64 "%" SCNu32, &offset, &sector) != 2)
+		return -EINVAL;
+	path[strcspn(path, "\n")] = '\0';
+	return vd_sanlock_area_init(ret, ret_pool, path, offset, sector);
+}
+
+/* At start: the pools whose dm devices exist here and whose lease area an earlier holder
+ * recorded get their active-VD lease back (held by this process). */
+static void retake_active_pools(const struct vd_dm_ops *dm)
+{
+	char pattern[4096];
+	DIR *d = opendir(vd_holder_run_dir());
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct vd_sanlock_area a;
+		uint8_t pool[16];
+		unsigned held = 0;
+		int r;
+
+		if (strncmp(e->d_name, "active-", 7) != 0 || !strstr(e->d_name, ".area") ||
+		    strchr(e->d_name + 7, '.') != strstr(e->d_name, ".area"))
+			continue;
+		snprintf(pattern, sizeof(pattern), "%s/%s", vd_holder_run_dir(), e->d_name);
+		if (recall_area(pattern, &a, pool) < 0 || vd_holder_pool_active(pool, dm) != 1)
+			continue;
+		r = vd_sanlock_held_count(&a, VD_SANLOCK_ACTIVE_RESOURCE, getpid(), &held);
+		if (r == 0 && held == 0)
+			r = vd_sanlock_acquire(&a, VD_SANLOCK_SLOT_ACTIVE,
+					       VD_SANLOCK_ACTIVE_RESOURCE, true, getpid());
+		if (r < 0)
+			vd_warn("pool %s has dm devices here but its active-VD lease cannot be "
+				"taken again: %s", a.lockspace, vd_errmsg());
+		else
+			vd_info("pool %s has dm devices here: active-VD lease taken again",
+				a.lockspace);
+	}
+	closedir(d);
+}
+
 int vd_holder_run(const struct vd_dm_ops *dm, int interval_ms)
 {
 	_cleanup_close_ int pid_fd = -EBADF, sock = -EBADF, sfd = -EBADF;
@@ -329,6 +403,7 @@ int vd_holder_run(const struct vd_dm_ops *dm, int interval_ms)
 		return vd_err(-errno, "cannot write %s: %m", path);
 	vd_info("xenvd-leased %d: registered with sanlock; holding the active-VD leases of this "
 		"host's shared pools", (int)getpid());
+	retake_active_pools(dm);
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },

@@ -74,7 +74,7 @@ start_holder() {
 	xl-vd lease-hold >>"$WORK/holder.log" 2>&1 &
 	holder_pid=$!
 	i=0
-	until [ "$("$probe" count $LS "$AREA" 2>/dev/null)" = 0 ]; do
+	until "$probe" count $LS "$AREA" >/dev/null 2>&1; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && { fail "the holder did not start: $(cat "$WORK/holder.log")"; exit 1; }
 		sleep 0.1
@@ -108,10 +108,20 @@ while [ "$(held_lines)" != 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); don
 [ "$(held_lines)" = 0 ] && pass "the holder releases a pool with no dm device on its own" ||
 	fail "the holder kept an idle pool's lease: $(status)"
 
+# A holder killed outright (the lease goes with it) while a dm device of the pool exists:
+# the next holder takes the lease again at its start.
+echo "XENVD-$LS-7" >"$XENVD_HOLDER_FAKE_DM"
+"$probe" hold $LS "$AREA" || fail "hold before the holder's crash"
+kill -9 "$holder_pid"
+wait "$holder_pid" 2>/dev/null
+start_holder
+i=0
+while [ "$(held_lines)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(held_lines)" = 1 ] && pass "a restarted holder takes the lease of a pool with dm devices again" ||
+	fail "the restarted holder holds nothing: $(status)"
+
 # The lockspace removed (or lost) while a dm device of the pool exists: sanlock tries to kill
 # the holder, which does not let go, so the lockspace stays (with wdmd, the host is reset).
-echo "XENVD-$LS-7" >"$XENVD_HOLDER_FAKE_DM"
-"$probe" hold $LS "$AREA" || fail "hold before rem_lockspace"
 sanlock client rem_lockspace -s "$LS:1:$AREA:0" >"$WORK/rem.log" 2>&1 &
 rem_pid=$!
 sleep 4
