@@ -53,6 +53,7 @@ int vd_sanlock_area_init(struct vd_sanlock_area *a, const uint8_t pool_uuid[16],
 	memset(a, 0, sizeof(*a));
 	for (size_t i = 0; i < 16; i++)
 		snprintf(a->lockspace + 2 * i, 3, "%02x", pool_uuid[i]);
+	vd_uuid_unparse(pool_uuid, a->pool);
 	snprintf(a->path, sizeof(a->path), "%s", path);
 	a->offset = offset;
 	a->sector_size = sector_size;
@@ -189,14 +190,14 @@ int vd_sanlock_area_format(const struct vd_sanlock_area *a, uint32_t io_timeout)
 		return daemon_err(rv);
 	if (rv < 0)
 		return vd_err(-EIO, "cannot write the lockspace of pool %s on %s: %s",
-			      a->lockspace, a->path, sanlock_why(rv));
+			      a->pool, a->path, sanlock_why(rv));
 	rv = resource_of(a, VD_SANLOCK_SLOT_METADATA, VD_SANLOCK_METADATA_RESOURCE, false, &res);
 	if (rv < 0)
 		return rv;
 	rv = sanlock_write_resource(&res.res, 0, 0, 0);
 	if (rv < 0)
 		return vd_err(daemon_missing(rv) ? -ECONNREFUSED : -EIO,
-			      "cannot write the metadata lease of pool %s on %s: %s", a->lockspace,
+			      "cannot write the metadata lease of pool %s on %s: %s", a->pool,
 			      a->path, sanlock_why(rv));
 	return 0;
 }
@@ -216,7 +217,7 @@ int vd_sanlock_resource_format(const struct vd_sanlock_area *a, unsigned slot, c
 		return daemon_err(rv);
 	if (rv < 0)
 		return vd_err(-EIO, "cannot write lease %s of pool %s on %s: %s", name,
-			      a->lockspace, a->path, sanlock_why(rv));
+			      a->pool, a->path, sanlock_why(rv));
 	return 0;
 }
 
@@ -229,9 +230,10 @@ static int check_host_id(uint64_t host_id)
 	return 0;
 }
 
-int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id)
+int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id, bool *ret_joining)
 {
 	struct sanlk_lockspace *lss = NULL;
+	bool joining = false;
 	uint64_t found = 0;
 	int n = 0, rv;
 
@@ -244,10 +246,14 @@ int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id)
 	}
 	for (int i = 0; i < n; i++)
 		if (strncmp(lss[i].name, lockspace, SANLK_NAME_LEN) == 0 &&
-		    !(lss[i].flags & SANLK_LSF_REM))
+		    !(lss[i].flags & SANLK_LSF_REM)) {
 			found = lss[i].host_id;
+			joining = lss[i].flags & SANLK_LSF_ADD;
+		}
 	free(lss);
 	*ret_host_id = found;
+	if (ret_joining)
+		*ret_joining = joining;
 	return 0;
 }
 
@@ -269,7 +275,7 @@ int vd_sanlock_join_state(const struct vd_sanlock_area *a, uint64_t host_id,
 		return daemon_err(rv);
 	else
 		return vd_err(-EIO, "cannot ask sanlock about the lockspace of pool %s: %s",
-			      a->lockspace, sanlock_why(rv));
+			      a->pool, sanlock_why(rv));
 	return 0;
 }
 
@@ -291,7 +297,7 @@ int vd_sanlock_join(const struct vd_sanlock_area *a, uint64_t host_id, uint32_t 
 		return daemon_err(rv);
 	if (rv == -EEXIST || rv == -EINPROGRESS) {
 		/* Already in (or on its way in): fine with the same id, wrong with another. */
-		rv = vd_sanlock_joined_host_id(a->lockspace, &joined_as);
+		rv = vd_sanlock_joined_host_id(a->lockspace, &joined_as, NULL);
 		if (rv < 0)
 			return rv;
 		if (joined_as == host_id || joined_as == 0) {
@@ -309,24 +315,24 @@ int vd_sanlock_join(const struct vd_sanlock_area *a, uint64_t host_id, uint32_t 
 					return vd_err(-EIO, "joining the lockspace of pool %s as "
 							    "host %" PRIu64 " failed; see sanlock's "
 							    "log (sanlock client log_dump)",
-						      a->lockspace, host_id);
+						      a->pool, host_id);
 				usleep(200 * 1000);
 			}
 		}
 		return vd_err(-EEXIST, "this host is in the lockspace of pool %s as host %" PRIu64
 				       ", not host %" PRIu64 " as xenvd.conf says; run "
 				       "'xl-vd lockspace-stop' first",
-			      a->lockspace, joined_as, host_id);
+			      a->pool, joined_as, host_id);
 	}
 	if (rv == SANLK_HOSTID_BUSY)
 		return vd_err(-EADDRINUSE, "host id %" PRIu64 " of pool %s is held by another live "
 					   "host: two hosts claim one id; give each host its own "
 					   "host_id in xenvd.conf",
-			      host_id, a->lockspace);
+			      host_id, a->pool);
 	if (rv == SANLK_ADDLS_INVALID_HOSTID)
 		return check_host_id(0);
 	return vd_err(-EIO, "cannot join the lockspace of pool %s on %s as host %" PRIu64 ": %s",
-		      a->lockspace, a->path, host_id, sanlock_why(rv));
+		      a->pool, a->path, host_id, sanlock_why(rv));
 }
 
 int vd_sanlock_leave(const struct vd_sanlock_area *a, uint64_t host_id, bool wait)
@@ -343,8 +349,8 @@ int vd_sanlock_leave(const struct vd_sanlock_area *a, uint64_t host_id, bool wai
 	if (rv == -EBUSY)
 		return vd_err(-EBUSY, "leases of pool %s are still held on this host; release "
 				      "them (detach its VDs) first",
-			      a->lockspace);
-	return vd_err(-EIO, "cannot leave the lockspace of pool %s: %s", a->lockspace,
+			      a->pool);
+	return vd_err(-EIO, "cannot leave the lockspace of pool %s: %s", a->pool,
 		      sanlock_why(rv));
 }
 
@@ -375,8 +381,9 @@ static enum vd_sanlock_host_state host_state(uint32_t flags)
 	}
 }
 
-int vd_sanlock_hosts(const char *lockspace, struct vd_sanlock_host **ret, size_t *ret_n)
+int vd_sanlock_hosts(const struct vd_sanlock_area *a, struct vd_sanlock_host **ret, size_t *ret_n)
 {
+	const char *lockspace = a->lockspace;
 	struct sanlk_host *hss = NULL;
 	struct vd_sanlock_host *hosts;
 	int n = 0, rv;
@@ -397,11 +404,11 @@ int vd_sanlock_hosts(const char *lockspace, struct vd_sanlock_host **ret, size_t
 		free(hss);
 		return vd_err(-ENOTCONN, "this host has not joined the lockspace of pool %s; run "
 					 "'xl-vd lockspace-start'",
-			      lockspace);
+			      a->pool);
 	}
 	if (rv < 0 && rv != -ENOSPC) {
 		free(hss);
-		return vd_err(-EIO, "cannot list the hosts of pool %s: %s", lockspace,
+		return vd_err(-EIO, "cannot list the hosts of pool %s: %s", a->pool,
 			      sanlock_why(rv));
 	}
 	hosts = calloc(n > 0 ? n : 1, sizeof(*hosts));
@@ -464,18 +471,18 @@ static int acquire_err(const struct vd_sanlock_area *a, const char *name, int rv
 	case SANLK_ACQUIRE_OWNED_RETRY:
 	case SANLK_ACQUIRE_SHRETRY:
 		return vd_err(-EBUSY, "lease %s of pool %s is held elsewhere (%s)", name,
-			      a->lockspace, sanlock_why(rv));
+			      a->pool, sanlock_why(rv));
 	case -ENOSPC:
 	case -ENOENT:
 	case SANLK_ACQUIRE_LOCKSPACE:
 		return vd_err(-ENOTCONN, "pool %s is shared and this host has not joined its "
 					 "lockspace; run 'xl-vd lockspace-start'",
-			      a->lockspace);
+			      a->pool);
 	default:
 		if (daemon_missing(rv))
 			return daemon_err(rv);
 		return vd_err(-EIO, "cannot take lease %s of pool %s on %s: %s", name,
-			      a->lockspace, a->path, sanlock_why(rv));
+			      a->pool, a->path, sanlock_why(rv));
 	}
 }
 
@@ -533,7 +540,7 @@ int vd_sanlock_acquire(const struct vd_sanlock_area *a, unsigned slot, const cha
 		return rv;
 	}
 	count_acquisition(now_us() - t0);
-	vd_debug("sanlock: lease %s of pool %s acquired (%s) for pid %d", name, a->lockspace,
+	vd_debug("sanlock: lease %s of pool %s acquired (%s) for pid %d", name, a->pool,
 		 shared ? "shared" : "exclusive", pid == 0 ? (int)getpid() : (int)pid);
 	return 0;
 }
@@ -550,16 +557,16 @@ int vd_sanlock_release(const struct vd_sanlock_area *a, unsigned slot, const cha
 		return rv;
 	if (pid == 0 && (reg_sock < 0 || reg_pid != getpid()))
 		return vd_err(-ENOENT, "lease %s of pool %s is not held by this process", name,
-			      a->lockspace);
+			      a->pool);
 	resv[0] = &res.res;
 	rv = sanlock_release(pid == 0 ? reg_sock : -1, pid == 0 ? -1 : pid, 0, 1, resv);
 	if (rv < 0) {
 		if (daemon_missing(rv))
 			return daemon_err(rv);
-		return vd_err(-EIO, "cannot release lease %s of pool %s: %s", name, a->lockspace,
+		return vd_err(-EIO, "cannot release lease %s of pool %s: %s", name, a->pool,
 			      sanlock_why(rv));
 	}
-	vd_debug("sanlock: lease %s of pool %s released", name, a->lockspace);
+	vd_debug("sanlock: lease %s of pool %s released", name, a->pool);
 	return 0;
 }
 

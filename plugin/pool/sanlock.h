@@ -28,6 +28,7 @@ enum {
 
 struct vd_sanlock_area {
 	char lockspace[VD_SANLOCK_NAME_MAX + 1]; /* the pool UUID, 32 hex digits */
+	char pool[37];				   /* the pool UUID as messages print it */
 	char path[1024];			   /* the device carrying the lease area */
 	uint64_t offset;			   /* bytes from the start of the device */
 	uint32_t sector_size;			   /* 512 or 4096 */
@@ -72,8 +73,9 @@ enum vd_sanlock_join_state {
 };
 int vd_sanlock_join_state(const struct vd_sanlock_area *a, uint64_t host_id,
 			  enum vd_sanlock_join_state *ret);
-/* The host id under which this host is in the lockspace (0: it is not). */
-int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id);
+/* The host id under which this host is in the lockspace (0: it is not), and whether it is
+ * still on its way in (joining: sanlock has not yet acquired its delta lease). */
+int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id, bool *ret_joining);
 
 enum vd_sanlock_host_state {
 	VD_SANLOCK_HOST_UNKNOWN = 0,
@@ -92,7 +94,7 @@ struct vd_sanlock_host {
 /* "live", "dead", "free", "fail", "unknown". */
 const char *vd_sanlock_host_state_name(enum vd_sanlock_host_state s);
 /* Every host sanlock knows in the lockspace (this host must have joined), by host id. */
-int vd_sanlock_hosts(const char *lockspace, struct vd_sanlock_host **ret, size_t *ret_n);
+int vd_sanlock_hosts(const struct vd_sanlock_area *a, struct vd_sanlock_host **ret, size_t *ret_n);
 
 /* The metadata lease, exclusive, held by the calling process through its own registration
  * with the daemon: if the process dies, the daemon releases it. Without waiting: -EBUSY when
