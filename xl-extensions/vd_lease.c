@@ -120,8 +120,11 @@ int xlvd_start_holder(void)
 	if (vd_holder_pid(&pid) == 0)
 		return 0;
 	vd_err_clear();
-	/* Under systemd the holder is its own service, outside the caller's unit. */
-	if (access("/run/systemd/system", F_OK) == 0 && !getenv("XENVD_RUN_DIR")) {
+	/* Under systemd, with the package's unit installed, the holder is its own service,
+	 * outside the caller's unit (which may be a oneshot whose leftovers systemd stops). */
+	if (access("/run/systemd/system", F_OK) == 0 && !getenv("XENVD_RUN_DIR") &&
+	    (access("/lib/systemd/system/xenvd-leased.service", F_OK) == 0 ||
+	     access("/etc/systemd/system/xenvd-leased.service", F_OK) == 0)) {
 		child = fork();
 		if (child == 0) {
 			execlp("systemctl", "systemctl", "start", "xenvd-leased.service",
@@ -149,4 +152,13 @@ int xlvd_start_holder(void)
 	}
 	return vd_err(-ETIMEDOUT, "the lease holder did not start within 10 s (is the sanlock "
 				  "daemon running? see syslog's xenvd-leased lines)");
+}
+
+void xlvd_stop_holder(void)
+{
+	pid_t pid;
+
+	if (vd_holder_pid(&pid) == 0)
+		(void)kill(pid, SIGTERM);
+	vd_err_clear();
 }

@@ -72,6 +72,7 @@ void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs)
 		.lock_timeout_ms = VD_ATTACH_LOCK_TIMEOUT_MS,
 		.domid = -1,
 		.devid = -1,
+		.lease_area = vd_db_lease_area(db),
 	};
 }
 

@@ -275,20 +275,18 @@ int vd_sharing_host_dead(const struct vd_host_ops *ops, struct vd_db *db, uint32
 
 static int sanlock_host_dead(struct vd_db *db, uint32_t host_id, bool *ret_dead)
 {
+	const struct vd_sanlock_area *area = vd_db_lease_area(db);
 	struct vd_sanlock_host *hosts = NULL;
-	char lockspace[VD_SANLOCK_NAME_MAX + 1];
-	uint8_t pool[16];
 	size_t n = 0;
 	int r;
 
-	vd_db_pool_uuid(db, pool);
-	for (size_t i = 0; i < 16; i++)
-		snprintf(lockspace + 2 * i, 3, "%02x", pool[i]);
-	r = vd_sanlock_hosts(lockspace, &hosts, &n);
+	*ret_dead = false;
+	if (!area)
+		return 0; /* not shared: no other host */
+	r = vd_sanlock_hosts(area, &hosts, &n);
 	if (r < 0)
 		return r;
 	/* A host sanlock does not list is not known dead. */
-	*ret_dead = false;
 	for (size_t i = 0; i < n; i++)
 		if (hosts[i].host_id == host_id)
 			*ret_dead = hosts[i].state == VD_SANLOCK_HOST_DEAD;

@@ -473,6 +473,8 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 		r = vd_db_vfs_attach(path, readonly, &db->vfs);
 		if (r < 0)
 			goto fail;
+		/* a shared pool's attachments are this host's under its host id */
+		db->host_id = vd_db_vfs_host_id(db->vfs);
 		rc = sqlite3_open_v2(vd_db_vfs_filename(db->vfs), &db->sql, oflags,
 				     VD_DB_VFS_NAME);
 		if (rc == SQLITE_OK)
@@ -1494,6 +1496,11 @@ void vd_db_set_host_id(struct vd_db *db, uint32_t host_id)
 uint32_t vd_db_host_id(const struct vd_db *db)
 {
 	return db->host_id;
+}
+
+const struct vd_sanlock_area *vd_db_lease_area(const struct vd_db *db)
+{
+	return db && db->vfs ? vd_db_vfs_lease(db->vfs) : NULL;
 }
 
 int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)

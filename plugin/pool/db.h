@@ -205,6 +205,10 @@ void vd_attachment_dispose(struct vd_attachment *a);
  * (the default) for an unshared pool. Set once, right after opening a shared pool. */
 void vd_db_set_host_id(struct vd_db *db, uint32_t host_id);
 uint32_t vd_db_host_id(const struct vd_db *db);
+/* A shared pool's lease area (sanlock.h), NULL for an unshared pool. vd_db_open sets the host
+ * id of a shared pool to the one this host joined its lockspace with. */
+struct vd_sanlock_area;
+const struct vd_sanlock_area *vd_db_lease_area(const struct vd_db *db);
 /* Records a as this host's (a->host_id is ignored). */
 int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a);
 /* This host's attachment at backend_path. -ENOENT when there is none (remove is idempotent at
