@@ -44,12 +44,14 @@ extern const struct vd_lease_ops vd_lease_holder_ops;
 int vd_holder_pool_active(const uint8_t pool_uuid[16], const struct vd_dm_ops *dm);
 
 /* The holder itself (xenvd-leased): takes the pid file (-EALREADY when another holder runs),
- * registers with sanlock (vd_sanlock_register_holder), then until told to stop: every
- * interval_ms, and at once on SIGTERM (sanlock's request when a lockspace is lost or removed),
- * releases the active lease of every pool that has no dm device left (the backstop for a
- * remover that died between its dm remove and its release). SIGTERM or SIGINT with no lease
- * held ends it (0); with leases held it logs which pools keep it and carries on: the host is
- * then reset by the watchdog if the lockspace is gone. */
+ * registers with sanlock (vd_sanlock_register_holder), takes again the leases of pools whose
+ * dm devices exist (areas recorded by earlier holds), then until told to stop: every
+ * interval_ms, on SIGHUP, and at once on SIGTERM from sanlock (its request when a lockspace is
+ * lost or removed), releases the active lease of every pool that has no dm device left (the
+ * backstop for a remover that died between its dm remove and its release). SIGTERM or SIGINT
+ * from anyone else ends it (0) when it holds no lease; with leases held it logs which pools
+ * keep it and carries on: if the lockspace is gone, the watchdog then resets the host. Returns
+ * an error when sanlock closes its registration (the daemon stopped: the leases are gone). */
 int vd_holder_run(const struct vd_dm_ops *dm, int interval_ms);
 
 #endif
