@@ -286,12 +286,20 @@ static int sanlock_host_dead(struct vd_db *db, uint32_t host_id, bool *ret_dead)
 	r = vd_sanlock_hosts(area, &hosts, &n);
 	if (r < 0)
 		return r;
-	/* A host sanlock does not list is not known dead. */
-	for (size_t i = 0; i < n; i++)
-		if (hosts[i].host_id == host_id)
-			*ret_dead = hosts[i].state == VD_SANLOCK_HOST_DEAD;
+	*ret_dead = vd_sharing_host_listed_dead(hosts, n, host_id);
 	free(hosts);
 	return 0;
+}
+
+bool vd_sharing_host_listed_dead(const struct vd_sanlock_host *hosts, size_t n, uint32_t host_id)
+{
+	/* Only DEAD: sanlock says so once host_dead seconds passed without a renewal, by which
+	 * time the host has been reset. LIVE, FAIL (renewals late), UNKNOWN (not watched long
+	 * enough yet), FREE and a host not listed at all may still be writing. */
+	for (size_t i = 0; i < n; i++)
+		if (hosts[i].host_id == host_id)
+			return hosts[i].state == VD_SANLOCK_HOST_DEAD;
+	return false;
 }
 
 const struct vd_host_ops vd_host_sanlock_ops = { .host_dead = sanlock_host_dead };

@@ -48,6 +48,10 @@ struct vd_host_ops {
 };
 /* Through the sanlock module (pool/sanlock.h). */
 extern const struct vd_host_ops vd_host_sanlock_ops;
+/* What it decides from sanlock's host list: whether host_id is listed and DEAD. */
+struct vd_sanlock_host;
+bool vd_sharing_host_listed_dead(const struct vd_sanlock_host *hosts, size_t n,
+				 uint32_t host_id);
 /* Whether host_id is dead according to ops (NULL: never). */
 int vd_sharing_host_dead(const struct vd_host_ops *ops, struct vd_db *db, uint32_t host_id,
 			 bool *ret_dead);

@@ -19,6 +19,7 @@
 #include "attach/check.h"
 #include "attach/holder.h"
 #include "attach/hotplug.h"
+#include "pool/sanlock.h"
 #include "pool/import.h"
 #include "pool/label.h"
 #include "pool/pool.h"
@@ -1685,6 +1686,25 @@ static void test_dead_hosts_attachments_are_stale(void **state)
 	assert_null(report);
 }
 
+/* Only a host sanlock lists as dead is dead; failing, unknown, free and unlisted hosts may still
+ * write. */
+static void test_only_a_host_sanlock_lists_dead_is_dead(void **state)
+{
+	const struct vd_sanlock_host hosts[] = {
+		{ .host_id = 1, .state = VD_SANLOCK_HOST_LIVE },
+		{ .host_id = 2, .state = VD_SANLOCK_HOST_FAIL },
+		{ .host_id = 3, .state = VD_SANLOCK_HOST_UNKNOWN },
+		{ .host_id = 4, .state = VD_SANLOCK_HOST_FREE },
+		{ .host_id = 5, .state = VD_SANLOCK_HOST_DEAD },
+	};
+
+	(void)state;
+	for (uint32_t id = 1; id <= 4; id++)
+		assert_false(vd_sharing_host_listed_dead(hosts, ARRAY_SIZE(hosts), id));
+	assert_true(vd_sharing_host_listed_dead(hosts, ARRAY_SIZE(hosts), 5));
+	assert_false(vd_sharing_host_listed_dead(hosts, ARRAY_SIZE(hosts), 6));
+}
+
 /* Two hosts racing for one VD: host 2 records its writer after our first look but before we
  * record ours. The check inside our recording transaction refuses, and we undo the dm device. */
 static void host_b_attaches_vd1_rw(void)
@@ -1954,6 +1974,7 @@ int main(void)
 		T(test_migration_source_drops_only_its_own_attachment),
 		T(test_dead_hosts_attachments_are_stale),
 		T(test_recording_rechecks_other_hosts_in_its_transaction),
+		cmocka_unit_test(test_only_a_host_sanlock_lists_dead_is_dead),
 		T(test_online_grow_is_refused_while_attached_on_another_host),
 		T(test_schema_3_attachments_become_host_0s),
 		T(test_active_lease_is_held_while_any_dm_device_of_the_pool_exists),
