@@ -254,6 +254,8 @@ static int fake_host_dead(struct vd_db *db, uint32_t host_id, bool *ret_dead)
 {
 	(void)db;
 	host_queries++;
+	if (host_id == 3)
+		return vd_err(-ECONNREFUSED, "injected: the sanlock daemon does not answer");
 	assert_true(host_id < ARRAY_SIZE(host_dead));
 	*ret_dead = host_dead[host_id];
 	return 0;
@@ -1686,6 +1688,25 @@ static void test_dead_hosts_attachments_are_stale(void **state)
 	assert_null(report);
 }
 
+/* When sanlock cannot say whether a host is dead, its rows stay and count, and check says why. */
+static void test_unknown_liveness_keeps_other_hosts_rows(void **state)
+{
+	struct fixture *f = *state;
+	char *report = NULL;
+	unsigned problems = 0;
+
+	shared(f);
+	host_attaches(3, f->vd1, 5, "w", VM_B);
+	assert_int_equal(vd_check_runtime_with(f->db, &fake_shared_ops, f->xs, true, &report,
+					       &problems), 0);
+	assert_int_equal(problems, 1);
+	assert_non_null(strstr(report, "cannot tell whether host 3 is dead"));
+	free(report);
+	assert_int_equal(all_attachments(f, f->vd1, 3), 1);
+	assert_int_equal(add(f, backend(7, 51712, "vd:1", "w")), -ECONNREFUSED);
+	assert_int_equal(ndevs, 0);
+}
+
 /* Only a host sanlock lists as dead is dead; failing, unknown, free and unlisted hosts may still
  * write. */
 static void test_only_a_host_sanlock_lists_dead_is_dead(void **state)
@@ -1975,6 +1996,7 @@ int main(void)
 		T(test_dead_hosts_attachments_are_stale),
 		T(test_recording_rechecks_other_hosts_in_its_transaction),
 		cmocka_unit_test(test_only_a_host_sanlock_lists_dead_is_dead),
+		T(test_unknown_liveness_keeps_other_hosts_rows),
 		T(test_online_grow_is_refused_while_attached_on_another_host),
 		T(test_schema_3_attachments_become_host_0s),
 		T(test_active_lease_is_held_while_any_dm_device_of_the_pool_exists),
