@@ -381,9 +381,13 @@ int vd_holder_run(const struct vd_dm_ops *dm, int interval_ms)
 	pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (pid_fd < 0)
 		return vd_err(-errno, "cannot open %s: %m", path);
-	if (flock(pid_fd, LOCK_EX | LOCK_NB) < 0)
-		return vd_err(errno == EWOULDBLOCK ? -EALREADY : -errno,
-			      "another xenvd-leased runs (%s is locked)", path);
+	/* vd_holder_pid() tests the lock with a shared one for an instant: retry briefly */
+	for (int tries = 0; flock(pid_fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		if (errno != EWOULDBLOCK || tries == 50)
+			return vd_err(errno == EWOULDBLOCK ? -EALREADY : -errno,
+				      "another xenvd-leased runs (%s is locked)", path);
+		usleep(10 * 1000);
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
