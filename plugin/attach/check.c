@@ -153,7 +153,7 @@ static void check_attachments_live(struct vd_db *db, const struct vd_attach_ops 
  * host was reset before sanlock said so, its dm devices are gone), and --repair drops them. A
  * host that is live, failing or of unknown state may still write: its rows stay, whatever
  * this host thinks. */
-static void check_dead_hosts(struct vd_db *db, const struct vd_attach_ops *ops, bool repair,
+static void check_dead_hosts(struct vd_db *db, const struct vd_host_ops *hosts, bool repair,
 			     struct report *rep)
 {
 	struct vd_attachment *all = NULL;
@@ -162,7 +162,7 @@ static void check_dead_hosts(struct vd_db *db, const struct vd_attach_ops *ops, 
 	bool dead = false;
 	int r;
 
-	if (vd_db_host_id(db) == 0 || !ops->hosts)
+	if (vd_db_host_id(db) == 0 || !hosts)
 		return;
 	r = vd_db_attachment_list_all(db, 0, &all, &n);
 	if (r < 0) {
@@ -177,7 +177,7 @@ static void check_dead_hosts(struct vd_db *db, const struct vd_attach_ops *ops, 
 			continue;
 		if (a->host_id != checked) {
 			checked = a->host_id;
-			r = vd_sharing_host_dead(ops->hosts, db, a->host_id, &dead);
+			r = vd_sharing_host_dead(hosts, db, a->host_id, &dead);
 			if (r < 0) {
 				problem(rep, "cannot tell whether host %" PRIu32 " is dead: %s",
 					a->host_id, vd_errmsg());
@@ -271,7 +271,6 @@ int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, str
 		}
 	}
 	check_dm_devices(db, ops, att, natt, repair, &rep);
-	check_dead_hosts(db, ops, repair, &rep);
 	if (xs)
 		check_backends_recorded(xs, att, natt, &rep);
 	vd_db_attachment_list_free(att, natt);
@@ -286,6 +285,33 @@ int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, str
 	*ret_report = rep.buf;
 	*ret_problems = rep.problems;
 	return 0;
+}
+
+int vd_check_hosts_with(struct vd_db *db, const struct vd_host_ops *hosts, bool repair,
+			char **ret_report, unsigned *ret_problems)
+{
+	struct report rep = { 0 };
+
+	rep.f = open_memstream(&rep.buf, &rep.len);
+	if (!rep.f)
+		return -ENOMEM;
+	check_dead_hosts(db, hosts, repair, &rep);
+	if (fclose(rep.f) != 0) {
+		free(rep.buf);
+		return -ENOMEM;
+	}
+	if (rep.len == 0) {
+		free(rep.buf);
+		rep.buf = NULL;
+	}
+	*ret_report = rep.buf;
+	*ret_problems = rep.problems;
+	return 0;
+}
+
+int vd_check_hosts(struct vd_db *db, bool repair, char **ret_report, unsigned *ret_problems)
+{
+	return vd_check_hosts_with(db, &vd_host_sanlock_ops, repair, ret_report, ret_problems);
 }
 
 int vd_check_runtime(struct vd_db *db, bool repair, char **ret_report, unsigned *ret_problems)

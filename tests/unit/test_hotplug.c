@@ -1660,14 +1660,14 @@ static void test_dead_hosts_attachments_are_stale(void **state)
 	domain(7, VM_A);
 	be = backend(7, 51712, "vd:1", "w");
 	assert_int_equal(add(f, be), -EBUSY);
-	assert_int_equal(vd_check_runtime_with(f->db, &fake_shared_ops, f->xs, true, &report,
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, true, &report,
 					       &problems), 0);
 	assert_int_equal(problems, 0);
 	assert_null(report);
 	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 1);
 
 	host_dead[HOST_B] = true;
-	assert_int_equal(vd_check_runtime_with(f->db, &fake_shared_ops, f->xs, false, &report,
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, false, &report,
 					       &problems), 0);
 	assert_int_equal(problems, 1);
 	assert_non_null(strstr(report, "on host 2 is stale: sanlock declares host 2 dead"));
@@ -1675,14 +1675,14 @@ static void test_dead_hosts_attachments_are_stale(void **state)
 	host_queries = 0;
 	assert_int_equal(add(f, be), 0);
 	assert_true(host_queries > 0);
-	assert_int_equal(vd_check_runtime_with(f->db, &fake_shared_ops, f->xs, true, &report,
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, true, &report,
 					       &problems), 0);
 	assert_int_equal(problems, 0);
 	assert_non_null(strstr(report, "repaired: dropped stale attachment"));
 	free(report);
 	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 0);
 	assert_int_equal(all_attachments(f, f->vd1, THIS_HOST), 1);
-	assert_int_equal(vd_check_runtime_with(f->db, &fake_shared_ops, f->xs, false, &report,
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, false, &report,
 					       &problems), 0);
 	assert_int_equal(problems, 0);
 	assert_null(report);
@@ -1697,7 +1697,7 @@ static void test_unknown_liveness_keeps_other_hosts_rows(void **state)
 
 	shared(f);
 	host_attaches(3, f->vd1, 5, "w", VM_B);
-	assert_int_equal(vd_check_runtime_with(f->db, &fake_shared_ops, f->xs, true, &report,
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, true, &report,
 					       &problems), 0);
 	assert_int_equal(problems, 1);
 	assert_non_null(strstr(report, "cannot tell whether host 3 is dead"));
