@@ -271,6 +271,16 @@ int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, str
 		}
 	}
 	check_dm_devices(db, ops, att, natt, repair, &rep);
+	/* A shared pool whose last dm device here was a leak just removed: the holder lets go
+	 * of its active-VD lease now rather than at its next look. */
+	if (repair && vd_db_lease_area(db) && ops->lease) {
+		uint8_t pool[16];
+		bool released = false;
+
+		vd_db_pool_uuid(db, pool);
+		if (ops->lease->release_if_idle(vd_db_lease_area(db), pool, ops->dm, &released) < 0)
+			vd_err_clear(); /* the holder releases it within seconds anyway */
+	}
 	if (xs)
 		check_backends_recorded(xs, att, natt, &rep);
 	vd_db_attachment_list_free(att, natt);
