@@ -67,6 +67,8 @@ expect_ok xl-vd list && grep -Eq '^1 +web1 .* h2:d5:xvda\(w\)$' "$WORK/out" &&
 expect_ok xl-vd show web1 && grep -q "host 2 domain 5 xvda" "$WORK/out" &&
 	pass "show names the host" || fail "show: $(cat "$WORK/out")"
 expect_fail "attached on host 2" xl-vd resize web1 300M
+head -c 65536 /dev/zero >"$WORK/img"
+expect_fail "attached writable to domain 5 (xvda) on host 2" xl-vd import web1 "$WORK/img"
 db_sql "DELETE FROM attachments WHERE host_id = 2"
 
 for cmd in format pool-list pool-remove create list show refresh resize delete gc check; do
