@@ -8,7 +8,7 @@ include plugin/boot/local.mk
 # vdloader, the libxl bootloader: a thin main over plugin/boot/.
 xenlibexec_PROGRAMS += plugin/vdloader
 plugin_vdloader_SOURCES = plugin/vdloader.c
-# VDLOADER_*: a static-pie binary unless --disable-static-vdloader (see configure.ac)
+# VDLOADER_*: sqlite3, blkid, ext2fs linked statically unless --disable-static-vdloader
 plugin_vdloader_LDFLAGS = $(AM_LDFLAGS) $(VDLOADER_LDFLAGS)
 plugin_vdloader_LDADD = $(top_builddir)/plugin/libxenvd.a $(VDLOADER_LIBS)
 dist_man_MANS += doc/vdloader.1
