@@ -81,6 +81,11 @@ expect_ok a xl-vd --db "$WORK/file/xenvd.db" format --extent-size 4M --file-data
 expect_fail "a pool whose database is a file cannot be shared" \
 	a xl-vd --db "$WORK/file/xenvd.db" pool-share
 
+# No sanlock daemon answering: refused before anything is written.
+expect_fail "the sanlock daemon does not answer" \
+	a env SANLOCK_RUN_DIR="$WORK/nowhere" xl-vd format --shared --extent-size 4M "$L"
+[ ! -e "$WORK/db.a/xenvd.db" ] && ! xl-vd pool-import "$L" >/dev/null 2>&1 &&
+	pass "no pool was made without sanlock" || fail "format --shared without sanlock left a pool"
 expect_ok a xl-vd format --shared --extent-size 4M "$L" &&
 	pass "format --shared: $(cat "$WORK/out")"
 expect_fail "is shared and this host has not joined its lockspace; run 'xl-vd lockspace-start'" \
@@ -162,12 +167,52 @@ live = [v for v in vds if v.get("state") == "live"]
 assert len(live) == 24, len(live)
 ' "$WORK/out" && pass "24 live VDs (36 made, 12 deleted) on A" || fail "list on A: $(cat "$WORK/out")"
 
+# Leases held on behalf of another registered process, shared or exclusive, across hosts; the
+# holder's death lets its leases go.
+PROBE=${top_builddir:-.}/tests/sanlock-probe
+expect_ok a "$PROBE" format 2 vdhold
+mkfifo "$WORK/h1.in" "$WORK/h2.in"
+# (the holders never outlive a broken test: timeout)
+a timeout 120 "$PROBE" register <"$WORK/h1.in" >"$WORK/h1.pid" 2>&1 &
+h1=$!
+exec 7>"$WORK/h1.in"
+b timeout 120 "$PROBE" register <"$WORK/h2.in" >"$WORK/h2.pid" 2>&1 7>&- &
+h2=$!
+exec 8>"$WORK/h2.in"
+i=0
+while { [ ! -s "$WORK/h1.pid" ] || [ ! -s "$WORK/h2.pid" ]; } && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+p1=$(cat "$WORK/h1.pid") p2=$(cat "$WORK/h2.pid")
+expect_ok a "$PROBE" acquire "$p1" 2 vdhold shared
+expect_ok b "$PROBE" acquire "$p2" 2 vdhold shared &&
+	pass "a lease held shared by holders on two hosts"
+SANLOCK_RUN_DIR=$WORK/sl.b sanlock client status | grep -q ":vdhold:.* p $p2\$" &&
+	pass "sanlock shows host B's lease held for pid $p2" ||
+	fail "sanlock client status on B: $(SANLOCK_RUN_DIR=$WORK/sl.b sanlock client status)"
+expect_ok b "$PROBE" release "$p2" 2 vdhold
+b "$PROBE" acquire "$p2" 2 vdhold exclusive 2>"$WORK/err"
+[ $? = 3 ] && pass "exclusive refused as busy while host A holds it shared" ||
+	fail "exclusive while shared elsewhere: $(cat "$WORK/err")"
+exec 7>&-
+wait $h1
+expect_ok b "$PROBE" acquire "$p2" 2 vdhold exclusive &&
+	pass "host A's holder exited: its lease went with it, B takes it exclusive"
+exec 8>&-
+wait $h2
+
 # pool-share converts an existing on-pool pool, its VDs kept.
 truncate -s 256M "$WORK/c.img"
 C=$(make_loop "$WORK/c.img") || exit 77
 c() { a env XENVD_DB="$WORK/db.c/xenvd.db" "$@"; }
 expect_ok c xl-vd format --extent-size 4M "$C"
 expect_ok c xl-vd create 12M --name kept
+c "$VDSQL" "$WORK/db.c/xenvd.db" "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, dm_name, since)
+	VALUES ('/local/domain/0/backend/vbd/9/51712', 1, 9, 51712, 'w', 'xvda', 'vd-1', 1700000000)" ||
+	fail "cannot record an attachment"
+expect_fail "cannot be made shared while VDs are attached: VD 1 (domain 9)" c xl-vd pool-share
+c "$VDSQL" "$WORK/db.c/xenvd.db" "DELETE FROM attachments" || fail "cannot drop the attachment"
 expect_ok c xl-vd pool-share && pass "pool-share: $(cat "$WORK/out")"
 expect_fail "has not joined its lockspace" c xl-vd list
 expect_ok c xl-vd lockspace-start
