@@ -257,6 +257,31 @@ int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id, bool
 	return 0;
 }
 
+int vd_sanlock_check_joined(const struct vd_sanlock_area *a, unsigned wait_s)
+{
+	uint64_t joined_as;
+	bool joining;
+	int r;
+
+	for (unsigned waited_ms = 0;; waited_ms += 200) {
+		r = vd_sanlock_joined_host_id(a->lockspace, &joined_as, &joining);
+		if (r < 0)
+			return r;
+		if (!joining)
+			break;
+		if (waited_ms >= wait_s * 1000)
+			return vd_err(-ETIMEDOUT, "this host is still joining the lockspace of pool "
+						  "%s; 'sanlock client status' shows how it goes",
+				      a->pool);
+		usleep(200 * 1000);
+	}
+	if (!joined_as)
+		return vd_err(-ENOTCONN, "pool %s is shared and this host has not joined its "
+					 "lockspace; run 'xl-vd lockspace-start'",
+			      a->pool);
+	return 0;
+}
+
 int vd_sanlock_join_state(const struct vd_sanlock_area *a, uint64_t host_id,
 			  enum vd_sanlock_join_state *ret)
 {
