@@ -74,7 +74,7 @@ int cmd_lockspace_stop(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		return xlvd_fail(r);
 	if (!ctx->json)
-		printf("Host %d has left the lockspace of the pool\n", ctx->cfg.host_id);
+		printf("This host has left the lockspace of the pool\n");
 	return 0;
 }
 

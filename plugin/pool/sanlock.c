@@ -349,6 +349,13 @@ int vd_sanlock_join(const struct vd_sanlock_area *a, uint64_t host_id, uint32_t 
 				       "'xl-vd lockspace-stop' first",
 			      a->pool, joined_as, host_id);
 	}
+	/* In already under another id (sanlock says -EINVAL then). */
+	if (vd_sanlock_joined_host_id(a->lockspace, &joined_as, NULL) == 0 && joined_as &&
+	    joined_as != host_id)
+		return vd_err(-EEXIST, "this host is in the lockspace of pool %s as host %" PRIu64
+				       ", not host %" PRIu64 " as xenvd.conf says; run "
+				       "'xl-vd lockspace-stop' first",
+			      a->pool, joined_as, host_id);
 	if (rv == SANLK_HOSTID_BUSY)
 		return vd_err(-EADDRINUSE, "host id %" PRIu64 " of pool %s is held by another live "
 					   "host: two hosts claim one id; give each host its own "
