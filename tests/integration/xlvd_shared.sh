@@ -96,6 +96,8 @@ expect_fail "set host_id (1-2000" a env XENVD_CONF="$WORK/none.conf" xl-vd locks
 t0=$(date +%s)
 expect_ok a xl-vd lockspace-start && pass "host 1 joined in $(($(date +%s) - t0)) s"
 expect_ok a xl-vd list
+expect_ok a xl-vd pool-list && grep -q "^Shared: sanlock lease area on device" "$WORK/out" &&
+	pass "pool-list says the pool is shared" || fail "pool-list: $(cat "$WORK/out")"
 
 # A third host claims host 1 too. sanlock tells a live owner only after watching its delta
 # lease for host_dead_seconds (8 x io_timeout + 60 s, 68 s here): that runs meanwhile, and its
