@@ -19,6 +19,8 @@ lane() {
 		tests/integration/xlvd_onpool.sh | tests/integration/xlvd_crash_loop.sh) continue ;;
 		# A shared pool's database is always on the pool.
 		tests/integration/xlvd_shared.sh) continue ;;
+		# sanlock and the lease holder; shared pools keep their database on the pool.
+		tests/integration/holder_sanlock.sh | tests/integration/shared_hosts.sh) continue ;;
 		esac
 		i=$((i + 1))
 		[ $((i % 2)) = "$1" ] || continue

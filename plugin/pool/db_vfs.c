@@ -22,6 +22,8 @@ struct vd_db_vfs {
 	struct vd_mdarea *area;
 	struct vd_mdlock *lock;
 	bool shared;
+	uint32_t host_id;	      /* a shared pool's: this host's id in its lockspace */
+	struct vd_sanlock_area lease; /* a shared pool's lease area */
 	char lock_error[512]; /* why the last lock call failed, other than busy */
 	int lock_errno;
 	struct vd_db_vfs *next;
@@ -468,12 +470,15 @@ int vd_db_vfs_lease_area(const char *locator_path, struct vd_sanlock_area *ret)
 	return r;
 }
 
-/* Before a shared pool's database is used: this host has its host_id. Whether it joined the
- * lockspace is asked only when an acquisition fails (mdlock.c): sanlock says so then. The
- * longest wait for a join under way: sanlock's 2 x io_timeout + 1 s, with a margin. */
-static int check_shared_host(const struct vd_sanlock_area *sa, unsigned *ret_join_wait_s)
+/* Before a shared pool's database is used: this host has its host_id, sanlock runs, and this
+ * host has joined the pool's lockspace under that id (attachments record it: an id sanlock
+ * does not hold would make other hosts judge them wrongly). *ret_join_wait_s: how long a lock
+ * waits for a join under way should the lockspace be left and rejoined meanwhile. */
+static int check_shared_host(const struct vd_sanlock_area *sa, uint32_t *ret_host_id,
+			     unsigned *ret_join_wait_s)
 {
 	struct vd_config cfg;
+	uint64_t joined_as;
 	int host_id, r;
 
 	r = vd_config_load(NULL, &cfg);
@@ -487,6 +492,17 @@ static int check_shared_host(const struct vd_sanlock_area *sa, unsigned *ret_joi
 				       "host_id (1-2000, one per host) in %s, then run 'xl-vd "
 				       "lockspace-start'",
 			      sa->pool, vd_config_default_path());
+	/* Just after 'lockspace-start --no-wait' (at boot) the join may be under way: waited
+	 * for, rather than failing an operation that would succeed seconds later. */
+	r = vd_sanlock_check_joined(sa, *ret_join_wait_s, &joined_as);
+	if (r < 0)
+		return r;
+	if (joined_as != (uint64_t)host_id)
+		return vd_err(-EINVAL, "this host joined the lockspace of pool %s as host %" PRIu64
+				       " but %s says host_id = %d; run 'xl-vd lockspace-stop' and "
+				       "'xl-vd lockspace-start'",
+			      sa->pool, joined_as, vd_config_default_path(), host_id);
+	*ret_host_id = (uint32_t)host_id;
 	return 0;
 }
 
@@ -520,7 +536,8 @@ int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs *
 		struct vd_mdlock *shared;
 		unsigned join_wait_s = 0;
 
-		r = check_shared_host(&sa, &join_wait_s);
+		r = check_shared_host(&sa, &v->host_id, &join_wait_s);
+		v->lease = sa;
 		if (r == 0)
 			r = vd_mdlock_shared(v->lock, &sa, join_wait_s, &shared);
 		if (r < 0)
@@ -601,4 +618,14 @@ void vd_db_vfs_detach(struct vd_db_vfs *v)
 	v->lock->ops->free(v->lock);
 	vd_mdarea_close(v->area);
 	free(v);
+}
+
+uint32_t vd_db_vfs_host_id(const struct vd_db_vfs *v)
+{
+	return v->shared ? v->host_id : 0;
+}
+
+const struct vd_sanlock_area *vd_db_vfs_lease(const struct vd_db_vfs *v)
+{
+	return v->shared ? &v->lease : NULL;
 }

@@ -169,7 +169,7 @@ static int shared_lock(struct vd_mdlock *l, enum vd_mdlock_level level)
 		r = vd_sanlock_md_acquire(&sl->area);
 		/* Asked only now, not before every acquisition: one round trip to the daemon
 		 * less per operation. */
-		if (r == -ENOTCONN && vd_sanlock_check_joined(&sl->area, sl->join_wait_s) == 0)
+		if (r == -ENOTCONN && vd_sanlock_check_joined(&sl->area, sl->join_wait_s, NULL) == 0)
 			r = vd_sanlock_md_acquire(&sl->area);
 		if (r < 0)
 			return r;

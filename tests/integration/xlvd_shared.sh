@@ -238,8 +238,9 @@ else
 fi
 
 # lockspace-stop is refused while this host has attachments of the pool.
-a "$VDSQL" "$WORK/db.a/xenvd.db" "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, dm_name, since)
-	VALUES ('/local/domain/0/backend/vbd/7/51712', 2, 7, 51712, 'w', 'xvda', 'vd-2', 1700000000)" ||
+# (an attachment row is its host's: host A is host 1)
+a "$VDSQL" "$WORK/db.a/xenvd.db" "INSERT INTO attachments (host_id, backend_path, vd_id, domid, devid, mode, vdev, dm_name, since)
+	VALUES (1, '/local/domain/0/backend/vbd/7/51712', 2, 7, 51712, 'w', 'xvda', 'vd-2', 1700000000)" ||
 	fail "cannot record an attachment"
 expect_fail "attachment(s) of pool" a xl-vd lockspace-stop
 a "$VDSQL" "$WORK/db.a/xenvd.db" "DELETE FROM attachments" || fail "cannot drop the attachment"
