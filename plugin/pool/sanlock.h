@@ -77,6 +77,13 @@ int vd_sanlock_join_state(const struct vd_sanlock_area *a, uint64_t host_id,
  * still on its way in (joining: sanlock has not yet acquired its delta lease). */
 int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id, bool *ret_joining);
 
+/* After an acquisition failed with -ENOTCONN: 0 when this host is in the lockspace after all
+ * (waiting up to wait_s while a join is under way, as just after 'lockspace-start --no-wait'
+ * at boot), else -ENOTCONN ("... has not joined its lockspace; run 'xl-vd lockspace-start'")
+ * or -ETIMEDOUT. *ret_host_id (may be NULL): the id under which it is in. */
+int vd_sanlock_check_joined(const struct vd_sanlock_area *a, unsigned wait_s,
+			    uint64_t *ret_host_id);
+
 enum vd_sanlock_host_state {
 	VD_SANLOCK_HOST_UNKNOWN = 0,
 	VD_SANLOCK_HOST_FREE,
