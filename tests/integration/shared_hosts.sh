@@ -84,6 +84,12 @@ done
 
 expect_ok a xl-vd create 8M --name web || exit 1
 id=$(cat "$WORK/out")
+# block-vd's order (the attacher before the database): the holder holds the pool's lease
+# before the dm device is made, and lets go after (a stand-in device-mapper: none here)
+order=$(a "${top_builddir:-.}/tests/holder-probe" late-db "$id" 2>"$WORK/err")
+[ "$order" = "hold create release " ] &&
+	pass "an attach made before its database was open holds the pool's lease: $order" ||
+	fail "attach order '$order': $(cat "$WORK/err")"
 # what host 2's block-vd records for its domain 5 (the same backend path a host 1 domain 5
 # would have)
 b "$VDSQL" "$WORK/db.b/xenvd.db" "INSERT INTO attachments (host_id, backend_path, vd_id, domid,
