@@ -110,6 +110,23 @@ static void remember_area(const struct vd_sanlock_area *a)
 
 static int recall_area(const char *file, struct vd_sanlock_area *ret, uint8_t ret_pool[16]);
 
+/* Takes the active-VD lease (shared) for pid. Busy only for an instant: while another host is
+ * inside its own shared acquire (sanlock takes the lease's paxos leader), or while sanlock is
+ * still releasing what a holder that just exited held. Retry, well within libxl's 40 s. */
+static int acquire_active(const struct vd_sanlock_area *a, pid_t pid)
+{
+	int r;
+
+	for (int waited = 0;; waited += 200) {
+		r = vd_sanlock_acquire(a, VD_SANLOCK_SLOT_ACTIVE, VD_SANLOCK_ACTIVE_RESOURCE, true,
+				       pid);
+		if (r != -EBUSY || waited >= HOLD_BUSY_WAIT_MS)
+			return r;
+		vd_err_clear();
+		usleep(200 * 1000);
+	}
+}
+
 static int holder_hold(const struct vd_sanlock_area *a, const uint8_t pool_uuid[16],
 		       int *ret_lock_fd)
 {
@@ -131,16 +148,7 @@ static int holder_hold(const struct vd_sanlock_area *a, const uint8_t pool_uuid[
 	if (r < 0)
 		return r;
 	if (held == 0) {
-		/* Busy only while another host is inside its own shared acquire (sanlock takes
-		 * the lease's paxos leader for an instant): retry, well within libxl's 40 s. */
-		for (int waited = 0;; waited += 200) {
-			r = vd_sanlock_acquire(a, VD_SANLOCK_SLOT_ACTIVE,
-					       VD_SANLOCK_ACTIVE_RESOURCE, true, pid);
-			if (r != -EBUSY || waited >= HOLD_BUSY_WAIT_MS)
-				break;
-			vd_err_clear();
-			usleep(200 * 1000);
-		}
+		r = acquire_active(a, pid);
 		if (r < 0)
 			return vd_err_prefix(r, "cannot take pool %s's active-VD lease for "
 						"xenvd-leased (pid %d)", a->lockspace, (int)pid);
@@ -365,8 +373,7 @@ static void retake_active_pools(const struct vd_dm_ops *dm)
 			continue;
 		r = vd_sanlock_held_count(&a, VD_SANLOCK_ACTIVE_RESOURCE, getpid(), &held);
 		if (r == 0 && held == 0)
-			r = vd_sanlock_acquire(&a, VD_SANLOCK_SLOT_ACTIVE,
-					       VD_SANLOCK_ACTIVE_RESOURCE, true, getpid());
+			r = acquire_active(&a, getpid());
 		if (r < 0)
 			vd_warn("pool %s has dm devices here but its active-VD lease cannot be "
 				"taken again: %s", a.lockspace, vd_errmsg());
