@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "pool/pool.h"
+#include "pool/sanlock.h"
 #include "xl-vd.h"
 
 int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
@@ -16,6 +17,7 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		{ "pool-database", no_argument, NULL, 'P' },
 		{ "file-database", no_argument, NULL, 'F' },
 		{ "max-extents", required_argument, NULL, 'M' },
+		{ "shared", no_argument, NULL, 'S' },
 		XLVD_COMMON_LONGOPTS,
 		{}
 	};
@@ -26,6 +28,7 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 	struct vd_pool_device dev = { 0 };
 	struct vd_db *db;
 	char uuid[37], a[32], b[32];
+	bool shared = false, onpool;
 	int c, r, status = -1;
 
 	while ((c = xlvd_getopt(ctx, argc, argv, "e:f", opts, &status)) > 0) {
@@ -47,6 +50,9 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 		case 'F':
 			storage = "file";
 			break;
+		case 'S':
+			shared = true;
+			break;
 		case 'M':
 			if (vd_parse_size(optarg, &fo.max_extents) < 0 || fo.max_extents == 0)
 				return xlvd_usage_error("format", "invalid --max-extents '%s'",
@@ -61,12 +67,38 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (!fo.no_scrub && !ctx->cfg.scrub)
 		fo.no_scrub = true;
 	/* A new pool: its database goes on its first device, or in the file at db_path. */
-	if (!ctx->db && access(db_path, F_OK) < 0 && errno == ENOENT &&
-	    (!strcmp(storage, "pool") ||
-	     (!strcmp(storage, "auto") && stat(argv[optind], &st) == 0 && S_ISBLK(st.st_mode)))) {
+	onpool = !ctx->db && access(db_path, F_OK) < 0 && errno == ENOENT &&
+		 (!strcmp(storage, "pool") ||
+		  (!strcmp(storage, "auto") && stat(argv[optind], &st) == 0 && S_ISBLK(st.st_mode)));
+	if (shared && !onpool) {
+		if (access(db_path, F_OK) == 0)
+			return xlvd_usage_error("format", "--shared makes a new pool, and this dom0 "
+						"has one (%s); 'xl-vd pool-share' shares it", db_path);
+		return xlvd_usage_error("format", "--shared needs the pool's database on the pool "
+					"(a block device, or --pool-database): a pool whose database "
+					"is a file cannot be shared");
+	}
+	if (shared) {
+		/* Refused before anything is written when sanlock cannot write the leases. */
+		r = vd_sanlock_daemon_check();
+		if (r < 0)
+			return xlvd_fail(r);
+	}
+	if (onpool) {
 		r = vd_pool_format_onpool(db_path, argv[optind], &fo, &ctx->db, &dev);
 		if (r < 0)
 			return xlvd_fail(r);
+		if (shared) {
+			int64_t id = dev.id;
+
+			if (xlvd_share_new_pool(ctx, ctx->db) < 0)
+				return 1;
+			/* The lease area took the device's last extents. */
+			vd_pool_device_dispose(&dev);
+			r = vd_db_device_get(ctx->db, id, &dev);
+			if (r < 0)
+				return xlvd_fail(r);
+		}
 	} else {
 		if (xlvd_open_db(ctx, true, &db) < 0)
 			return 1;

@@ -10,13 +10,21 @@
 static const struct xlvd_command commands[] = {
 	{ "format", cmd_format,
 	  "format DEVICE [--extent-size SIZE] [--force] [--no-scrub] "
-	  "[--pool-database|--file-database] [--max-extents N]",
+	  "[--pool-database|--file-database] [--max-extents N] [--shared]",
 	  "add a block device or file to the pool (writes a label)" },
 	{ "pool-list", cmd_pool_list, "pool-list", "list the pool's devices and their free space" },
 	{ "pool-import", cmd_pool_import, "pool-import DEVICE...",
 	  "bring a pool that carries its own database to this dom0 (found by its labels)" },
 	{ "db-to-pool", cmd_db_to_pool, "db-to-pool [DEVICE] [--max-extents N]",
 	  "move the pool's database from its file onto the pool's devices" },
+	{ "pool-share", cmd_pool_share, "pool-share",
+	  "make the pool shared by the hosts of a SAN (sanlock leases on its metadata device)" },
+	{ "lockspace-start", cmd_lockspace_start, "lockspace-start [--no-wait]",
+	  "join the shared pool's lockspace as this host's host_id" },
+	{ "lockspace-stop", cmd_lockspace_stop, "lockspace-stop",
+	  "leave the shared pool's lockspace (nothing of the pool attached here)" },
+	{ "host-list", cmd_host_list, "host-list",
+	  "the hosts of the shared pool, live or dead as sanlock sees them" },
 	{ "pool-remove", cmd_pool_remove, "pool-remove DEVICE|UUID [--force]",
 	  "take a device without VDs out of the pool (wipes its label)" },
 	{ "pool-relink", cmd_pool_relink, "pool-relink DEVICE",
@@ -284,6 +292,10 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return 1;
 	}
+	/* The library reads the configuration itself where it needs to (a shared pool's
+	 * host_id): the same file. */
+	if (conf && setenv("XENVD_CONF", conf, 1) < 0)
+		return xlvd_fail(-errno);
 	r = vd_config_load(conf, &ctx.cfg);
 	if (r < 0)
 		return xlvd_fail(r);

@@ -86,5 +86,11 @@ int cmd_resize(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_delete(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_gc(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_pool_share(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_lockspace_start(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_lockspace_stop(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_host_list(struct xlvd_ctx *ctx, int argc, char **argv);
+/* pool-share's work, for format --shared too: prints the error and returns -errno. */
+int xlvd_share_new_pool(struct xlvd_ctx *ctx, struct vd_db *db);
 
 #endif

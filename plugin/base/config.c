@@ -64,6 +64,10 @@ static int apply(struct vd_config *c, const char *key, const char *v)
 		return !strcmp(v, "auto") || !strcmp(v, "pool") || !strcmp(v, "file")
 			       ? set_string(&c->db_storage, v)
 			       : -EINVAL;
+	if (!strcmp(key, "host_id"))
+		return parse_int(v, 1, 2000, &c->host_id);
+	if (!strcmp(key, "lockspace_io_timeout"))
+		return parse_int(v, 1, 300, &c->lockspace_io_timeout);
 	return -ENOKEY;
 }
 
@@ -78,6 +82,7 @@ int vd_config_init(struct vd_config *ret)
 		.config_max = 1ULL << 20,
 		.boot_timeout = 60,
 		.log_level = VD_LOG_WARN,
+		.lockspace_io_timeout = 10,
 	};
 
 	if (set_string(&c.db_path, XENVD_DB_PATH) < 0 || set_string(&c.db_storage, "auto") < 0 ||
@@ -99,7 +104,7 @@ int vd_config_load(const char *path, struct vd_config *ret)
 	int r;
 
 	if (!path)
-		path = (env = getenv("XENVD_CONF")) && *env ? env : XENVD_CONF_PATH;
+		path = vd_config_default_path();
 	r = vd_config_init(&c);
 	if (r < 0)
 		return r;
@@ -170,4 +175,11 @@ void vd_config_dispose(struct vd_config *c)
 	free(c->hotplug_log);
 	free(c->db_storage);
 	c->db_path = c->hotplug_log = c->db_storage = NULL;
+}
+
+const char *vd_config_default_path(void)
+{
+	const char *env = getenv("XENVD_CONF");
+
+	return env && *env ? env : XENVD_CONF_PATH;
 }

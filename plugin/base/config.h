@@ -28,6 +28,13 @@ struct vd_config {
 	 * pool's database. auto: on the pool (its metadata area) when the first device is a
 	 * block device, else the file at db_path. */
 	char *db_storage;
+	/* host_id = 1..2000: this host's id in the lockspace of every shared pool (sanlock's
+	 * delta lease); 0 when unset (there is no default: two hosts must never share one). */
+	int host_id;
+	/* lockspace_io_timeout = 10 (seconds): sanlock's io_timeout when this host joins a
+	 * lockspace (and written into a new lease area); a host is declared dead
+	 * 8 x io_timeout + 60 s after its last renewal. */
+	int lockspace_io_timeout;
 };
 
 /* The defaults (what an absent configuration file means). */
@@ -36,5 +43,7 @@ int vd_config_init(struct vd_config *ret);
  * then $XENVD_DB over the database path and $XENVD_DB_STORAGE over database_storage. A syntax error names the file and line. */
 int vd_config_load(const char *path, struct vd_config *ret);
 void vd_config_dispose(struct vd_config *cfg);
+/* The file vd_config_load(NULL, ...) reads, for messages ("set host_id in ..."). */
+const char *vd_config_default_path(void);
 
 #endif

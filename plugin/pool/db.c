@@ -83,6 +83,14 @@ static int sql_err(struct vd_db *db, int rc, const char *what)
 	default:
 		r = -EIO;
 	}
+	if (rc == SQLITE_IOERR_LOCK && db->vfs && vd_db_vfs_lock_error(db->vfs))
+		return vd_err(r, "database %s: %s failed: %s", db->path, what,
+			      vd_db_vfs_lock_error(db->vfs));
+	if (r == -EBUSY && db->vfs && vd_db_vfs_shared(db->vfs))
+		return vd_err(r, "database %s: %s failed: the shared pool's metadata lease stayed "
+				 "held by another process or host; retry ('sanlock client status' "
+				 "on each host shows who holds it)",
+			      db->path, what);
 	if (r == -ENOSPC && db->vfs)
 		return vd_err(r, "database %s: %s failed: the pool's metadata area is full (format "
 				 "sized it for the extents the pool may reach, --max-extents); take "
@@ -544,6 +552,34 @@ void vd_db_set_wait(struct vd_db *db, int ms)
 	sqlite3_busy_timeout(db->sql, ms < BUSY_TIMEOUT_MS ? ms : BUSY_TIMEOUT_MS);
 }
 
+int vd_db_idle(struct vd_db *db)
+{
+	if (!db || !db->vfs || db->in_txn)
+		return 0;
+	return vd_db_vfs_idle(db->vfs);
+}
+
+int vd_db_set_lease(struct vd_db *db, const struct vd_md_lease *lease)
+{
+	if (!db->vfs)
+		return vd_err(-EINVAL, "database %s is a file: only a pool that carries its "
+				       "database can be shared", db->path);
+	if (!db->in_txn)
+		return vd_err(-EINVAL, "database %s: the lease area is recorded in a transaction",
+			      db->path);
+	return vd_mdarea_set_lease(vd_db_vfs_area(db->vfs), lease);
+}
+
+bool vd_db_lease(const struct vd_db *db, struct vd_md_lease *ret)
+{
+	return db->vfs && vd_mdarea_lease(vd_db_vfs_area(db->vfs), ret);
+}
+
+bool vd_db_shared(const struct vd_db *db)
+{
+	return db && db->vfs && vd_db_vfs_shared(db->vfs);
+}
+
 const char *vd_db_path(const struct vd_db *db)
 {
 	return db->path;
@@ -642,6 +678,12 @@ int vd_db_begin(struct vd_db *db)
 		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
 			return sql_err(db, rc, "starting a transaction");
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
+		    db->wait_ms && db->vfs && vd_db_vfs_shared(db->vfs))
+			return vd_err(-EBUSY, "the metadata lease of shared pool database %s has been "
+					      "held by another process or host for over %d s; 'sanlock "
+					      "client status' on each host shows who holds it; retry",
+				      db->path, db->wait_ms / 1000);
 		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
 		    db->wait_ms)
 			return vd_err(-EBUSY, "database %s has been locked by another process for "

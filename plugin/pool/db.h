@@ -52,6 +52,17 @@ const char *vd_db_storage(const struct vd_db *db);
  * stay inside libxl's 40 s hotplug limit. */
 void vd_db_set_wait(struct vd_db *db, int ms);
 void vd_db_pool_uuid(const struct vd_db *db, uint8_t ret_uuid[16]);
+/* A shared pool (DESIGN.md "Shared pools"): every lock of the database takes the pool's
+ * sanlock metadata lease first, and keeps it, so that an operation of several transactions
+ * costs one acquisition, until vd_db_close, or vd_db_idle between transactions (before slow
+ * work that needs no database: device-mapper, xenstore, copying data). */
+bool vd_db_shared(const struct vd_db *db);
+/* The pool's lease area, as its metadata area header records it (false: not shared); set it
+ * in a transaction (vd_pool_share). */
+struct vd_md_lease;
+bool vd_db_lease(const struct vd_db *db, struct vd_md_lease *ret);
+int vd_db_set_lease(struct vd_db *db, const struct vd_md_lease *lease);
+int vd_db_idle(struct vd_db *db);
 
 /* One write transaction. begin waits (bounded, ~60 s) for other writers; every mutating call
  * below must run between begin and commit. rollback is a no-op outside a transaction. */

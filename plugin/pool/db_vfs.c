@@ -1,13 +1,16 @@
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "base/error.h"
 #include "pool/db_vfs.h"
 #include "pool/label.h"
 #include "pool/mdlock.h"
 #include "pool/pool.h"
+#include "pool/sanlock.h"
 
 /* Read, never copied: SQLite's test_demovfs.c and os_unix.c are the references for what each
  * method must do. Only the main database and its journal are files here; names, time,
@@ -18,6 +21,8 @@ struct vd_db_vfs {
 	size_t copies_named;
 	struct vd_mdarea *area;
 	struct vd_mdlock *lock;
+	bool shared;
+	char lock_error[512]; /* why the last lock call failed, other than busy */
 	struct vd_db_vfs *next;
 };
 
@@ -128,8 +133,10 @@ static int md_lock(sqlite3_file *f, int level)
 
 	if (r == -EBUSY)
 		return SQLITE_BUSY;
-	if (r < 0)
+	if (r < 0) {
+		snprintf(m->v->lock_error, sizeof(m->v->lock_error), "%s", vd_errmsg());
 		return SQLITE_IOERR_LOCK;
+	}
 	/* Another process may have written since we last held the lock: the region lengths
 	 * come from the devices again (the pages themselves SQLite re-reads when the change
 	 * counter moved; O_DIRECT means there is no page cache of ours to distrust). */
@@ -380,9 +387,137 @@ static int locate_copy(const struct vd_locator *loc, size_t i, char **ret_path)
 	return vd_pool_find_label(loc->pool_uuid, c->device_uuid, c->path, c->identity, ret_path);
 }
 
+/* Reads the locator and finds its copies where they are now (*ret_moved: somewhere else than
+ * it says). */
+static int read_locator(const char *locator_path, struct vd_locator *loc, bool *ret_moved)
+{
+	bool moved = false;
+	int r;
+
+	r = vd_locator_read(locator_path, loc);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < loc->n; i++) {
+		char *path = NULL;
+
+		r = locate_copy(loc, i, &path);
+		if (r < 0) {
+			if (loc->n == 1) {
+				vd_locator_dispose(loc);
+				return r;
+			}
+			vd_warn("%s", vd_errmsg());
+			continue;
+		}
+		if (strcmp(path, loc->copies[i].path) != 0) {
+			vd_info("the pool database's copy %u moved from %s to %s",
+				loc->copies[i].copy, loc->copies[i].path, path);
+			moved = true;
+		}
+		free(loc->copies[i].path);
+		loc->copies[i].path = path;
+	}
+	*ret_moved = moved;
+	return 0;
+}
+
+/* A shared pool's lease area as this host reaches it: on the device of the area's copy that
+ * the header names. */
+static int lease_area(const struct vd_locator *loc, struct vd_mdarea *area,
+		      struct vd_sanlock_area *ret)
+{
+	struct vd_md_lease lease;
+	char uuid[37];
+
+	if (!vd_mdarea_lease(area, &lease))
+		return -ENOENT;
+	for (size_t i = 0; i < loc->n; i++)
+		if (memcmp(loc->copies[i].device_uuid, lease.device_uuid, 16) == 0)
+			return vd_sanlock_area_init(ret, loc->pool_uuid, loc->copies[i].path,
+						    lease.offset, lease.sector_size);
+	vd_uuid_unparse(lease.device_uuid, uuid);
+	return vd_err(-ENODEV, "the lease area of the shared pool is on device %s, which the "
+			       "database locator does not name; run 'xl-vd pool-import' with "
+			       "that device", uuid);
+}
+
+int vd_db_vfs_lease_area(const char *locator_path, struct vd_sanlock_area *ret)
+{
+	struct vd_locator loc = { 0 };
+	struct vd_mdarea *area = NULL;
+	char uuid[37];
+	bool moved;
+	int r;
+
+	r = read_locator(locator_path, &loc, &moved);
+	if (r < 0)
+		return r;
+	r = vd_mdarea_open(loc.pool_uuid, loc.copies, loc.n, true, &area);
+	if (r == 0) {
+		r = lease_area(&loc, area, ret);
+		if (r == -ENOENT) {
+			vd_uuid_unparse(loc.pool_uuid, uuid);
+			r = vd_err(-ENOENT, "pool %s is not shared; 'xl-vd pool-share' makes it "
+					    "so", uuid);
+		}
+	}
+	vd_mdarea_close(area);
+	vd_locator_dispose(&loc);
+	return r;
+}
+
+/* Before a shared pool's database is used: this host has its host_id, sanlock runs, and this
+ * host has joined the pool's lockspace under that id. */
+static int check_shared_host(const struct vd_sanlock_area *sa)
+{
+	struct vd_config cfg;
+	uint64_t joined_as;
+	int host_id, io_timeout, r;
+
+	r = vd_config_load(NULL, &cfg);
+	if (r < 0)
+		return r;
+	host_id = cfg.host_id;
+	io_timeout = cfg.lockspace_io_timeout;
+	vd_config_dispose(&cfg);
+	if (!host_id)
+		return vd_err(-ENOKEY, "pool %s is shared and this host has no host_id: set "
+				       "host_id (1-2000, one per host) in %s, then run 'xl-vd "
+				       "lockspace-start'",
+			      sa->pool, vd_config_default_path());
+	/* Just after 'lockspace-start --no-wait' (at boot), the join is under way: wait for
+	 * it, as long as sanlock takes at the configured io_timeout (2 x io_timeout + 1 s,
+	 * plus a margin), rather than fail an operation that would succeed seconds later. */
+	for (int waited_ms = 0;; waited_ms += 200) {
+		bool joining;
+
+		r = vd_sanlock_joined_host_id(sa->lockspace, &joined_as, &joining);
+		if (r < 0)
+			return r;
+		if (!joining)
+			break;
+		if (waited_ms >= (3 * io_timeout + 5) * 1000)
+			return vd_err(-ETIMEDOUT, "this host is still joining the lockspace of pool "
+						  "%s; 'sanlock client status' shows how it goes",
+				      sa->pool);
+		usleep(200 * 1000);
+	}
+	if (!joined_as)
+		return vd_err(-ENOTCONN, "pool %s is shared and this host has not joined its "
+					 "lockspace; run 'xl-vd lockspace-start'",
+			      sa->pool);
+	if (joined_as != (uint64_t)host_id)
+		return vd_err(-EINVAL, "this host joined the lockspace of pool %s as host %" PRIu64
+				       " but %s says host_id = %d; run 'xl-vd lockspace-stop' and "
+				       "'xl-vd lockspace-start'",
+			      sa->pool, joined_as, vd_config_default_path(), host_id);
+	return 0;
+}
+
 int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs **ret)
 {
 	struct vd_locator loc = { 0 };
+	struct vd_sanlock_area sa;
 	struct vd_db_vfs *v = NULL;
 	bool moved = false;
 	int r;
@@ -390,27 +525,9 @@ int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs *
 	r = register_vfs();
 	if (r < 0)
 		return vd_err(r, "cannot register SQLite VFS %s", VD_DB_VFS_NAME);
-	r = vd_locator_read(locator_path, &loc);
+	r = read_locator(locator_path, &loc, &moved);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < loc.n; i++) {
-		char *path = NULL;
-
-		r = locate_copy(&loc, i, &path);
-		if (r < 0) {
-			if (loc.n == 1)
-				goto out;
-			vd_warn("%s", vd_errmsg());
-			continue;
-		}
-		if (strcmp(path, loc.copies[i].path) != 0) {
-			vd_info("the pool database's copy %u moved from %s to %s",
-				loc.copies[i].copy, loc.copies[i].path, path);
-			moved = true;
-		}
-		free(loc.copies[i].path);
-		loc.copies[i].path = path;
-	}
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		r = -ENOMEM;
@@ -422,6 +539,20 @@ int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs *
 	r = vd_mdlock_local(loc.pool_uuid, &v->lock);
 	if (r < 0)
 		goto out;
+	r = lease_area(&loc, v->area, &sa);
+	if (r == 0) {
+		struct vd_mdlock *shared;
+
+		r = check_shared_host(&sa);
+		if (r == 0)
+			r = vd_mdlock_shared(v->lock, &sa, &shared);
+		if (r < 0)
+			goto out;
+		v->lock = shared;
+		v->shared = true;
+	} else if (r != -ENOENT) {
+		goto out;
+	}
 	/* Fault injection for the power-cut tests: writes after the first N never reach the
 	 * devices. */
 	const char *drop = getenv("XENVD_MD_DROP_WRITES_AFTER");
@@ -445,6 +576,21 @@ out:
 	}
 	vd_locator_dispose(&loc);
 	return r;
+}
+
+bool vd_db_vfs_shared(const struct vd_db_vfs *v)
+{
+	return v->shared;
+}
+
+int vd_db_vfs_idle(struct vd_db_vfs *v)
+{
+	return v->lock->ops->idle ? v->lock->ops->idle(v->lock) : 0;
+}
+
+const char *vd_db_vfs_lock_error(const struct vd_db_vfs *v)
+{
+	return v->lock_error[0] ? v->lock_error : NULL;
 }
 
 const char *vd_db_vfs_filename(const struct vd_db_vfs *v)

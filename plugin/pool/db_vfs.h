@@ -21,6 +21,16 @@ const char *vd_db_vfs_filename(const struct vd_db_vfs *v);
 struct vd_mdarea *vd_db_vfs_area(const struct vd_db_vfs *v);
 /* How many copies of the area the locator names; fewer serve when one was left out. */
 size_t vd_db_vfs_copies_named(const struct vd_db_vfs *v);
+/* Whether the pool is shared (its lock takes the sanlock metadata lease); idle lets the lease
+ * go between operations (the next lock takes it again); why the last lock call failed. */
+bool vd_db_vfs_shared(const struct vd_db_vfs *v);
+int vd_db_vfs_idle(struct vd_db_vfs *v);
+const char *vd_db_vfs_lock_error(const struct vd_db_vfs *v);
+/* A shared pool's lease area, from its locator and metadata area header, without opening the
+ * database or taking any lock (lockspace-start, host-list): -ENOENT with a message when the
+ * pool is not shared. */
+struct vd_sanlock_area;
+int vd_db_vfs_lease_area(const char *locator_path, struct vd_sanlock_area *ret);
 /* After sqlite3_close: forgets the name, releases the area and the lock. */
 void vd_db_vfs_detach(struct vd_db_vfs *v);
 

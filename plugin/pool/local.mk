@@ -5,6 +5,8 @@ plugin_libxenvd_a_SOURCES += \
 	plugin/pool/db_vfs.c plugin/pool/db_vfs.h \
 	plugin/pool/mdarea.c plugin/pool/mdarea.h \
 	plugin/pool/mdlock.c plugin/pool/mdlock.h \
+	plugin/pool/sanlock.c plugin/pool/sanlock.h \
+	plugin/pool/shared.c plugin/pool/shared.h \
 	plugin/pool/label.c plugin/pool/label.h \
 	plugin/pool/signature.c plugin/pool/signature.h \
 	plugin/pool/pool.c plugin/pool/pool.h \

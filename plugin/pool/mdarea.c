@@ -16,14 +16,20 @@
  *                        16 pool_uuid[16]  32 area_size u64  40 db_offset u64  48 db_capacity u64
  *                        56 journal_offset u64  64 journal_capacity u64  72 copy u32
  *                        76 reserved u32  80 crc32c over 0..79
+ *                        version 2 (a shared pool, DESIGN.md "Shared pools"), in place of the
+ *                        crc: 80 lease_device_uuid[16]  96 lease_offset u64  104 lease_size u64
+ *                        112 lease_sector_size u32  116 reserved u32  120 crc32c over 0..119
  *   sector 1, the database region, sector 2, the journal region:
  *                         0 magic "XENVD\0RG"  8 kind u32  12 header_len u32  16 length u64
  *                        24 generation u64  32 crc32c over 0..31
  * Big-endian; region offsets are from the start of the area. */
 #define AREA_MAGIC "XENVD\0MD"
 #define REGION_MAGIC "XENVD\0RG"
-#define AREA_VERSION 1
-#define AREA_HEADER_LEN 80
+#define AREA_VERSION 2
+/* An unshared pool's header stays version 1, which an older xenvd reads; a shared pool's is
+ * version 2, which an older xenvd refuses (it would write without the lease). */
+#define AREA_HEADER_LEN_V1 80
+#define AREA_HEADER_LEN_V2 120
 #define REGION_HEADER_LEN 32
 #define SECTOR 512
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -45,6 +51,7 @@ struct vd_mdarea {
 	size_t n;
 	bool readonly;
 	struct region regions[2];
+	struct vd_md_lease lease; /* size 0: not shared */
 	/* The journal's write-back cache: block i of the journal region in blocks[i]. */
 	uint8_t **blocks;
 	bool *block_dirty;
@@ -89,12 +96,16 @@ static void layout(uint64_t size, struct region regions[2])
 }
 
 static void encode_header(uint8_t *buf, const uint8_t pool_uuid[16], uint64_t size,
-			  const struct region regions[2], uint32_t copy)
+			  const struct region regions[2], uint32_t copy,
+			  const struct vd_md_lease *lease)
 {
+	bool shared = lease && lease->size;
+	uint32_t len = shared ? AREA_HEADER_LEN_V2 : AREA_HEADER_LEN_V1;
+
 	memset(buf, 0, VD_MD_BLOCK);
 	memcpy(buf, AREA_MAGIC, 8);
-	vd_put_be32(buf + 8, AREA_VERSION);
-	vd_put_be32(buf + 12, AREA_HEADER_LEN);
+	vd_put_be32(buf + 8, shared ? 2 : 1);
+	vd_put_be32(buf + 12, len);
 	memcpy(buf + 16, pool_uuid, 16);
 	vd_put_be64(buf + 32, size);
 	vd_put_be64(buf + 40, regions[VD_MD_DB].offset);
@@ -102,7 +113,13 @@ static void encode_header(uint8_t *buf, const uint8_t pool_uuid[16], uint64_t si
 	vd_put_be64(buf + 56, regions[VD_MD_JOURNAL].offset);
 	vd_put_be64(buf + 64, regions[VD_MD_JOURNAL].capacity);
 	vd_put_be32(buf + 72, copy);
-	vd_put_be32(buf + AREA_HEADER_LEN, vd_label_crc32c(0, buf, AREA_HEADER_LEN));
+	if (shared) {
+		memcpy(buf + 80, lease->device_uuid, 16);
+		vd_put_be64(buf + 96, lease->offset);
+		vd_put_be64(buf + 104, lease->size);
+		vd_put_be32(buf + 112, lease->sector_size);
+	}
+	vd_put_be32(buf + len, vd_label_crc32c(0, buf, len));
 	for (int i = 0; i < 2; i++) {
 		uint8_t *s = buf + SECTOR * (1 + i);
 
@@ -116,8 +133,20 @@ static void encode_header(uint8_t *buf, const uint8_t pool_uuid[16], uint64_t si
 }
 
 /* Checks a header block read from copy `where`; fills pool uuid, size and regions. */
+static uint32_t header_len(const uint8_t *buf)
+{
+	return vd_get_be32(buf + 8) >= 2 ? AREA_HEADER_LEN_V2 : AREA_HEADER_LEN_V1;
+}
+
+static bool header_crc_ok(const uint8_t *buf)
+{
+	uint32_t len = header_len(buf);
+
+	return vd_get_be32(buf + 12) == len && vd_get_be32(buf + len) == vd_label_crc32c(0, buf, len);
+}
+
 static int decode_header(const uint8_t *buf, const struct vd_md_copy *where, uint8_t pool_uuid[16],
-			 struct region regions[2])
+			 struct region regions[2], struct vd_md_lease *ret_lease)
 {
 	static const uint8_t zero[SECTOR];
 	const char *what = NULL;
@@ -130,12 +159,23 @@ static int decode_header(const uint8_t *buf, const struct vd_md_copy *where, uin
 	else if (vd_get_be32(buf + 8) > AREA_VERSION)
 		return vd_err(-EPROTONOSUPPORT, "the metadata area on %s (at %" PRIu64 ") is of a "
 				"newer xenvd; upgrade xenvd", where->path, where->offset);
-	else if (vd_get_be32(buf + 12) != AREA_HEADER_LEN ||
-		 vd_get_be32(buf + AREA_HEADER_LEN) != vd_label_crc32c(0, buf, AREA_HEADER_LEN))
+	else if (!header_crc_ok(buf))
 		what = "has a damaged header (bad checksum)";
 	if (what)
 		goto bad;
 	memcpy(pool_uuid, buf + 16, 16);
+	memset(ret_lease, 0, sizeof(*ret_lease));
+	if (vd_get_be32(buf + 8) >= 2) {
+		memcpy(ret_lease->device_uuid, buf + 80, 16);
+		ret_lease->offset = vd_get_be64(buf + 96);
+		ret_lease->size = vd_get_be64(buf + 104);
+		ret_lease->sector_size = vd_get_be32(buf + 112);
+		if (!ret_lease->size ||
+		    (ret_lease->sector_size != 512 && ret_lease->sector_size != 4096)) {
+			what = "has an impossible lease area";
+			goto bad;
+		}
+	}
 	size = vd_get_be64(buf + 32);
 	regions[VD_MD_DB].offset = vd_get_be64(buf + 40);
 	regions[VD_MD_DB].capacity = vd_get_be64(buf + 48);
@@ -187,7 +227,7 @@ int vd_mdarea_init(int fd, uint64_t offset, uint64_t size, const uint8_t pool_uu
 	if (size < 4 * VD_MD_BLOCK || size % VD_MD_BLOCK)
 		return -EINVAL;
 	layout(size, regions);
-	encode_header(buf, pool_uuid, size, regions, copy);
+	encode_header(buf, pool_uuid, size, regions, copy, NULL);
 	/* The first block of the database region is zeroed too: a stale database left there
 	 * by an earlier pool must not be taken for this one's. */
 	r = vd_pwrite_all(fd, buf, sizeof(buf), offset);
@@ -207,7 +247,7 @@ bool vd_mdarea_probe(const char *path, uint64_t offset, const uint8_t pool_uuid[
 
 	return fd >= 0 && pread(fd, buf, sizeof(buf), (off_t)offset) == (ssize_t)sizeof(buf) &&
 	       memcmp(buf, AREA_MAGIC, 8) == 0 && memcmp(buf + 16, pool_uuid, 16) == 0 &&
-	       vd_get_be32(buf + AREA_HEADER_LEN) == vd_label_crc32c(0, buf, AREA_HEADER_LEN);
+	       header_crc_ok(buf);
 }
 
 static bool dropped(struct vd_mdarea *a)
@@ -282,7 +322,7 @@ static int write_header(struct vd_mdarea *a)
 			a->regions[i].generation++;
 	for (size_t i = 0; i < a->n; i++) {
 		encode_header(a->bounce, a->pool_uuid, a->copies[i].where.size, a->regions,
-			      a->copies[i].where.copy);
+			      a->copies[i].where.copy, &a->lease);
 		a->stats.writes++;
 		if (dropped(a))
 			continue;
@@ -308,7 +348,7 @@ static void drop_journal_cache(struct vd_mdarea *a)
 }
 
 static int read_header_block(struct vd_mdarea *a, struct copy *c, uint8_t pool_uuid[16],
-			     struct region regions[2])
+			     struct region regions[2], struct vd_md_lease *ret_lease)
 {
 	int r = bounce(a, VD_MD_BLOCK);
 
@@ -320,7 +360,7 @@ static int read_header_block(struct vd_mdarea *a, struct copy *c, uint8_t pool_u
 				"end of the device (truncated?)", c->where.path, c->where.offset);
 	if (r < 0)
 		return vd_err(r, "cannot read the metadata area on %s: %m", c->where.path);
-	return decode_header(a->bounce, &c->where, pool_uuid, regions);
+	return decode_header(a->bounce, &c->where, pool_uuid, regions, ret_lease);
 }
 
 int vd_mdarea_refresh(struct vd_mdarea *a)
@@ -329,7 +369,7 @@ int vd_mdarea_refresh(struct vd_mdarea *a)
 	int r;
 
 	drop_journal_cache(a);
-	r = read_header_block(a, &a->copies[0], uuid, a->regions);
+	r = read_header_block(a, &a->copies[0], uuid, a->regions, &a->lease);
 	if (r == 0 && memcmp(uuid, a->pool_uuid, 16) != 0)
 		r = vd_err(-ESTALE, "the metadata area on %s now belongs to another pool",
 			   a->copies[0].where.path);
@@ -383,11 +423,12 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 	for (size_t i = 0; i < n && i < 2; i++) {
 		struct copy c = { .fd = -EBADF };
 		struct region regions[2];
+		struct vd_md_lease lease;
 		uint8_t uuid[16];
 
 		r = open_copy(&copies[i], readonly, &c);
 		if (r == 0) {
-			r = read_header_block(a, &c, uuid, regions);
+			r = read_header_block(a, &c, uuid, regions, &lease);
 			if (r == 0 && memcmp(uuid, pool_uuid, 16) != 0)
 				r = vd_err(-ESTALE, "the metadata area on %s belongs to another "
 						    "pool", c.where.path);
@@ -415,12 +456,15 @@ int vd_mdarea_open(const uint8_t pool_uuid[16], const struct vd_md_copy *copies,
 				a->copies[1] = a->copies[0];
 				a->copies[0] = c;
 				memcpy(a->regions, regions, sizeof(regions));
+				a->lease = lease;
 				a->n = 2;
 				continue;
 			}
 		}
-		if (a->n == 0)
+		if (a->n == 0) {
 			memcpy(a->regions, regions, sizeof(regions));
+			a->lease = lease;
+		}
 		a->copies[a->n++] = c;
 	}
 	if (a->n == 0) {
@@ -465,7 +509,8 @@ static int clone_into(struct vd_mdarea *a, struct copy *dst)
 	r = bounce(a, VD_MD_BLOCK);
 	if (r < 0)
 		return r;
-	encode_header(a->bounce, a->pool_uuid, dst->where.size, regions, dst->where.copy);
+	encode_header(a->bounce, a->pool_uuid, dst->where.size, regions, dst->where.copy,
+		      &a->lease);
 	a->stats.writes++;
 	r = vd_pwrite_all(dst->fd, a->bounce, VD_MD_BLOCK, dst->where.offset);
 	if (r == 0) {
@@ -510,6 +555,7 @@ bool vd_mdarea_out_of_step(const struct vd_mdarea *a)
 
 int vd_mdarea_resync(struct vd_mdarea *a)
 {
+	struct vd_md_lease other_lease;
 	struct region other[2];
 	uint8_t uuid[16];
 	int r;
@@ -520,7 +566,7 @@ int vd_mdarea_resync(struct vd_mdarea *a)
 	 * out of step was another writer between its two copies' writes). */
 	r = vd_mdarea_refresh(a);
 	if (r == 0)
-		r = read_header_block(a, &a->copies[1], uuid, other);
+		r = read_header_block(a, &a->copies[1], uuid, other, &other_lease);
 	if (r < 0)
 		return r;
 	if (other[VD_MD_JOURNAL].generation != a->regions[VD_MD_JOURNAL].generation ||
@@ -967,4 +1013,26 @@ int vd_locator_write(const char *path, const struct vd_locator *l)
 			(void)fsync(dfd);
 	}
 	return 0;
+}
+
+bool vd_mdarea_lease(const struct vd_mdarea *a, struct vd_md_lease *ret)
+{
+	if (!a->lease.size)
+		return false;
+	if (ret)
+		*ret = a->lease;
+	return true;
+}
+
+int vd_mdarea_set_lease(struct vd_mdarea *a, const struct vd_md_lease *lease)
+{
+	int r;
+
+	if (a->readonly)
+		return -EROFS;
+	a->lease = *lease;
+	r = write_header(a);
+	if (r == 0)
+		r = all_flush(a);
+	return r;
 }

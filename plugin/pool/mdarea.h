@@ -66,6 +66,19 @@ int vd_mdarea_add_copy(struct vd_mdarea *a, const struct vd_md_copy *where);
 bool vd_mdarea_out_of_step(const struct vd_mdarea *a);
 int vd_mdarea_resync(struct vd_mdarea *a);
 
+/* A shared pool's lease area (DESIGN.md "Shared pools"), recorded in every copy's header. */
+struct vd_md_lease {
+	uint8_t device_uuid[16]; /* the pool device carrying it (that of the area's first copy) */
+	uint64_t offset;	 /* bytes from the start of that device */
+	uint64_t size;
+	uint32_t sector_size;	 /* 512 or 4096, as the leases were written */
+};
+/* Whether the pool is shared, and where its lease area is. */
+bool vd_mdarea_lease(const struct vd_mdarea *a, struct vd_md_lease *ret);
+/* Records the lease area in every copy's header (flushed): from then on the pool is shared,
+ * and the header is of a version an older xenvd refuses. Call it holding the write lock. */
+int vd_mdarea_set_lease(struct vd_mdarea *a, const struct vd_md_lease *lease);
+
 /* Re-reads the header block (after taking a lock: another process may have written). */
 int vd_mdarea_refresh(struct vd_mdarea *a);
 uint64_t vd_mdarea_length(const struct vd_mdarea *a, enum vd_md_region r);

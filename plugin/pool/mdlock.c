@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "pool/mdlock.h"
+#include "pool/sanlock.h"
 
 /* SQLite's lock bytes (os_unix.c's layout): a lock file has nothing else in it, so any offset
  * would do; keeping SQLite's makes the protocol easy to check against its documentation. */
@@ -144,5 +145,99 @@ int vd_mdlock_local(const uint8_t pool_uuid[16], struct vd_mdlock **ret)
 	ll->base.ops = &local_ops;
 	ll->fd = fd;
 	*ret = &ll->base;
+	return 0;
+}
+
+struct shared_lock {
+	struct vd_mdlock base;
+	struct vd_mdlock *local;
+	struct vd_sanlock_area area;
+	bool held; /* the metadata lease */
+};
+
+static int shared_lock(struct vd_mdlock *l, enum vd_mdlock_level level)
+{
+	struct shared_lock *sl = (struct shared_lock *)l;
+	int r;
+
+	if (l->level >= level)
+		return 0;
+	/* The lease first: whoever holds it is the only one on any host to want the local lock,
+	 * so a process never waits for the lease while holding the local lock. */
+	if (!sl->held) {
+		r = vd_sanlock_md_acquire(&sl->area);
+		if (r < 0)
+			return r;
+		sl->held = true;
+	}
+	r = sl->local->ops->lock(sl->local, level);
+	l->level = sl->local->level;
+	return r;
+}
+
+static int shared_unlock(struct vd_mdlock *l, enum vd_mdlock_level level)
+{
+	struct shared_lock *sl = (struct shared_lock *)l;
+	int r = sl->local->ops->unlock(sl->local, level);
+
+	l->level = sl->local->level;
+	return r;
+}
+
+static int shared_check_reserved(struct vd_mdlock *l, bool *ret)
+{
+	struct shared_lock *sl = (struct shared_lock *)l;
+
+	/* Another host's writer would hold the lease; only this host's processes can stand in
+	 * the way, and a journal nobody here reserves is hot. */
+	return sl->local->ops->check_reserved(sl->local, ret);
+}
+
+static int shared_idle(struct vd_mdlock *l)
+{
+	struct shared_lock *sl = (struct shared_lock *)l;
+	int r;
+
+	if (!sl->held || l->level != VD_MDLOCK_NONE)
+		return 0;
+	r = vd_sanlock_md_release(&sl->area);
+	/* Whatever the daemon said, the lease is not ours to count on any more. */
+	sl->held = false;
+	return r;
+}
+
+static void shared_free(struct vd_mdlock *l)
+{
+	struct shared_lock *sl = (struct shared_lock *)l;
+
+	if (l->level != VD_MDLOCK_NONE)
+		(void)shared_unlock(l, VD_MDLOCK_NONE);
+	if (shared_idle(l) < 0)
+		vd_debug("releasing the metadata lease of pool %s: %s", sl->area.pool,
+			 vd_errmsg());
+	sl->local->ops->free(sl->local);
+	free(sl);
+}
+
+static const struct vd_mdlock_ops shared_ops = {
+	.lock = shared_lock,
+	.unlock = shared_unlock,
+	.check_reserved = shared_check_reserved,
+	.idle = shared_idle,
+	.free = shared_free,
+};
+
+int vd_mdlock_shared(struct vd_mdlock *local, const struct vd_sanlock_area *area,
+		     struct vd_mdlock **ret)
+{
+	struct shared_lock *sl = calloc(1, sizeof(*sl));
+
+	if (!sl)
+		return -ENOMEM;
+	sl->base.ops = &shared_ops;
+	sl->base.level = local->level;
+	sl->local = local;
+	sl->area = *area;
+	*ret = &sl->base;
 	return 0;
 }

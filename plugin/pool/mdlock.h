@@ -27,6 +27,9 @@ struct vd_mdlock_ops {
 	int (*unlock)(struct vd_mdlock *l, enum vd_mdlock_level level);
 	/* Whether anyone holds RESERVED or more (SQLite's hot-journal test). */
 	int (*check_reserved)(struct vd_mdlock *l, bool *ret);
+	/* Lets go of what is kept between transactions (a shared pool's lease) when nothing is
+	 * locked; NULL when the backend keeps nothing. */
+	int (*idle)(struct vd_mdlock *l);
 	void (*free)(struct vd_mdlock *l);
 };
 
@@ -39,5 +42,14 @@ struct vd_mdlock {
  * <lock_dir>/pool-<uuid>.dblock, lock_dir being /run/xenvd unless $XENVD_RUN_DIR says. Every
  * process of the host that opens this pool's database, by whatever path, takes the same lock. */
 int vd_mdlock_local(const uint8_t pool_uuid[16], struct vd_mdlock **ret);
+
+/* A shared pool's backend (DESIGN.md "Shared pools"): the pool's sanlock metadata lease,
+ * taken by this process in front of the local lock (which it then owns) on the first lock
+ * above NONE, and kept across transactions until idle (or free) lets it go, so that one
+ * operation costs one acquisition. A lease held elsewhere is -EBUSY, with nothing held: SQLite's
+ * busy handling and vd_db_begin retry it, within their bounds. */
+struct vd_sanlock_area;
+int vd_mdlock_shared(struct vd_mdlock *local, const struct vd_sanlock_area *area,
+		     struct vd_mdlock **ret);
 
 #endif

@@ -15,6 +15,7 @@
 #include "pool/label.h"
 #include "pool/mdarea.h"
 #include "pool/pool.h"
+#include "pool/sanlock.h"
 #include "pool/signature.h"
 
 #define MIN_EXTENT_SIZE (64 * 1024)
@@ -832,6 +833,152 @@ rollback:
 	}
 	if (tmp)
 		unlink(tmp);
+out:
+	vd_pool_device_dispose(&dev);
+	return r;
+}
+
+/* The device's logical sector size: what sanlock's leases are written for. */
+static int sector_size_of(int fd, uint32_t *ret)
+{
+	struct stat st;
+	int ss = 512;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKSSZGET, &ss) < 0)
+		return -errno;
+	*ret = (uint32_t)ss;
+	return 0;
+}
+
+static int refuse_attached(struct vd_db *db)
+{
+	struct vd_attachment *list = NULL;
+	char names[512] = "";
+	size_t n = 0, len = 0;
+	int r;
+
+	r = vd_db_attachment_list(db, 0, &list, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && len < sizeof(names) - 64; i++)
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%sVD %u (domain %u)",
+					i ? ", " : "", list[i].vd_id, list[i].domid);
+	vd_db_attachment_list_free(list, n);
+	if (n)
+		return vd_err(-EBUSY, "the pool cannot be made shared while VDs are attached: %s; "
+				      "detach them (shut those guests down) first", names);
+	return 0;
+}
+
+int vd_pool_share(struct vd_db *db, uint32_t io_timeout)
+{
+	_cleanup_(locator_disposep) struct vd_locator loc = { 0 };
+	struct vd_pool_device dev = { 0 };
+	struct vd_sanlock_area sa;
+	struct vd_md_lease lease = { 0 };
+	_cleanup_close_ int fd = -EBADF;
+	struct vd_label label;
+	uint64_t end, take, first, lease_off;
+	uint8_t pool_uuid[16];
+	char uuid[37], a[32];
+	const struct vd_md_copy *primary = NULL;
+	int r;
+
+	if (!vd_db_storage(db))
+		return vd_err(-EINVAL, "the pool's database is the file %s: a pool whose database "
+				       "is a file cannot be shared; move the database onto the pool "
+				       "with 'xl-vd db-to-pool', then run 'xl-vd pool-share'",
+			      vd_db_path(db));
+	vd_db_pool_uuid(db, pool_uuid);
+	vd_uuid_unparse(pool_uuid, uuid);
+	if (vd_db_lease(db, NULL))
+		return vd_err(-EEXIST, "pool %s is shared already", uuid);
+	r = refuse_attached(db);
+	if (r < 0)
+		return r;
+	r = vd_locator_read(vd_db_path(db), &loc);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < loc.n; i++)
+		if (loc.copies[i].copy == 1)
+			primary = &loc.copies[i];
+	if (!primary)
+		return vd_err(-ENODEV, "the locator %s names no first copy of the metadata area",
+			      vd_db_path(db));
+	r = vd_db_device_find(db, primary->device_uuid, NULL, &dev);
+	if (r < 0)
+		return vd_err(r, "the device carrying the pool's database is not in the pool: %m");
+	r = vd_pool_open_device(db, &dev, O_RDWR, &fd);
+	if (r < 0)
+		goto out;
+	r = sector_size_of(fd, &lease.sector_size);
+	if (r == 0)
+		r = vd_sanlock_area_init(&sa, pool_uuid, dev.path, 0, lease.sector_size);
+	if (r < 0)
+		goto out;
+	/* The lease area: the device's last extents, aligned as sanlock wants its leases. */
+	end = dev.data_offset + dev.extent_count * dev.extent_size;
+	lease.size = vd_sanlock_area_size(&sa);
+	lease_off = end >= lease.size ? (end - lease.size) / sa.align * sa.align : 0;
+	if (lease_off < dev.data_offset + dev.extent_size) {
+		r = vd_err(-ENOSPC, "pool device %s (%s) is too small for a lease area of %s "
+				    "besides one extent", dev.path, uuid,
+			   vd_format_size(lease.size, a, sizeof(a)));
+		goto out;
+	}
+	first = (lease_off - dev.data_offset) / dev.extent_size;
+	take = dev.extent_count - first;
+	lease.offset = lease_off;
+	memcpy(lease.device_uuid, dev.uuid, 16);
+	r = vd_sanlock_area_init(&sa, pool_uuid, dev.path, lease_off, lease.sector_size);
+	if (r == 0)
+		r = vd_sanlock_daemon_check();
+	if (r < 0)
+		goto out;
+
+	/* 1. The extents go (refused if any holds data), 2. the label says so, 3. the leases
+	 * are written, 4. the headers record them. A crash before 4 leaves an unshared pool
+	 * that is only a few extents smaller. */
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = vd_db_device_shrink(db, dev.id, first);
+	if (r == 0)
+		r = vd_db_commit(db);
+	else
+		vd_db_rollback(db);
+	if (r < 0) {
+		r = vd_err_prefix(r, "the last %" PRIu64 " extents of pool device %s, where the "
+				     "lease area would go, must be free", take, dev.path);
+		goto out;
+	}
+	r = vd_label_read(fd, &label);
+	if (r == 0) {
+		label.extent_count = first;
+		r = vd_label_write(fd, &label);
+	}
+	if (r < 0) {
+		r = vd_err(r, "cannot write the label of %s: %m", dev.path);
+		goto out;
+	}
+	r = vd_sanlock_area_format(&sa, io_timeout);
+	if (r < 0)
+		goto out;
+	r = vd_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = vd_db_set_lease(db, &lease);
+	if (r == 0)
+		r = vd_db_commit(db);
+	else
+		vd_db_rollback(db);
+	if (r < 0)
+		goto out;
+	vd_info("pool %s is shared: its lease area is %s at %" PRIu64 " (%s, %u-byte sectors)",
+		uuid, dev.path, lease_off, vd_format_size(lease.size, a, sizeof(a)),
+		lease.sector_size);
 out:
 	vd_pool_device_dispose(&dev);
 	return r;

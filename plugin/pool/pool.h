@@ -40,6 +40,13 @@ int vd_pool_import(const char *db_path, char *const *devices, size_t n, struct v
 int vd_pool_move_db(struct vd_db *db, const char *device, uint64_t max_extents,
 		    struct vd_db **ret_db);
 
+/* Makes a pool that carries its database shared by the hosts of a SAN (DESIGN.md "Shared
+ * pools"): the last extents of the device carrying the area's first copy become its lease area
+ * (sanlock's lockspace named by the pool UUID, then the metadata lease), written through the
+ * sanlock daemon with io_timeout, and every copy of the metadata area header records it.
+ * Refused for a database file, for a pool already shared, and while VDs are attached (named). */
+int vd_pool_share(struct vd_db *db, uint32_t io_timeout);
+
 /* "UUID" or a path; refuses while any extent is owned unless force (which also needs the
  * owners to be deleted VDs). Wipes the label. */
 int vd_pool_remove(struct vd_db *db, const char *which, bool force);
