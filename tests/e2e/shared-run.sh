@@ -15,6 +15,8 @@
 #   XENVD_E2E_SHARED_IO=SECS     sanlock io_timeout of the bed's lockspaces (default 3)
 #   XENVD_E2E_SHARED_VDS=N       VDs each host creates and deletes at once in step 3 (default 50)
 #   XENVD_E2E_TIMEOUT=SECS       hard limit for each QEMU (default 1200)
+#   XENVD_E2E_SHARED_LOCATOR_COPY=1  diagnosis: when B's pool-import of the shared pool fails, copy
+#                                A's database locator to B instead (the join step still fails)
 # Console logs: WORK/consoleA.log, consoleB.log; the driver's own log: WORK/shared.log.
 # Exit: 0 if every step run passed, 1 otherwise, 77 if QEMU/TCG cannot run here.
 set -euo pipefail
@@ -254,6 +256,8 @@ figures=""
 # each returns 0, 77 or 1 with $why
 sc_boot() {
 	local h tb=$SECONDS
+	: >"$(log_of A)"
+	: >"$(log_of B)"
 	start_host A
 	start_host B
 	for h in A B; do
@@ -287,14 +291,104 @@ sc_migrate_phy() {
 	on B mig-recv 30 || return 1
 	on A mig-send 240 mphy || { on B mig-recv-wait 90; return 1; }
 	on B mig-recv-wait 90 || return 1
+	figure "xl migrate A->B, PVH guest on phy: (stock block script): total $(value A mphy-migrate-total) s, paused $(value A mphy-migrate-pause) s"
 	on B guest-alive 90 mphy || return 1
 	on A guest-gone 30 mphy || return 1
-	figure "xl migrate A->B, PVH guest on phy: (stock block script): total $(value A mphy-migrate-total) s, paused $(value A mphy-migrate-pause) s"
 	on B guest-stop 60 mphy || return 1
 }
 
+# ---------------------------------------------------------------- the shared pool, xl-vd
+# 1. A formats the pool --shared, B imports it; both join (xl-vd lockspace-start); host-list
+#    shows two live hosts on each
+sc_join() {
+	local copied=0
+	on A pool-format 180 || return 1
+	if ! on B pool-import 120; then
+		[ "${XENVD_E2E_SHARED_LOCATOR_COPY:-}" = 1 ] || return 1
+		figure "FINDING: B cannot pool-import the shared pool before joining, nor join without a locator; A's locator copied to B (XENVD_E2E_SHARED_LOCATOR_COPY=1, diagnosis only)"
+		on A locator-out 30 || return 1
+		on B locator-in 30 "$(value A locator-hex)" || return 1
+		copied=1
+	fi
+	both ls-start 180 || return 1
+	figure "xl-vd lockspace-start (io_timeout $io s): A $(value A ls-start-secs) s, B $(value B ls-start-secs) s; format --shared $(value A format-secs) s"
+	both host-list 120 2 || return 1
+	[ $copied = 0 ] || { why="B could not pool-import the shared pool (A's locator was copied to B instead)"; return 1; }
+}
+# 2. A creates and imports a bootable VD (and a small one for read-only sharing); B lists them
+sc_vd() {
+	on A vd-root 300 || return 1
+	root_id=$(value A root-id) ro_id=$(value A ro-id)
+	on B vd-listed 60 sh-root sh-ro || return 1
+}
+# 3. both hosts create and delete VDs at once; no error, check passes on both, the ids unique
+sc_churn() {
+	local ia ib dup
+	both churn $((nvds * 30 + 120)) "$nvds" || return 1
+	ia=$(value A churn-ids) ib=$(value B churn-ids)
+	dup=$(printf '%s\n' $ia $ib | sort | uniq -d | tr '\n' ' ')
+	[ -z "$dup" ] || { why="VD ids given to both hosts: $dup"; return 1; }
+	figure "churn: $nvds creates then $nvds deletes on each host at once: A $(value A churn-create-secs) s + $(value A churn-delete-secs) s, B $(value B churn-create-secs) s + $(value B churn-delete-secs) s ($((4 * nvds)) metadata transactions in all, TCG)"
+	both check 180 || return 1
+	on A gc 180 || return 1
+	both check 180 || return 1
+}
+# 4. p1 boots on A from the VD (vdloader); B's rw use of it is refused naming host 1 and p1's
+#    domain; read-only sharing of sh-ro across the hosts (sharing level 0)
+sc_sharing() {
+	[ -n "${root_id:-}" ] || { why="no VD from step vd"; return 1; }
+	on A guest-start 300 p1 vd "$root_id" || return 1
+	p1_domid=$(value A p1-domid)
+	on A vd-held 60 "$root_id" p1 || return 1
+	on B refuse-rw 120 "$root_id" 1 "$p1_domid" || return 1
+	on B map-refused 60 "$root_id" 1 || return 1
+	on A ro-attach 120 p1 "$ro_id" || return 1
+	on B ro-guest 200 "$ro_id" || return 1
+	on A ro-detach 60 p1 || return 1
+}
+# 5. xl migrate p1 A -> B: it keeps running and using its disk on B; A keeps nothing of it
+sc_migrate_vd() {
+	[ -n "${root_id:-}" ] || { why="no VD from step vd"; return 1; }
+	on B mig-recv 30 || return 1
+	on A mig-send 300 p1 || { on B mig-recv-wait 90; return 1; }
+	on B mig-recv-wait 90 || return 1
+	figure "xl migrate A->B, PVH guest on vd: (block-vd): total $(value A p1-migrate-total) s, paused $(value A p1-migrate-pause) s"
+	local vt vp pt pp
+	vt=$(value A p1-migrate-total) vp=$(value A p1-migrate-pause)
+	pt=$(value A mphy-migrate-total) pp=$(value A mphy-migrate-pause)
+	if [ -n "$pt" ] && [ -n "$vt" ]; then
+		figure "$(awk -v vt="$vt" -v vp="$vp" -v pt="$pt" -v pp="$pp" 'BEGIN {
+			printf "xl migrate A->B ratio vd/phy: total %.2fx", vt / pt
+			if (vp > 0 && pp > 0) printf ", paused %.2fx", vp / pp }')"
+	fi
+	on B guest-alive 90 p1 || return 1
+	on B vd-held 60 "$root_id" p1 || return 1
+	on A vd-not-here 60 "$root_id" || return 1
+}
+# 7. B loses /var/lib/xenvd: pool-import brings back the VDs and the attachments (p1's, on B)
+sc_reimport() {
+	on B reimport 180 || return 1
+}
+# 6. A's QEMU is killed while p3 holds a VD rw there: B's attach is refused until sanlock declares
+#    A dead, then succeeds; check --repair clears A's stale attachment
+sc_failover() {
+	local fid ts secs
+	on A vd-create 60 sh-fail 16M || return 1
+	fid=$(value A sh-fail-id)
+	on A vd-guest-start 240 p3 "$fid" || return 1
+	on B map-refused 60 "$fid" 1 || return 1
+	kill -9 "$(qemu_pid A)" || { why="cannot kill host A's QEMU"; return 1; }
+	echo "  host A's QEMU killed (p3 holds VD $fid rw there)"
+	hsend B takeover $((8 * io + 60 + 180)) "$fid" 1 $((8 * io + 60 + 120)); ts=$sent
+	hwait B "$ts" || return 1
+	wait "${qpid[A]}" 2>/dev/null || true
+	secs=$(value B takeover-secs)
+	figure "failover: B attached A's VD $secs s after A's QEMU was killed; sanlock's host_dead = 8 x io_timeout + 60 = $((8 * io + 60)) s (io_timeout $io s) after A's last renewal; ratio $(awk -v s="$secs" -v f=$((8 * io + 60)) 'BEGIN{printf "%.2f", s / f}')"
+	on B stale-repair 120 "$fid" 1 || return 1
+}
+
 # ---------------------------------------------------------------- runner
-all_steps="boot daemons sanlock migrate-phy"
+all_steps="boot daemons sanlock migrate-phy join vd churn sharing migrate-vd reimport failover"
 steps=${XENVD_E2E_SHARED_STEPS:-$all_steps}
 case " $steps " in *" boot "*) ;; *) steps="boot $steps" ;; esac
 exec > >(tee "$work/shared.log") 2>&1

@@ -246,6 +246,279 @@ guest_wait_more() { # NAME EREGEX COUNT SECS
 	return 1
 }
 
+# ---------------------------------------------------------------- the shared pool (xl-vd)
+# attachment lines of a VD in `xl-vd show` ("  [host H [(this host)] ]domain D VDEV ... mode M")
+att_lines() { "$XL_VD" show "$1" 2>/dev/null | grep -E '^ +(host [0-9]+ .*)?domain [0-9]+ '; }
+step_pool_format() {
+	need_xlvd format pool-list
+	local t0=$EPOCHREALTIME
+	run "$XL_VD" format "$POOL" --extent-size 4M --shared || fail "xl-vd format --shared $POOL failed"
+	value format-secs "$(secs_between "$t0" "$EPOCHREALTIME")"
+	# not joined yet: the pool is refused, saying what to run
+	out=$("$XL_VD" list 2>&1) && fail "xl-vd list works on a shared pool before lockspace-start"
+	echo "$out"
+	echo "$out" | grep -q "xl-vd lockspace-start" || fail "the refusal before joining does not name 'xl-vd lockspace-start'"
+	return 0
+}
+step_pool_import() {
+	need_xlvd pool-import
+	local out
+	out=$("$XL_VD" pool-import "$POOL" 2>&1) && { echo "$out"; return 0; }
+	echo "$out"
+	ls -la /var/lib/xenvd
+	# a shared pool's database is read under its lease: this host must join first, which needs
+	# the locator that pool-import writes
+	echo "$out" | grep -q "lockspace-start" && [ -e /var/lib/xenvd/xenvd.db ] ||
+		fail "xl-vd pool-import $POOL failed on host $E2E_HOST"
+	e2e_log "finding: pool-import of a shared pool on a host that has not joined is refused (it left the locator): lockspace-start, then pool-import again"
+	run "$XL_VD" lockspace-start || fail "xl-vd lockspace-start after the refused pool-import failed"
+	run "$XL_VD" pool-import "$POOL" || fail "xl-vd pool-import $POOL failed on host $E2E_HOST after lockspace-start"
+}
+# locator_out / locator_in HEX: A's database locator copied to B through the driver (the
+# diagnostic XENVD_E2E_SHARED_LOCATOR_COPY=1, as tests/integration/shared_hosts.sh copies it between
+# its two hosts; the locator's copies are found again by their labels where B's paths differ)
+step_locator_out() { value locator-hex "$(od -An -tx1 -v /var/lib/xenvd/xenvd.db | tr -d ' \n')"; }
+step_locator_in() {
+	mkdir -p -m 0700 /var/lib/xenvd
+	printf "$(echo "$1" | sed 's/../\\x&/g')" >/var/lib/xenvd/xenvd.db
+	chmod 600 /var/lib/xenvd/xenvd.db
+	cat /var/lib/xenvd/xenvd.db
+}
+step_ls_start() {
+	need_xlvd lockspace-start
+	local t0=$EPOCHREALTIME
+	run "$XL_VD" lockspace-start || fail "xl-vd lockspace-start failed on host $E2E_HOST"
+	value ls-start-secs "$(secs_between "$t0" "$EPOCHREALTIME")"
+	run "$XL_VD" pool-list || fail "xl-vd pool-list fails after lockspace-start"
+	ps 2>/dev/null | grep -E 'lease-hold|sanlock' | grep -v grep | sed 's/^/    ps: /'
+	return 0
+}
+# host_list N: `xl-vd host-list` shows N live hosts (this one marked)
+step_host_list() {
+	need_xlvd host-list
+	local want=${1:-2} n out end=$((SECONDS + 90))
+	while :; do
+		out=$("$XL_VD" host-list 2>&1)
+		n=$(echo "$out" | grep -ciE '^[0-9]+\*? +live ')
+		[ "$n" -ge "$want" ] && break
+		[ $SECONDS -ge $end ] && { echo "$out"; fail "xl-vd host-list shows $n live hosts, not $want"; }
+		sleep 3
+	done
+	echo "$out"
+	echo "$out" | grep -qE "^$E2E_HOSTID\* " || fail "host-list does not mark this host ($E2E_HOSTID)"
+	return 0
+}
+# vd_root: a bootable VD (ext4 with grub.cfg, the test kernel and initrd) made with create +
+# import, and a small VD with dom0's marker for read-only sharing
+step_vd_root() {
+	need_xlvd create import list
+	local r=/tmp/sh-root id ro
+	rm -rf $r
+	mkdir -p $r/boot/grub
+	cp /e2e/guest/vmlinuz $r/boot/vmlinuz-$E2E_KVER
+	cp /e2e/guest/initrd-vd.gz $r/boot/initrd.img-$E2E_KVER
+	cat >$r/boot/grub/grub.cfg <<GRUB
+set default=0
+set timeout=0
+menuentry 'xenvd e2e shared vd guest' {
+	linux /boot/vmlinuz-$E2E_KVER root=/dev/xvda ro console=hvc0 e2e.origin=shroot-grub
+	initrd /boot/initrd.img-$E2E_KVER
+}
+GRUB
+	rm -f /tmp/sh-root.img
+	truncate -s 64M /tmp/sh-root.img
+	mke2fs -q -F -t ext4 -d $r -L shroot /tmp/sh-root.img 48M || fail "mke2fs of the root image failed"
+	id=$(vd_create 64M --name sh-root) || fail "xl-vd create 64M --name sh-root failed"
+	run "$XL_VD" import "$id" /tmp/sh-root.img || fail "xl-vd import $id failed"
+	rm -f /tmp/sh-ro.img
+	truncate -s 8M /tmp/sh-ro.img
+	mark_write /tmp/sh-ro.img "DOM0MARK shro" || fail "cannot write the marker image"
+	ro=$(vd_create 8M --name sh-ro) || fail "xl-vd create 8M --name sh-ro failed"
+	run "$XL_VD" import "$ro" /tmp/sh-ro.img || fail "xl-vd import $ro failed"
+	run "$XL_VD" list
+	value root-id "$id"
+	value ro-id "$ro"
+}
+# vd_listed ID NAME...: this host lists the VDs
+step_vd_listed() {
+	local out n
+	out=$("$XL_VD" list 2>&1) || { echo "$out"; fail "xl-vd list fails on host $E2E_HOST"; }
+	echo "$out"
+	for n in "$@"; do
+		echo "$out" | grep -qE "^[0-9]+ +$n " || fail "host $E2E_HOST does not list VD $n"
+	done
+	return 0
+}
+# churn N: create N VDs, then delete them, each command's failure a failure; values: the ids, time
+step_churn() {
+	need_xlvd create delete
+	local n=$1 i id ids="" out t0=$EPOCHREALTIME t1
+	for i in $(seq 1 "$n"); do
+		out=$("$XL_VD" create 8M --name "churn-$E2E_HOST-$i" 2>&1) ||
+			fail "xl-vd create #$i on host $E2E_HOST failed: $out"
+		id=$(echo "$out" | grep -oE '[0-9]+' | tail -n 1)
+		ids="$ids $id"
+	done
+	t1=$EPOCHREALTIME
+	for id in $ids; do
+		out=$("$XL_VD" delete "$id" 2>&1) || fail "xl-vd delete $id on host $E2E_HOST failed: $out"
+	done
+	value churn-ids "$(echo $ids)"
+	value churn-create-secs "$(secs_between "$t0" "$t1")"
+	value churn-delete-secs "$(secs_between "$t1" "$EPOCHREALTIME")"
+	info "created $n VDs in $(secs_between "$t0" "$t1") s, deleted them in $(secs_between "$t1" "$EPOCHREALTIME") s"
+}
+step_check() {
+	need_xlvd check
+	run "$XL_VD" check || fail "xl-vd check fails on host $E2E_HOST"
+}
+step_gc() { run "$XL_VD" gc || fail "xl-vd gc fails on host $E2E_HOST"; }
+
+# refuse_rw VD HOST DOMID: a guest here with VD rw is refused, the refusal naming the holder's host
+# and domain (xl's output or dom0's hotplug log: hotplug-error is guest-readable); nothing left
+step_refuse_rw() {
+	local vd=$1 h=$2 d=$3 all
+	guest_cfg p2 "'vdev=xvda,access=rw,script=block-vd,target=vd:$vd'" \
+		"console=hvc0 e2e.name=p2 e2e.expect=xvda e2e.life=0" direct 128 pv
+	: >/tmp/e2e/hotplug.mark
+	if guest_create p2; then
+		guest_destroy p2
+		fail "VD $vd was attached rw to p2 on host $E2E_HOST while host $h's domain $d holds it rw"
+	fi
+	guest_exists p2 && { guest_destroy p2; fail "a refused xl create left domain p2 behind"; }
+	all=$(cat /tmp/e2e/p2.create.log /var/log/xen/xen-hotplug.log 2>/dev/null)
+	echo "$all" | grep -aiE "held|host $h" | tail -n 4 | sed 's/^/    refusal: /'
+	echo "$all" | grep -aqE "host $h([^0-9]|$)" || fail "the refusal does not name host $h"
+	echo "$all" | grep -aqE "domain $d([^0-9]|$)" || fail "the refusal does not name domain $d"
+	[ -z "$(dm_vd_devices)" ] || fail "dm devices left after the refusal: $(dm_vd_devices)"
+	[ -z "$(vbd_left)" ] || fail "vbd backends left after the refusal: $(vbd_left)"
+	att_lines "$vd" | grep -qE "host $E2E_HOSTID " && fail "an attachment of host $E2E_HOSTID was left: $(att_lines "$vd")"
+	return 0
+}
+# ro_attach GUEST VD: VD read-only into a running guest here, which reads dom0's marker
+step_ro_attach() {
+	run xl block-attach "$1" "vdev=xvdb,access=r,script=block-vd,target=vd:$2" ||
+		fail "xl block-attach of vd:$2 (r) to $1 failed"
+	guest_wait "$1" "DISK xvdb size=8388608 ro=1 mark=\[DOM0MARK shro\]" 60 ||
+		fail "$1 does not read VD $2 read-only"
+}
+step_ro_detach() {
+	run xl block-detach "$1" xvdb || fail "xl block-detach $1 xvdb failed"
+	guest_wait "$1" "GONE xvdb" 30 || fail "xvdb did not go away in $1"
+}
+# ro_guest VD: a short-lived guest here reads VD read-only (while another host has it read-only)
+step_ro_guest() {
+	guest_cfg g3 "'vdev=xvda,access=r,script=block-vd,target=vd:$1'" \
+		"console=hvc0 e2e.name=g3 e2e.expect=xvda e2e.life=0" direct 128 pv
+	guest_create g3 || fail "read-only sharing of VD $1 across hosts refused on host $E2E_HOST"
+	guest_wait g3 "DISK xvda size=8388608 ro=1 mark=\[DOM0MARK shro\]" 120 ||
+		fail "g3 does not read VD $1 shared read-only"
+	att_lines "$1"
+	guest_wait g3 "POWEROFF" 30
+	guest_gone g3 60 || fail "g3 was not reaped"
+	[ -z "$(dm_vd_devices)" ] || fail "dm devices left after g3: $(dm_vd_devices)"
+}
+# vd_held VD GUEST: the VD has exactly one attachment, GUEST's domain on this host, and its dm device
+step_vd_held() {
+	local d l
+	d=$(guest_domid "$2") || fail "no guest $2 here"
+	l=$(att_lines "$1")
+	echo "$l"
+	[ "$(echo "$l" | grep -c .)" = 1 ] || fail "VD $1 has $(echo "$l" | grep -c .) attachments, not 1"
+	echo "$l" | grep -qE "host $E2E_HOSTID .*domain $d " ||
+		fail "VD $1's attachment is not domain $d on host $E2E_HOSTID"
+	[ -b /dev/mapper/vd-$1 ] || fail "no /dev/mapper/vd-$1 here"
+}
+# vd_not_here VD: no dm device and no attachment of this host for the VD
+step_vd_not_here() {
+	att_lines "$1"
+	att_lines "$1" | grep -qE "host $E2E_HOSTID " && fail "host $E2E_HOSTID still has an attachment of VD $1"
+	[ -b /dev/mapper/vd-$1 ] && fail "/dev/mapper/vd-$1 left on host $E2E_HOST"
+	[ -z "$(vbd_left)" ] || fail "vbd backends left: $(vbd_left)"
+	return 0
+}
+# vd_guest_start NAME VD: a PVH guest, kernel from dom0, VD as its rw disk (the failover's guest)
+step_vd_guest_start() {
+	guest_cfg "$1" "'vdev=xvda,access=rw,script=block-vd,target=vd:$2'" \
+		"console=hvc0 e2e.name=$1 e2e.expect=xvda e2e.write=xvda e2e.tick=1 e2e.period=2 e2e.life=3600" \
+		direct 128 pvh
+	guest_create "$1" || fail "xl create $1 (vd:$2) failed"
+	guest_wait "$1" "E2E-GUEST $1 TICK" 180 || fail "$1 does not write and read back VD $2"
+	value "$1-domid" "$(guest_domid "$1")"
+}
+step_vd_create() { # NAME SIZE: value NAME-id
+	local id
+	id=$(vd_create "$2" --name "$1") || fail "xl-vd create $2 --name $1 failed"
+	value "$1-id" "$id"
+}
+# map_refused VD HOST: `xl-vd map VD` (dom0 as a writer) is refused naming HOST
+step_map_refused() {
+	local out
+	if out=$("$XL_VD" map "$1" 2>&1); then
+		"$XL_VD" unmap "$1"
+		fail "xl-vd map $1 succeeded on host $E2E_HOST while host $2 holds it rw"
+	fi
+	echo "$out"
+	echo "$out" | grep -qE "host $2([^0-9]|$)" || fail "the refusal does not name host $2: $out"
+}
+# takeover VD DEADHOST SECS: try `xl-vd map VD` every 2 s until it works (at most SECS); each
+# refusal and the dead host's state in host-list logged. Passes only if the first success came
+# when host-list said DEADHOST dead. Values: takeover-secs (from the step's start), the state
+# transitions of DEADHOST with their times.
+step_takeover() {
+	local vd=$1 dh=$2 lim=$3 t0=$EPOCHREALTIME end=$((SECONDS + $3)) st last="" out n=0
+	while :; do
+		st=$("$XL_VD" host-list 2>/dev/null | awk -v h="$dh" '$1 == h || $1 == h "*" {print tolower($2)}')
+		if [ "$st" != "$last" ]; then
+			info "+$(secs_between "$t0" "$EPOCHREALTIME") s: host $dh is ${st:-absent}"
+			value "host$dh-$st-at" "$(secs_between "$t0" "$EPOCHREALTIME")"
+			last=$st
+		fi
+		if out=$("$XL_VD" map "$vd" 2>&1); then
+			value takeover-secs "$(secs_between "$t0" "$EPOCHREALTIME")"
+			info "+$(secs_between "$t0" "$EPOCHREALTIME") s: xl-vd map $vd succeeded after $n refusals (host $dh: $st)"
+			st=$("$XL_VD" host-list 2>/dev/null | awk -v h="$dh" '$1 == h {print tolower($2)}')
+			[ "$st" = dead ] || fail "VD $vd was attached here while host $dh is '$st', not dead"
+			return 0
+		fi
+		n=$((n + 1))
+		[ $n -le 2 ] || [ $((n % 10)) -eq 0 ] && info "+$(secs_between "$t0" "$EPOCHREALTIME") s: refused: $(echo "$out" | head -1)"
+		[ $SECONDS -ge $end ] && fail "VD $vd still refused after $lim s ($(echo "$out" | head -1))"
+		sleep 2
+	done
+}
+# stale_repair VD DEADHOST: check reports the dead host's attachment, check --repair clears it
+step_stale_repair() {
+	local out
+	att_lines "$1"
+	out=$("$XL_VD" check 2>&1)
+	echo "$out"
+	run "$XL_VD" check --repair || fail "xl-vd check --repair failed"
+	att_lines "$1" | grep -qE "host $2 " && fail "host $2's stale attachment of VD $1 is still there after check --repair"
+	run "$XL_VD" unmap "$1" || fail "xl-vd unmap $1 failed"
+	run "$XL_VD" check || fail "xl-vd check fails after the repair"
+}
+# reimport: /var/lib/xenvd is lost; pool-import brings back every VD and every attachment
+step_reimport() {
+	need_xlvd pool-import
+	local a b
+	"$XL_VD" list | awk '{print $1, $2, $3, $4, $6}' >/tmp/e2e/list.before
+	for id in $("$XL_VD" list | awk 'NR > 1 {print $1}'); do att_lines "$id"; done >/tmp/e2e/att.before
+	cat /tmp/e2e/att.before
+	rm -rf /var/lib/xenvd
+	"$XL_VD" list >/dev/null 2>&1 && fail "xl-vd list still works without /var/lib/xenvd"
+	run "$XL_VD" pool-import "$POOL" || fail "xl-vd pool-import $POOL failed"
+	"$XL_VD" list | awk '{print $1, $2, $3, $4, $6}' >/tmp/e2e/list.after
+	for id in $("$XL_VD" list | awk 'NR > 1 {print $1}'); do att_lines "$id"; done >/tmp/e2e/att.after
+	cmp -s /tmp/e2e/list.before /tmp/e2e/list.after ||
+		fail "VDs differ after the import: $(diff /tmp/e2e/list.before /tmp/e2e/list.after)"
+	cmp -s /tmp/e2e/att.before /tmp/e2e/att.after ||
+		fail "attachments differ after the import: $(diff /tmp/e2e/att.before /tmp/e2e/att.after)"
+	[ -s /tmp/e2e/att.after ] || fail "no attachment at all (a guest runs here on a VD)"
+	run "$XL_VD" host-list || fail "xl-vd host-list fails after the import"
+	run "$XL_VD" check || fail "xl-vd check fails after the import"
+}
+
 case "${1:-}" in
 --agent) agent ;;
 --step)
