@@ -16,6 +16,18 @@ check_PROGRAMS += tests/vd-sql
 tests_vd_sql_SOURCES = tests/vd-sql.c
 tests_vd_sql_LDADD = $(XENVD_LIBS)
 
+# The active-VD lease holder against a real sanlock daemon (skips without one).
+check_PROGRAMS += tests/holder-probe
+tests_holder_probe_SOURCES = tests/holder-probe.c
+tests_holder_probe_LDADD = $(XENVD_LIBS)
+TESTS += tests/integration/holder_sanlock.sh tests/integration/shared_hosts.sh
+dist_check_SCRIPTS += tests/integration/holder_sanlock.sh tests/integration/shared_hosts.sh
+# The same with host 2's sanlock killed and host 1 waiting until sanlock declares it dead
+# (host_dead = 8 x io_timeout + 60 s: about 80 s at io_timeout 1).
+check-shared-dead:
+	XENVD_SHARED_DEAD=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/integration/shared_hosts.sh
+.PHONY: check-shared-dead
+
 # Just the unit tests (the ASan+UBSan CI build runs these), on one line: the on-pool suite
 # passes $(TESTS) on in a quoted variable.
 check-unit:

@@ -5,7 +5,8 @@ xl_extensions_xl_vd_SOURCES = \
 	xl-extensions/vd_pool.c \
 	xl-extensions/vd_disk.c \
 	xl-extensions/vd_maint.c \
-	xl-extensions/vd_shared.c
+	xl-extensions/vd_shared.c \
+	xl-extensions/vd_lease.c
 xl_extensions_xl_vd_LDADD = $(XENVD_LIBS)
 xl_extensions_xl_vd_SOURCES += xl-extensions/vd_dm.c xl-extensions/vd_dm.h
 xl_extensions_xl_vd_LDADD += $(XENLIGHT_LIBS) $(XLUTIL_LIBS)

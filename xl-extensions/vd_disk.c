@@ -142,7 +142,7 @@ int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 		return 1;
 	r = vd_db_vdisk_list(db, all, &list, &n);
 	if (r == 0)
-		r = vd_db_attachment_list(db, 0, &att, &natt);
+		r = vd_db_attachment_list_all(db, 0, &att, &natt);
 	if (r < 0)
 		return xlvd_fail(r);
 
@@ -164,13 +164,21 @@ int cmd_list(struct xlvd_ctx *ctx, int argc, char **argv)
 			for (size_t k = 0; k < natt; k++) {
 				if (att[k].vd_id != list[i].id || used >= sizeof(where) - 1)
 					continue;
+				/* a shared pool's: "h2:d5:xvda(w)" is domain 5 on host 2 */
+				if (att[k].host_id)
+					used += (size_t)snprintf(where + used, sizeof(where) - used,
+								 "%sh%u:", used ? "," : "",
+								 att[k].host_id);
+				if (used >= sizeof(where) - 1)
+					continue;
+				bool first = used == 0 || where[used - 1] == ':';
 				if (!strncmp(att[k].backend_path, "dom0-map:", 9))
 					used += (size_t)snprintf(where + used, sizeof(where) - used,
-								 "%sdom0:map(%s)", used ? "," : "",
+								 "%sdom0:map(%s)", first ? "" : ",",
 								 att[k].mode);
 				else
 					used += (size_t)snprintf(where + used, sizeof(where) - used,
-								 "%sd%u:%s(%s)", used ? "," : "",
+								 "%sd%u:%s(%s)", first ? "" : ",",
 								 att[k].domid,
 								 att[k].vdev ? att[k].vdev : "?",
 								 att[k].mode);
@@ -209,7 +217,7 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 		if (r < 0)
 			return xlvd_fail(r);
 	}
-	r = vd_db_attachment_list(db, v.id, &att, &natt);
+	r = vd_db_attachment_list_all(db, v.id, &att, &natt);
 	if (r < 0)
 		return xlvd_fail(r);
 
@@ -229,8 +237,8 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 		}
 		printf("],\"attachments\":[");
 		for (size_t i = 0; i < natt; i++) {
-			printf("%s{\"domid\":%u,\"devid\":%u,\"vdev\":", i ? "," : "", att[i].domid,
-			       att[i].devid);
+			printf("%s{\"host_id\":%u,\"domid\":%u,\"devid\":%u,\"vdev\":", i ? "," : "",
+			       att[i].host_id, att[i].domid, att[i].devid);
 			if (att[i].vdev)
 				xlvd_json_string(att[i].vdev);
 			else
@@ -267,11 +275,18 @@ int cmd_show(struct xlvd_ctx *ctx, int argc, char **argv)
 	if (v.needs_scrub)
 		printf("scrub:       pending (run 'xl-vd gc')\n");
 	printf("attachments:%s\n", natt ? "" : " none");
-	for (size_t i = 0; i < natt; i++)
-		printf("  domain %u %s (devid %u) mode %s via %s since %s%s%s\n", att[i].domid,
-		       att[i].vdev ? att[i].vdev : "?", att[i].devid, att[i].mode, att[i].dm_name,
-		       xlvd_format_time(att[i].since, t, sizeof(t)), att[i].vm_uuid ? ", VM " : "",
-		       att[i].vm_uuid ? att[i].vm_uuid : "");
+	for (size_t i = 0; i < natt; i++) {
+		char host[32] = "";
+
+		/* a shared pool's attachments say which host they are on */
+		if (att[i].host_id)
+			snprintf(host, sizeof(host), "host %u%s ", att[i].host_id,
+				 att[i].host_id == vd_db_host_id(db) ? " (this host)" : "");
+		printf("  %sdomain %u %s (devid %u) mode %s via %s since %s%s%s\n", host,
+		       att[i].domid, att[i].vdev ? att[i].vdev : "?", att[i].devid, att[i].mode,
+		       att[i].dm_name, xlvd_format_time(att[i].since, t, sizeof(t)),
+		       att[i].vm_uuid ? ", VM " : "", att[i].vm_uuid ? att[i].vm_uuid : "");
+	}
 	if (nsegs) {
 		printf("extent map:\n  %14s %10s  %-36s %14s  %s\n", "vd offset", "length",
 		       "pool device", "device offset", "path");

@@ -75,6 +75,25 @@ int cmd_check(struct xlvd_ctx *ctx, int argc, char **argv)
 		r = vd_pool_check_labels(db, &report, &problems);
 	if (r < 0)
 		return xlvd_fail(r);
+	/* A shared pool: other hosts' attachments, stale once sanlock declares their host dead. */
+	if (vd_db_host_id(db) != 0) {
+		_cleanup_free_ char *hosts = NULL;
+		unsigned host_problems = 0;
+
+		r = vd_check_hosts(db, repair, &hosts, &host_problems);
+		if (r < 0)
+			return xlvd_fail(r);
+		if (hosts) {
+			size_t len = report ? strlen(report) : 0;
+			char *grown = realloc(report, len + strlen(hosts) + 1);
+
+			if (!grown)
+				return xlvd_fail(-ENOMEM);
+			report = grown;
+			strcpy(report + len, hosts);
+		}
+		problems += host_problems;
+	}
 	/* dm devices with our UUID prefix vs attachments vs xenstore backends: leaks, orphans. */
 	have_dm = access("/sys/class/misc/device-mapper", F_OK) == 0; /* dm loaded */
 	if (have_dm) {

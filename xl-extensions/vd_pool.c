@@ -219,7 +219,7 @@ int cmd_pool_import(struct xlvd_ctx *ctx, int argc, char **argv)
 		return xlvd_fail(r);
 	r = vd_db_vdisk_list(ctx->db, false, &vds, &nvd);
 	if (r == 0)
-		r = vd_db_attachment_list(ctx->db, 0, &att, &natt);
+		r = vd_db_attachment_list_all(ctx->db, 0, &att, &natt);
 	if (r < 0)
 		return xlvd_fail(r);
 	vd_db_pool_uuid(ctx->db, pool);

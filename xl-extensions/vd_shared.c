@@ -57,6 +57,11 @@ int cmd_lockspace_start(struct xlvd_ctx *ctx, int argc, char **argv)
 			   (uint32_t)ctx->cfg.lockspace_io_timeout, !no_wait);
 	if (r < 0)
 		return xlvd_fail(r);
+	/* This host's active-VD lease holder (xl-vd lease-hold): without it no VD of the pool
+	 * may be attached here. */
+	r = xlvd_start_holder();
+	if (r < 0)
+		return xlvd_fail(r);
 	if (!ctx->json)
 		printf("Host %d %s the lockspace of the pool\n", ctx->cfg.host_id,
 		       no_wait ? "is joining" : "has joined");
@@ -73,6 +78,9 @@ int cmd_lockspace_stop(struct xlvd_ctx *ctx, int argc, char **argv)
 	r = vd_shared_leave(db_path_of(ctx), ctx->cfg.host_id);
 	if (r < 0)
 		return xlvd_fail(r);
+	/* Nothing attached here any more: the holder may go (it stays while it holds another
+	 * pool's active-VD lease; 'xl-vd lockspace-start' starts it again). */
+	xlvd_stop_holder();
 	if (!ctx->json)
 		printf("Host %d has left the lockspace of the pool\n", ctx->cfg.host_id);
 	return 0;

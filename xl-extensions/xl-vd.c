@@ -47,6 +47,8 @@ static const struct xlvd_command commands[] = {
 	{ "detach", cmd_detach, "detach [--force] DOMAIN VDEV", "detach a VD from a domain" },
 	{ "check", cmd_check, "check [--repair]",
 	  "verify the database, every label, dm devices and attachments" },
+	{ "lease-hold", cmd_lease_hold, "lease-hold [--daemon]",
+	  "hold shared pools' active-VD leases while their dm devices exist (xenvd-leased)" },
 };
 
 const struct xlvd_command *xlvd_find_command(const char *name)

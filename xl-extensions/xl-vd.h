@@ -73,6 +73,12 @@ const char *xlvd_format_time(int64_t t, char *buf, size_t len);
 
 /* Subcommands, one file per group. */
 int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv);
+int cmd_lease_hold(struct xlvd_ctx *ctx, int argc, char **argv);
+/* Starts this host's lease holder (xl-vd lease-hold) unless it runs: through systemd's
+ * xenvd-leased.service when systemd runs, else as a daemon; waits until it is registered. */
+int xlvd_start_holder(void);
+/* Asks it to stop (it does only when it holds no lease). */
+void xlvd_stop_holder(void);
 int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_pool_remove(struct xlvd_ctx *ctx, int argc, char **argv);
 int cmd_pool_import(struct xlvd_ctx *ctx, int argc, char **argv);

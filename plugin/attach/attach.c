@@ -40,7 +40,27 @@ static int real_backing_device(int fd, const char *path, dev_t *ret_dev, int *re
 const struct vd_attach_ops vd_attach_real_ops = {
 	.dm = &vd_dm_libdevmapper_ops,
 	.backing_device = real_backing_device,
+	.hosts = &vd_host_sanlock_ops,
+	.lease = &vd_lease_holder_ops,
 };
+
+/* After this host's last dm device of a shared pool went: the holder lets go of the pool's
+ * active-VD lease. Errors are logged: the detach itself is done. */
+static void release_lease_if_idle(struct vd_attacher *h)
+{
+	uint8_t pool[16];
+	bool released = false;
+	int r;
+
+	if (!h->lease_area || !h->ops->lease)
+		return;
+	vd_db_pool_uuid(h->db, pool);
+	r = h->ops->lease->release_if_idle(h->lease_area, pool, h->ops->dm, &released);
+	if (r < 0)
+		vd_warn_errno(r, "cannot release pool %s's active-VD lease (xenvd-leased releases "
+				 "it within seconds when no dm device is left): %m",
+			      h->lease_area->lockspace);
+}
 
 void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs)
 {
@@ -52,6 +72,7 @@ void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs)
 		.lock_timeout_ms = VD_ATTACH_LOCK_TIMEOUT_MS,
 		.domid = -1,
 		.devid = -1,
+		.lease_area = vd_db_lease_area(db),
 	};
 }
 
@@ -97,11 +118,21 @@ void vd_attach_undo(struct vd_attach_run *run)
 				      run->name);
 		run->reloaded = false;
 	}
+	if (run->lease_held) {
+		if (run->lease_lock_fd > 0)
+			close(run->lease_lock_fd);
+		run->lease_lock_fd = -1;
+		release_lease_if_idle(h);
+		run->lease_held = false;
+	}
 }
 
 void vd_attach_run_done(struct vd_attach_run *run)
 {
 	vd_dmtable_dispose(&run->old_table);
+	if (run->lease_lock_fd > 0)
+		close(run->lease_lock_fd);
+	run->lease_lock_fd = -1;
 	if (run->lock_fd >= 0)
 		close(run->lock_fd);
 	run->lock_fd = -1;
@@ -179,6 +210,25 @@ out:
 	return 0;
 }
 
+/* Attachments of VD id on every host of the pool, other than this host's backend_path. */
+static int count_all_hosts(struct vd_db *db, uint32_t id, const char *backend_path, size_t *ret)
+{
+	struct vd_attachment *list = NULL;
+	size_t n = 0, others = 0;
+	int r;
+
+	r = vd_db_attachment_list_all(db, id, &list, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].host_id != vd_db_host_id(db) ||
+		    strcmp(list[i].backend_path, backend_path) != 0)
+			others++;
+	vd_db_attachment_list_free(list, n);
+	*ret = others;
+	return 0;
+}
+
 static int check_lease(struct vd_attacher *h, uint32_t id, const char *backend_path)
 {
 	struct vd_vdisk v = { 0 };
@@ -199,7 +249,7 @@ static int check_lease(struct vd_attacher *h, uint32_t id, const char *backend_p
 	/* An expired VD that is attached keeps working (its extents are never reclaimed while
 	 * attached), so a second attachment (the bootloader's dom0 attach, then the guest's)
 	 * is fine; a new first attachment would resurrect a lease that has run out. */
-	r = vd_attach_count_others(h->db, id, backend_path, &others);
+	r = count_all_hosts(h->db, id, backend_path, &others);
 	if (r < 0)
 		return r;
 	if (others > 0 && state == VD_EXPIRED)
@@ -227,6 +277,7 @@ int vd_attach(struct vd_attach_run *run)
 	vd_dm_name(run->vd_id, run->name);
 	vd_db_pool_uuid(h->db, pool_uuid);
 	vd_dm_uuid(pool_uuid, run->vd_id, uuid);
+	run->lease_lock_fd = -1; /* (runs are zeroed: 0 means none too) */
 
 	r = vd_lock_vdisk(vd_db_path(h->db), run->vd_id, h->lock_timeout_ms, &run->lock_fd);
 	if (r < 0)
@@ -279,11 +330,23 @@ int vd_attach(struct vd_attach_run *run)
 		.table = &table,
 		.dm_dev = info.exists ? makedev(info.major, info.minor) : 0,
 		.vm = run->frontend,
+		.hosts = h->ops->hosts,
 	};
 	r = vd_sharing_check(h->db, h->xs, &req);
 	if (r < 0)
 		goto out;
 	vd_attach_mark(h, "sharing");
+
+	/* A shared pool: the holder holds the active-VD lease before a dm device of the pool
+	 * exists here, so that losing the lockspace resets this host rather than leaving the
+	 * device writing unseen. */
+	if (h->lease_area && h->ops->lease) {
+		r = h->ops->lease->hold(h->lease_area, pool_uuid, &run->lease_lock_fd);
+		if (r < 0)
+			goto out;
+		run->lease_held = true;
+		vd_attach_mark(h, "lease");
+	}
 
 	if (info.exists) {
 		struct vd_dm_table live = { 0 };
@@ -324,6 +387,10 @@ int vd_attach(struct vd_attach_run *run)
 	}
 	run->dev = makedev(info.major, info.minor);
 	vd_attach_mark(h, "dm");
+	/* the device exists: a last remover now sees it and keeps the lease */
+	if (run->lease_lock_fd > 0)
+		close(run->lease_lock_fd);
+	run->lease_lock_fd = -1;
 
 	if (!have_attachment) {
 		struct vd_attachment a = {
@@ -342,6 +409,13 @@ int vd_attach(struct vd_attach_run *run)
 		r = vd_db_txn_begin(h->db, &txn);
 		if (r < 0)
 			goto out;
+		/* Another host may have recorded a writer since the check above; this
+		 * transaction (under a shared pool's metadata lease) orders us after it. */
+		if (vd_db_host_id(h->db) != 0) {
+			r = vd_sharing_check_hosts(h->db, &req);
+			if (r < 0)
+				goto out;
+		}
 		r = vd_db_attachment_add(h->db, &a);
 		if (r < 0)
 			goto out;
@@ -394,19 +468,22 @@ int vd_detach(struct vd_attacher *h, uint32_t id, const char *backend_path)
 	r = dm->info(name, &info);
 	if (r < 0)
 		return r;
-	if (!info.exists)
+	if (!info.exists) {
+		release_lease_if_idle(h);
 		return 0;
+	}
 	if (vd_dm_uuid_parse(info.uuid, NULL, &owner) < 0 || owner != id) {
 		vd_warn("dm device %s is not ours (UUID '%s'); leaving it alone", name, info.uuid);
 		return 0;
 	}
 	r = dm->remove(name, VD_DM_REMOVE_RETRY);
-	if (r == -ENODEV)
-		return 0;
-	if (r < 0)
+	if (r < 0 && r != -ENODEV)
 		return r;
-	vd_attach_mark(h, "dm-remove");
-	vd_info("removed dm device %s", name);
+	if (r == 0) {
+		vd_attach_mark(h, "dm-remove");
+		vd_info("removed dm device %s", name);
+	}
+	release_lease_if_idle(h);
 	return 0;
 }
 

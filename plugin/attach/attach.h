@@ -13,6 +13,8 @@
 #include "pool/db.h"
 #include "attach/dm.h"
 #include "attach/xs.h"
+#include "attach/sharing.h"
+#include "attach/holder.h"
 
 /* Attachments made by `xl-vd map` have this backend_path prefix ("dom0-map:7"); they have no
  * xenstore backend. */
@@ -28,6 +30,10 @@ struct vd_attach_ops {
 	 * device itself, or a loop device bound to a pool file. *ret_hold_fd (or -1) keeps a new
 	 * loop device alive until the dm table holds it. */
 	int (*backing_device)(int fd, const char *path, dev_t *ret_dev, int *ret_hold_fd);
+	/* Other hosts' liveness in a shared pool (sharing.h); NULL: every host is live. */
+	const struct vd_host_ops *hosts;
+	/* The active-VD lease of a shared pool (holder.h). */
+	const struct vd_lease_ops *lease;
 };
 /* libdevmapper + loop devices. */
 extern const struct vd_attach_ops vd_attach_real_ops;
@@ -41,6 +47,9 @@ struct vd_attacher {
 	int sharing_level;   /* VD_SHARING_* */
 	int lock_timeout_ms; /* waiting for the VD's lock */
 	struct vd_phases *phases; /* NULL, or where runs mark their steps' times */
+	/* A shared pool's lease area: while this host has a dm device of the pool, its holder
+	 * holds the pool's active-VD lease (holder.h). NULL for an unshared pool. */
+	const struct vd_sanlock_area *lease_area;
 
 	/* What the current run is about, for log lines (set as it is learnt). */
 	uint32_t vd_id;	  /* 0 until known */
@@ -74,6 +83,8 @@ struct vd_attach_run {
 	bool reloaded;
 	struct vd_dm_table old_table;
 	bool attachment_added;
+	int lease_lock_fd;  /* the pool's host-local lock, from the lease hold to the dm create */
+	bool lease_held;    /* this run made sure the holder holds the active-VD lease */
 };
 
 /* Attaches run->vd_id for run->backend_path; on failure undoes what it did. Holds the VD's lock
@@ -91,7 +102,8 @@ int vd_detach(struct vd_attacher *h, uint32_t id, const char *backend_path);
 /* Drops the attachment row of backend_path in its own transaction; absent is fine. */
 int vd_attach_forget(struct vd_db *db, const char *backend_path);
 
-/* How many attachments of VD id other than backend_path (NULL: all of them) exist. */
+/* How many of this host's attachments of VD id other than backend_path (NULL: all of them)
+ * exist: what decides whether this host's dm device of the VD is still used. */
 int vd_attach_count_others(struct vd_db *db, uint32_t id, const char *backend_path,
 			   size_t *ret);
 

@@ -149,6 +149,67 @@ static void check_attachments_live(struct vd_db *db, const struct vd_attach_ops 
 	}
 }
 
+/* Other hosts' attachments (a shared pool): those of a host sanlock declares dead are stale (the
+ * host was reset before sanlock said so, its dm devices are gone), and --repair drops them. A
+ * host that is live, failing or of unknown state may still write: its rows stay, whatever
+ * this host thinks. */
+static void check_dead_hosts(struct vd_db *db, const struct vd_host_ops *hosts, bool repair,
+			     struct report *rep)
+{
+	struct vd_attachment *all = NULL;
+	size_t n = 0;
+	uint32_t checked = 0;
+	bool dead = false;
+	int r;
+
+	if (vd_db_host_id(db) == 0 || !hosts)
+		return;
+	r = vd_db_attachment_list_all(db, 0, &all, &n);
+	if (r < 0) {
+		problem(rep, "cannot list the attachments of other hosts: %s", vd_errmsg());
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct vd_attachment *a = &all[i];
+		_cleanup_txn_ struct vd_db *txn = NULL;
+
+		if (a->host_id == vd_db_host_id(db))
+			continue;
+		if (a->host_id != checked) {
+			checked = a->host_id;
+			r = vd_sharing_host_dead(hosts, db, a->host_id, &dead);
+			if (r < 0) {
+				problem(rep, "cannot tell whether host %" PRIu32 " is dead: %s",
+					a->host_id, vd_errmsg());
+				dead = false;
+			}
+		}
+		if (!dead)
+			continue;
+		if (!repair) {
+			problem(rep, "attachment %s of VD %" PRIu32 " (domain %" PRIu32 ") on host "
+				     "%" PRIu32 " is stale: sanlock declares host %" PRIu32 " dead; "
+				     "'xl-vd check --repair' drops it",
+				a->backend_path, a->vd_id, a->domid, a->host_id, a->host_id);
+			continue;
+		}
+		r = vd_db_txn_begin(db, &txn);
+		if (r == 0)
+			r = vd_db_attachment_remove_host(db, a->host_id, a->backend_path);
+		if (r == 0 || r == -ENOENT)
+			r = vd_db_commit(TAKE_PTR(txn));
+		if (r < 0)
+			problem(rep, "stale attachment %s of VD %" PRIu32 " on dead host %" PRIu32
+				     ": cannot drop it: %s",
+				a->backend_path, a->vd_id, a->host_id, vd_errmsg());
+		else
+			fprintf(rep->f, "repaired: dropped stale attachment %s of VD %" PRIu32
+					" on dead host %" PRIu32 "\n",
+				a->backend_path, a->vd_id, a->host_id);
+	}
+	vd_db_attachment_list_free(all, n);
+}
+
 static void check_backends_recorded(struct vd_xs *xs, const struct vd_attachment *att,
 				    size_t natt, struct report *rep)
 {
@@ -210,6 +271,16 @@ int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, str
 		}
 	}
 	check_dm_devices(db, ops, att, natt, repair, &rep);
+	/* A shared pool whose last dm device here was a leak just removed: the holder lets go
+	 * of its active-VD lease now rather than at its next look. */
+	if (repair && vd_db_lease_area(db) && ops->lease) {
+		uint8_t pool[16];
+		bool released = false;
+
+		vd_db_pool_uuid(db, pool);
+		if (ops->lease->release_if_idle(vd_db_lease_area(db), pool, ops->dm, &released) < 0)
+			vd_err_clear(); /* the holder releases it within seconds anyway */
+	}
 	if (xs)
 		check_backends_recorded(xs, att, natt, &rep);
 	vd_db_attachment_list_free(att, natt);
@@ -224,6 +295,33 @@ int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, str
 	*ret_report = rep.buf;
 	*ret_problems = rep.problems;
 	return 0;
+}
+
+int vd_check_hosts_with(struct vd_db *db, const struct vd_host_ops *hosts, bool repair,
+			char **ret_report, unsigned *ret_problems)
+{
+	struct report rep = { 0 };
+
+	rep.f = open_memstream(&rep.buf, &rep.len);
+	if (!rep.f)
+		return -ENOMEM;
+	check_dead_hosts(db, hosts, repair, &rep);
+	if (fclose(rep.f) != 0) {
+		free(rep.buf);
+		return -ENOMEM;
+	}
+	if (rep.len == 0) {
+		free(rep.buf);
+		rep.buf = NULL;
+	}
+	*ret_report = rep.buf;
+	*ret_problems = rep.problems;
+	return 0;
+}
+
+int vd_check_hosts(struct vd_db *db, bool repair, char **ret_report, unsigned *ret_problems)
+{
+	return vd_check_hosts_with(db, &vd_host_sanlock_ops, repair, ret_report, ret_problems);
 }
 
 int vd_check_runtime(struct vd_db *db, bool repair, char **ret_report, unsigned *ret_problems)

@@ -16,4 +16,11 @@ int vd_check_runtime(struct vd_db *db, bool repair, char **ret_report, unsigned 
 int vd_check_runtime_with(struct vd_db *db, const struct vd_attach_ops *ops, struct vd_xs *xs,
 			  bool repair, char **ret_report, unsigned *ret_problems);
 
+/* A shared pool: other hosts' attachments. Those of a host sanlock declares dead are stale, one
+ * problem each, and repair drops them; a live, failing or unknown host's are left alone (a
+ * host whose state cannot be learnt is one problem). Needs no device-mapper or xenstore. */
+int vd_check_hosts(struct vd_db *db, bool repair, char **ret_report, unsigned *ret_problems);
+int vd_check_hosts_with(struct vd_db *db, const struct vd_host_ops *hosts, bool repair,
+			char **ret_report, unsigned *ret_problems);
+
 #endif

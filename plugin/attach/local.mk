@@ -6,6 +6,7 @@ plugin_libxenvd_a_SOURCES += \
 	plugin/attach/loop.c plugin/attach/loop.h \
 	plugin/attach/xs.c plugin/attach/xs.h \
 	plugin/attach/sharing.c plugin/attach/sharing.h \
+	plugin/attach/holder.c plugin/attach/holder.h \
 	plugin/attach/attach.c plugin/attach/attach.h \
 	plugin/attach/hotplug.c plugin/attach/hotplug.h \
 	plugin/attach/check.c plugin/attach/check.h

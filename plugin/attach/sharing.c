@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "attach/sharing.h"
+#include "pool/sanlock.h"
 
 int vd_sharing_mode(const char *mode, char *ret)
 {
@@ -263,16 +264,96 @@ static bool overlaps(const struct topology *topo, dev_t dev)
 
 /* ---- the three kinds of other users ---- */
 
-static int check_attachments(struct vd_db *db, struct vd_xs *xs,
-			     const struct vd_sharing_request *req)
+int vd_sharing_host_dead(const struct vd_host_ops *ops, struct vd_db *db, uint32_t host_id,
+			 bool *ret_dead)
 {
+	*ret_dead = false;
+	if (!ops || !ops->host_dead || host_id == 0)
+		return 0;
+	return ops->host_dead(db, host_id, ret_dead);
+}
+
+static int sanlock_host_dead(struct vd_db *db, uint32_t host_id, bool *ret_dead)
+{
+	const struct vd_sanlock_area *area = vd_db_lease_area(db);
+	struct vd_sanlock_host *hosts = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret_dead = false;
+	if (!area)
+		return 0; /* not shared: no other host */
+	r = vd_sanlock_hosts(area, &hosts, &n);
+	if (r < 0)
+		return r;
+	*ret_dead = vd_sharing_host_listed_dead(hosts, n, host_id);
+	free(hosts);
+	return 0;
+}
+
+bool vd_sharing_host_listed_dead(const struct vd_sanlock_host *hosts, size_t n, uint32_t host_id)
+{
+	/* Only DEAD: sanlock says so once host_dead seconds passed without a renewal, by which
+	 * time the host has been reset. LIVE, FAIL (renewals late), UNKNOWN (not watched long
+	 * enough yet), FREE and a host not listed at all may still be writing. */
+	for (size_t i = 0; i < n; i++)
+		if (hosts[i].host_id == host_id)
+			return hosts[i].state == VD_SANLOCK_HOST_DEAD;
+	return false;
+}
+
+const struct vd_host_ops vd_host_sanlock_ops = { .host_dead = sanlock_host_dead };
+
+static const char *mode_abbrev(char m)
+{
+	return m == VD_MODE_READ ? "ro" : "rw";
+}
+
+/* An attachment recorded by another host of the shared pool. */
+static int check_remote(struct vd_db *db, const struct vd_sharing_request *req,
+			const struct vd_attachment *a, char have)
+{
+	bool dead;
+	int r;
+
+	if (vd_sharing_compatible(req->level, req->mode, have, false))
+		return 0;
+	/* A migration: the source host's domain of the same VM still holds it. */
+	if (req->vm && vm_of_requester(req->vm, a->vm_uuid)) {
+		vd_info("VD %" PRIu32 " is held %s on host %" PRIu32 " by domain %" PRIu32
+			" of the same VM %s (a migration): allowed",
+			req->vd_id, mode_abbrev(have), a->host_id, a->domid, a->vm_uuid);
+		return 0;
+	}
+	r = vd_sharing_host_dead(req->hosts, db, a->host_id, &dead);
+	if (r < 0)
+		return r;
+	if (dead) {
+		vd_info("VD %" PRIu32 "'s attachment %s on host %" PRIu32 " is stale: sanlock "
+			"declares host %" PRIu32 " dead",
+			req->vd_id, a->backend_path, a->host_id, a->host_id);
+		return 0;
+	}
+	return vd_err(-EBUSY,
+		      "VD %" PRIu32 " is held %s by domain %" PRIu32 " (vm %s) on host %" PRIu32
+		      "; sharing level %d does not allow another %s user: detach it there first, "
+		      "or attach read-only (if host %" PRIu32 " is down, its attachments count "
+		      "until sanlock declares it dead: see 'xl-vd host-list')",
+		      req->vd_id, mode_abbrev(have), a->domid, a->vm_uuid ? a->vm_uuid : "unknown",
+		      a->host_id, req->level, mode_word(req->mode), a->host_id);
+}
+
+static int check_attachments(struct vd_db *db, struct vd_xs *xs,
+			     const struct vd_sharing_request *req, bool remote_only)
+{
+	uint32_t self = vd_db_host_id(db);
 	struct vd_attachment *list = NULL;
 	size_t n = 0;
 	int r;
 
 	/* Extents have exactly one owner (db invariant, `xl-vd check`), so only attachments of
-	 * this same VD can overlap it; those overlap it completely. */
-	r = vd_db_attachment_list(db, req->vd_id, &list, &n);
+	 * this same VD can overlap it; those overlap it completely. Every host's count. */
+	r = vd_db_attachment_list_all(db, req->vd_id, &list, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -280,10 +361,16 @@ static int check_attachments(struct vd_db *db, struct vd_xs *xs,
 		bool same;
 		char have;
 
-		if (req->backend_path && strcmp(a->backend_path, req->backend_path) == 0)
-			continue;
 		if (vd_sharing_mode(a->mode, &have) < 0)
 			have = VD_MODE_WRITE;
+		if (a->host_id != self) {
+			r = check_remote(db, req, a, have);
+			continue;
+		}
+		if (remote_only)
+			continue;
+		if (req->backend_path && strcmp(a->backend_path, req->backend_path) == 0)
+			continue;
 		if (vd_sharing_compatible(req->level, req->mode, have, a->domid == req->domid))
 			continue;
 		r = vd_sharing_same_vm(xs, req, a->domid, a->vm_uuid, &same);
@@ -300,6 +387,13 @@ static int check_attachments(struct vd_db *db, struct vd_xs *xs,
 	}
 	vd_db_attachment_list_free(list, n);
 	return r;
+}
+
+int vd_sharing_check_hosts(struct vd_db *db, const struct vd_sharing_request *req)
+{
+	if (req->mode == VD_MODE_FORCED || req->level >= VD_SHARING_ANY)
+		return 0;
+	return check_attachments(db, NULL, req, true);
 }
 
 static int check_mounts(const struct topology *topo)
@@ -431,7 +525,7 @@ int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing
 
 	if (req->mode == VD_MODE_FORCED || req->level >= VD_SHARING_ANY)
 		return 0;
-	r = check_attachments(db, xs, req);
+	r = check_attachments(db, xs, req, false);
 	if (r < 0)
 		return r;
 	topology_init(&topo, req);

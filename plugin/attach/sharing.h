@@ -6,6 +6,11 @@
  * VM UUID, as a domain being migrated, saved or restored has: Xen's block-common.sh same_vm), is
  * the requester itself and never a conflict. Reads the database, xenstore (through xs.h) and
  * /proc, /sys; changes nothing.
+ * Across the hosts of a shared pool the same rules apply through the attachment rows every host
+ * records (its host id on each): a row of another host counts unless sanlock declares that host
+ * dead (its rows are then stale: it was reset before sanlock said so); the same-VM rule there
+ * goes by the VM UUID the row recorded (a migration's source), since the other host's domain
+ * ids mean nothing here.
  */
 #ifndef XENVD_SHARING_H
 #define XENVD_SHARING_H
@@ -34,6 +39,23 @@ const char *vd_sharing_mode_string(char mode);
 /* Whether a new user wanting `want` may join an existing one holding `have` at level. */
 bool vd_sharing_compatible(int level, char want, char have, bool same_domain);
 
+/* Host liveness in a shared pool's lockspace, as sanlock sees it: an ops seam so that tests can
+ * declare a host dead or live. NULL ops: every host is live. */
+struct vd_host_ops {
+	/* *ret_dead: sanlock declares host host_id of db's pool dead (SANLK_HOST_DEAD). Live,
+	 * failing, unknown and free are not dead: a host whose state is unknown may still write. */
+	int (*host_dead)(struct vd_db *db, uint32_t host_id, bool *ret_dead);
+};
+/* Through the sanlock module (pool/sanlock.h). */
+extern const struct vd_host_ops vd_host_sanlock_ops;
+/* What it decides from sanlock's host list: whether host_id is listed and DEAD. */
+struct vd_sanlock_host;
+bool vd_sharing_host_listed_dead(const struct vd_sanlock_host *hosts, size_t n,
+				 uint32_t host_id);
+/* Whether host_id is dead according to ops (NULL: never). */
+int vd_sharing_host_dead(const struct vd_host_ops *ops, struct vd_db *db, uint32_t host_id,
+			 bool *ret_dead);
+
 struct vd_sharing_request {
 	uint32_t vd_id;
 	char mode;		  /* canonical: 'r', 'w' or '!' */
@@ -45,6 +67,7 @@ struct vd_sharing_request {
 	/* The requester's VM (vd_xs_read_domain of domid); NULL when unknown: then only the
 	 * same domain counts as the requester. */
 	const struct vd_xs_domain *vm;
+	const struct vd_host_ops *hosts; /* liveness of other hosts (NULL: all live) */
 };
 
 /* The same-VM rule. Whether a user in domain `domid` counts as the requester of req: its own
@@ -66,5 +89,11 @@ int vd_sharing_same_vm(struct vd_xs *xs, const struct vd_sharing_request *req, u
  * grow with the number of unrelated vbds; a matching device costs two more reads. No global
  * lock is taken: callers hold only the VD's own lock. */
 int vd_sharing_check(struct vd_db *db, struct vd_xs *xs, const struct vd_sharing_request *req);
+
+/* Only the other hosts' attachments, from the database alone: what vd_attach checks again
+ * inside the transaction that records the new attachment, where the pool's metadata lease
+ * orders it against every other host's (two hosts cannot both pass and both record). 0 or
+ * -EBUSY naming the host, the domain and its VM. */
+int vd_sharing_check_hosts(struct vd_db *db, const struct vd_sharing_request *req);
 
 #endif

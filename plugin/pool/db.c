@@ -40,6 +40,7 @@ struct vd_db {
 	int wait_ms;	  /* how long begin waits for the write lock */
 	int wal_pages;	  /* pages in the WAL after the last commit (wal hook) */
 	bool created;	  /* opened with VD_DB_CREATE: may be initialised */
+	uint32_t host_id; /* whose attachments "this host's" means (0: unshared pool) */
 };
 
 static void stmt_finalizep(sqlite3_stmt **s)
@@ -199,6 +200,28 @@ static const char *const migrations[] = {
 	/* 2 → 3: the frontend's VM UUID (libxl keeps it across save, restore, migration), for
 	 * the same-VM sharing rule; NULL when unknown (rows from before, xl-vd map) */
 	"ALTER TABLE attachments ADD COLUMN vm_uuid TEXT;",
+	/* 3 → 4: the host an attachment is on (a shared pool's host_id, 1-2000; 0 for an
+	 * unshared pool). Backend paths repeat between hosts ("/local/domain/0/backend/vbd/5/
+	 * 51712" on each), so the key becomes (host_id, backend_path): SQLite cannot change a
+	 * primary key in place, the table is copied. */
+	"CREATE TABLE attachments_v4 ("
+	"  host_id INTEGER NOT NULL DEFAULT 0 CHECK (host_id BETWEEN 0 AND 2000),"
+	"  backend_path TEXT NOT NULL,"
+	"  vd_id INTEGER NOT NULL REFERENCES vdisks(id),"
+	"  domid INTEGER NOT NULL,"
+	"  devid INTEGER NOT NULL,"
+	"  mode TEXT NOT NULL,"
+	"  vdev TEXT,"
+	"  dm_name TEXT NOT NULL,"
+	"  since INTEGER NOT NULL,"
+	"  vm_uuid TEXT,"
+	"  PRIMARY KEY (host_id, backend_path));"
+	"INSERT INTO attachments_v4 (host_id, backend_path, vd_id, domid, devid, mode, vdev, "
+	"  dm_name, since, vm_uuid) SELECT 0, backend_path, vd_id, domid, devid, mode, vdev, "
+	"  dm_name, since, vm_uuid FROM attachments;"
+	"DROP TABLE attachments;"
+	"ALTER TABLE attachments_v4 RENAME TO attachments;"
+	"CREATE INDEX attachments_by_vd ON attachments(vd_id);",
 };
 
 static int read_pool_uuid(struct vd_db *db)
@@ -450,6 +473,8 @@ int vd_db_open(const char *path, unsigned flags, struct vd_db **ret)
 		r = vd_db_vfs_attach(path, readonly, &db->vfs);
 		if (r < 0)
 			goto fail;
+		/* a shared pool's attachments are this host's under its host id */
+		db->host_id = vd_db_vfs_host_id(db->vfs);
 		rc = sqlite3_open_v2(vd_db_vfs_filename(db->vfs), &db->sql, oflags,
 				     VD_DB_VFS_NAME);
 		if (rc == SQLITE_OK)
@@ -1463,6 +1488,21 @@ void vd_attachment_dispose(struct vd_attachment *a)
 	a->backend_path = a->vdev = a->dm_name = a->vm_uuid = NULL;
 }
 
+void vd_db_set_host_id(struct vd_db *db, uint32_t host_id)
+{
+	db->host_id = host_id;
+}
+
+uint32_t vd_db_host_id(const struct vd_db *db)
+{
+	return db->host_id;
+}
+
+const struct vd_sanlock_area *vd_db_lease_area(const struct vd_db *db)
+{
+	return db && db->vfs ? vd_db_vfs_lease(db->vfs) : NULL;
+}
+
 int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -1470,21 +1510,22 @@ int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)
 
 	if (r < 0)
 		return r;
-	r = prepare(db, "INSERT INTO attachments (backend_path, vd_id, domid, devid, mode, vdev, "
-			"dm_name, since, vm_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &s);
+	r = prepare(db, "INSERT INTO attachments (host_id, backend_path, vd_id, domid, devid, mode, "
+			"vdev, dm_name, since, vm_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, a->backend_path, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, a->vd_id);
-	sqlite3_bind_int64(s, 3, a->domid);
-	sqlite3_bind_int64(s, 4, a->devid);
-	sqlite3_bind_text(s, 5, a->mode, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 1, db->host_id);
+	sqlite3_bind_text(s, 2, a->backend_path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, a->vd_id);
+	sqlite3_bind_int64(s, 4, a->domid);
+	sqlite3_bind_int64(s, 5, a->devid);
+	sqlite3_bind_text(s, 6, a->mode, -1, SQLITE_TRANSIENT);
 	if (a->vdev)
-		sqlite3_bind_text(s, 6, a->vdev, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 7, a->dm_name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 8, a->since);
+		sqlite3_bind_text(s, 7, a->vdev, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 8, a->dm_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 9, a->since);
 	if (a->vm_uuid && *a->vm_uuid)
-		sqlite3_bind_text(s, 9, a->vm_uuid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 10, a->vm_uuid, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return vd_err(-EEXIST, "backend %s already has an attachment recorded",
@@ -1492,25 +1533,31 @@ int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a)
 	return rc == SQLITE_DONE ? 0 : sql_err(db, rc, "recording an attachment");
 }
 
-int vd_db_attachment_remove(struct vd_db *db, const char *backend_path)
+int vd_db_attachment_remove_host(struct vd_db *db, uint32_t host_id, const char *backend_path)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = require_txn(db, "removing an attachment");
 
 	if (r < 0)
 		return r;
-	r = prepare(db, "DELETE FROM attachments WHERE backend_path = ?", &s);
+	r = prepare(db, "DELETE FROM attachments WHERE host_id = ? AND backend_path = ?", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, backend_path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 1, host_id);
+	sqlite3_bind_text(s, 2, backend_path, -1, SQLITE_TRANSIENT);
 	r = step_done(db, s, "removing an attachment");
 	if (r < 0)
 		return r;
 	return sqlite3_changes(db->sql) ? 0 : -ENOENT;
 }
 
+int vd_db_attachment_remove(struct vd_db *db, const char *backend_path)
+{
+	return vd_db_attachment_remove_host(db, db->host_id, backend_path);
+}
+
 #define ATTACHMENT_COLUMNS                                                                     \
-	"backend_path, vd_id, domid, devid, mode, vdev, dm_name, since, vm_uuid"
+	"backend_path, vd_id, domid, devid, mode, vdev, dm_name, since, vm_uuid, host_id"
 
 static int attachment_from_row(sqlite3_stmt *s, void *elem)
 {
@@ -1525,6 +1572,7 @@ static int attachment_from_row(sqlite3_stmt *s, void *elem)
 		a->vdev = strdup((const char *)sqlite3_column_text(s, 5));
 	a->dm_name = strdup((const char *)sqlite3_column_text(s, 6));
 	a->since = sqlite3_column_int64(s, 7);
+	a->host_id = (uint32_t)sqlite3_column_int64(s, 9);
 	bool has_vm = sqlite3_column_type(s, 8) != SQLITE_NULL;
 
 	if (has_vm)
@@ -1539,31 +1587,44 @@ static int attachment_from_row(sqlite3_stmt *s, void *elem)
 int vd_db_attachment_get(struct vd_db *db, const char *backend_path, struct vd_attachment *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(db, "SELECT " ATTACHMENT_COLUMNS " FROM attachments WHERE backend_path = ?",
-			&s);
+	int r = prepare(db, "SELECT " ATTACHMENT_COLUMNS " FROM attachments "
+			    "WHERE host_id = ? AND backend_path = ?", &s);
 
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, backend_path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 1, db->host_id);
+	sqlite3_bind_text(s, 2, backend_path, -1, SQLITE_TRANSIENT);
 	return read_row(db, s, attachment_from_row, ret, "reading an attachment");
+}
+
+/* host_id < 0: every host's. */
+static int attachment_list(struct vd_db *db, uint32_t vd_id, int64_t host_id,
+			   struct vd_attachment **ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = prepare(db, "SELECT " ATTACHMENT_COLUMNS " FROM attachments "
+			"WHERE (?1 = 0 OR vd_id = ?1) AND (?2 < 0 OR host_id = ?2) "
+			"ORDER BY vd_id, host_id, since, backend_path", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, vd_id);
+	sqlite3_bind_int64(s, 2, host_id);
+	return collect_rows(db, s, attachment_from_row, attachment_dispose, "listing attachments",
+			    ret, ret_n);
 }
 
 int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
 			  size_t *ret_n)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r;
+	return attachment_list(db, vd_id, db->host_id, ret, ret_n);
+}
 
-	r = prepare(db, vd_id ? "SELECT " ATTACHMENT_COLUMNS " FROM attachments WHERE vd_id = ? "
-				"ORDER BY since, backend_path"
-			      : "SELECT " ATTACHMENT_COLUMNS " FROM attachments "
-				"ORDER BY vd_id, since, backend_path", &s);
-	if (r < 0)
-		return r;
-	if (vd_id)
-		sqlite3_bind_int64(s, 1, vd_id);
-	return collect_rows(db, s, attachment_from_row, attachment_dispose, "listing attachments",
-			    ret, ret_n);
+int vd_db_attachment_list_all(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
+			      size_t *ret_n)
+{
+	return attachment_list(db, vd_id, -1, ret, ret_n);
 }
 
 void vd_db_attachment_list_free(struct vd_attachment *list, size_t n)

@@ -8,7 +8,7 @@
 
 #include "base/util.h"
 
-#define VD_DB_SCHEMA_VERSION 3
+#define VD_DB_SCHEMA_VERSION 4
 
 struct vd_db;
 
@@ -184,7 +184,10 @@ int vd_db_extent_set_clean(struct vd_db *db, int64_t device_id, uint64_t ext_no)
 int vd_db_extents_dirty_free(struct vd_db *db, size_t max, struct vd_extent **ret, size_t *ret_n);
 int vd_db_vdisk_set_size(struct vd_db *db, uint32_t id, uint64_t extent_count, uint64_t size);
 
-/* ---- attachments (written by block-vd) ---- */
+/* ---- attachments (written by block-vd) ----
+ * Each row is one host's: host_id is a shared pool's host id (xenvd.conf host_id, 1-2000) or 0
+ * for an unshared pool. The calls without a host id mean this host's rows (vd_db_set_host_id;
+ * 0 until set); only the _all/_host calls see other hosts' rows. */
 struct vd_attachment {
 	uint32_t vd_id;
 	char *backend_path; /* e.g. /local/domain/0/backend/vbd/5/51712: unique */
@@ -195,15 +198,31 @@ struct vd_attachment {
 	char *dm_name;	    /* "vd-7" */
 	int64_t since;
 	char *vm_uuid;	    /* the frontend's VM UUID when known, else NULL */
+	uint32_t host_id;   /* the host it is on (0: unshared pool); set by get/list */
 };
 void vd_attachment_dispose(struct vd_attachment *a);
+/* Which host "this host" is for the attachment calls below: the pool's shared host id, or 0
+ * (the default) for an unshared pool. Set once, right after opening a shared pool. */
+void vd_db_set_host_id(struct vd_db *db, uint32_t host_id);
+uint32_t vd_db_host_id(const struct vd_db *db);
+/* A shared pool's lease area (sanlock.h), NULL for an unshared pool. vd_db_open sets the host
+ * id of a shared pool to the one this host joined its lockspace with. */
+struct vd_sanlock_area;
+const struct vd_sanlock_area *vd_db_lease_area(const struct vd_db *db);
+/* Records a as this host's (a->host_id is ignored). */
 int vd_db_attachment_add(struct vd_db *db, const struct vd_attachment *a);
-/* -ENOENT when there is none (remove is idempotent at the caller). */
+/* This host's attachment at backend_path. -ENOENT when there is none (remove is idempotent at
+ * the caller). */
 int vd_db_attachment_remove(struct vd_db *db, const char *backend_path);
+/* Host host_id's (check --repair of a dead host's stale rows). */
+int vd_db_attachment_remove_host(struct vd_db *db, uint32_t host_id, const char *backend_path);
 int vd_db_attachment_get(struct vd_db *db, const char *backend_path, struct vd_attachment *ret);
-/* vd_id 0: all of them. */
+/* This host's attachments of VD vd_id (0: of every VD), by VD, then age. */
 int vd_db_attachment_list(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
 			  size_t *ret_n);
+/* Every host's, by VD, host, then age: what sharing decisions and listings look at. */
+int vd_db_attachment_list_all(struct vd_db *db, uint32_t vd_id, struct vd_attachment **ret,
+			      size_t *ret_n);
 void vd_db_attachment_list_free(struct vd_attachment *list, size_t n);
 
 /* ---- consistency (xl-vd check) ---- */

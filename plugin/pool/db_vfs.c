@@ -22,6 +22,8 @@ struct vd_db_vfs {
 	struct vd_mdarea *area;
 	struct vd_mdlock *lock;
 	bool shared;
+	uint32_t host_id;	      /* a shared pool's: this host's id in its lockspace */
+	struct vd_sanlock_area lease; /* a shared pool's lease area */
 	char lock_error[512]; /* why the last lock call failed, other than busy */
 	struct vd_db_vfs *next;
 };
@@ -468,7 +470,7 @@ int vd_db_vfs_lease_area(const char *locator_path, struct vd_sanlock_area *ret)
 
 /* Before a shared pool's database is used: this host has its host_id, sanlock runs, and this
  * host has joined the pool's lockspace under that id. */
-static int check_shared_host(const struct vd_sanlock_area *sa)
+static int check_shared_host(const struct vd_sanlock_area *sa, uint32_t *ret_host_id)
 {
 	struct vd_config cfg;
 	uint64_t joined_as;
@@ -511,6 +513,7 @@ static int check_shared_host(const struct vd_sanlock_area *sa)
 				       " but %s says host_id = %d; run 'xl-vd lockspace-stop' and "
 				       "'xl-vd lockspace-start'",
 			      sa->pool, joined_as, vd_config_default_path(), host_id);
+	*ret_host_id = (uint32_t)host_id;
 	return 0;
 }
 
@@ -543,7 +546,8 @@ int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs *
 	if (r == 0) {
 		struct vd_mdlock *shared;
 
-		r = check_shared_host(&sa);
+		r = check_shared_host(&sa, &v->host_id);
+		v->lease = sa;
 		if (r == 0)
 			r = vd_mdlock_shared(v->lock, &sa, &shared);
 		if (r < 0)
@@ -622,4 +626,14 @@ void vd_db_vfs_detach(struct vd_db_vfs *v)
 	v->lock->ops->free(v->lock);
 	vd_mdarea_close(v->area);
 	free(v);
+}
+
+uint32_t vd_db_vfs_host_id(const struct vd_db_vfs *v)
+{
+	return v->shared ? v->host_id : 0;
+}
+
+const struct vd_sanlock_area *vd_db_vfs_lease(const struct vd_db_vfs *v)
+{
+	return v->shared ? &v->lease : NULL;
 }

@@ -31,6 +31,10 @@ const char *vd_db_vfs_lock_error(const struct vd_db_vfs *v);
  * pool is not shared. */
 struct vd_sanlock_area;
 int vd_db_vfs_lease_area(const char *locator_path, struct vd_sanlock_area *ret);
+/* A shared pool's: this host's id in its lockspace (as checked at attach), and its lease area;
+ * 0 and NULL for an unshared pool. */
+uint32_t vd_db_vfs_host_id(const struct vd_db_vfs *v);
+const struct vd_sanlock_area *vd_db_vfs_lease(const struct vd_db_vfs *v);
 /* After sqlite3_close: forgets the name, releases the area and the lock. */
 void vd_db_vfs_detach(struct vd_db_vfs *v);
 

@@ -17,11 +17,17 @@ static int refuse_writable_attachments(struct vd_db *db, uint32_t id)
 	size_t n = 0;
 	int r;
 
-	r = vd_db_attachment_list(db, id, &list, &n);
+	r = vd_db_attachment_list_all(db, id, &list, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++)
-		if (strchr(list[i].mode, 'w'))
+		if (strchr(list[i].mode, 'w') && list[i].host_id != vd_db_host_id(db))
+			r = vd_err(-EBUSY,
+				   "VD %" PRIu32 " is attached writable to domain %" PRIu32
+				   " (%s) on host %" PRIu32 "; detach it there first",
+				   id, list[i].domid, list[i].vdev ? list[i].vdev : "-",
+				   list[i].host_id);
+		else if (strchr(list[i].mode, 'w'))
 			r = vd_err(-EBUSY,
 				   "VD %" PRIu32 " is attached writable to domain %" PRIu32
 				   " (%s, %s); detach it (or 'xl-vd unmap %" PRIu32 "') first",

@@ -964,6 +964,10 @@ int vd_pool_share(struct vd_db *db, uint32_t io_timeout)
 		goto out;
 	}
 	r = vd_sanlock_area_format(&sa, io_timeout);
+	/* the active-VD lease each host's holder holds while it has dm devices (holder.h) */
+	if (r == 0)
+		r = vd_sanlock_resource_format(&sa, VD_SANLOCK_SLOT_ACTIVE,
+					       VD_SANLOCK_ACTIVE_RESOURCE);
 	if (r < 0)
 		goto out;
 	r = vd_db_begin(db);

@@ -447,7 +447,7 @@ int vd_sanlock_register(bool unkillable)
 	/* A child that inherited the socket would keep our leases alive after our death. */
 	(void)fcntl(sock, F_SETFD, FD_CLOEXEC);
 	if (unkillable) {
-		rv = sanlock_restrict(sock, SANLK_RESTRICT_SIGKILL | SANLK_RESTRICT_SIGTERM);
+		rv = sanlock_restrict(sock, SANLK_RESTRICT_SIGKILL);
 		if (rv < 0) {
 			close(sock);
 			return vd_err(-EIO, "cannot restrict the sanlock registration: %s",
@@ -584,4 +584,122 @@ int vd_sanlock_md_release(const struct vd_sanlock_area *a)
 const struct vd_sanlock_stats *vd_sanlock_stats(void)
 {
 	return &stats;
+}
+
+/* ---- the active-VD lease and its holder ---- */
+
+int vd_sanlock_register_holder(int *ret_sock)
+{
+	int sock, rv;
+
+	sock = sanlock_register();
+	if (sock < 0)
+		return daemon_missing(sock) ? daemon_err(sock)
+					    : vd_err(-EIO, "cannot register with sanlock: %s",
+						     sanlock_why(sock));
+	(void)fcntl(sock, F_SETFD, FD_CLOEXEC);
+	rv = sanlock_restrict(sock, SANLK_RESTRICT_SIGKILL);
+	if (rv < 0) {
+		close(sock);
+		return vd_err(-EIO, "cannot restrict the sanlock registration: %s",
+			      sanlock_why(rv));
+	}
+	*ret_sock = sock;
+	return 0;
+}
+
+int vd_sanlock_leases_of(pid_t pid, struct vd_sanlock_lease **ret, size_t *ret_n)
+{
+	struct sanlk_resource **args = NULL;
+	struct vd_sanlock_lease *list = NULL;
+	char *state = NULL;
+	int count = 0, n = 0, rv;
+
+	rv = sanlock_inquire(-1, pid, 0, &count, &state);
+	if (rv == -ESRCH)
+		return vd_err(-ESRCH, "process %d is not registered with sanlock", (int)pid);
+	if (rv < 0) {
+		free(state);
+		if (daemon_missing(rv))
+			return daemon_err(rv);
+		return vd_err(-EIO, "cannot ask sanlock which leases process %d holds: %s",
+			      (int)pid, sanlock_why(rv));
+	}
+	if (count > 0 && state) {
+		rv = sanlock_state_to_args(state, &n, &args);
+		if (rv < 0) {
+			free(state);
+			return vd_err(-EIO, "cannot parse sanlock's lease list '%s'", state);
+		}
+	}
+	free(state);
+	list = calloc(n > 0 ? (size_t)n : 1, sizeof(*list));
+	if (!list) {
+		rv = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		struct vd_sanlock_lease *l = &list[i];
+
+		memcpy(l->lockspace, args[i]->lockspace_name,
+		       strnlen(args[i]->lockspace_name, SANLK_NAME_LEN));
+		memcpy(l->name, args[i]->name, strnlen(args[i]->name, SANLK_NAME_LEN));
+		if (args[i]->num_disks > 0) {
+			snprintf(l->path, sizeof(l->path), "%s", args[i]->disks[0].path);
+			l->offset = args[i]->disks[0].offset;
+		}
+		l->shared = args[i]->flags & SANLK_RES_SHARED;
+	}
+	*ret = TAKE_PTR(list);
+	*ret_n = (size_t)n;
+	rv = 0;
+out:
+	for (int i = 0; i < n; i++)
+		free(args[i]);
+	free(args);
+	return rv;
+}
+
+int vd_sanlock_held_count(const struct vd_sanlock_area *a, const char *name, pid_t pid,
+			  unsigned *ret)
+{
+	struct vd_sanlock_lease *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = vd_sanlock_leases_of(pid, &list, &n);
+	if (r < 0)
+		return r;
+	*ret = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].lockspace, a->lockspace) == 0 && strcmp(list[i].name, name) == 0)
+			(*ret)++;
+	free(list);
+	return 0;
+}
+
+int vd_sanlock_release_lease(const struct vd_sanlock_lease *l, pid_t pid)
+{
+	struct sanlk_resource *resv[1];
+	struct resource1 res;
+	int rv;
+
+	memset(&res, 0, sizeof(res));
+	copy_name(res.res.lockspace_name, l->lockspace);
+	copy_name(res.res.name, l->name);
+	res.res.flags = l->shared ? SANLK_RES_SHARED : 0;
+	res.res.num_disks = 1;
+	snprintf(res.disk.path, SANLK_PATH_LEN, "%s", l->path);
+	res.disk.offset = l->offset;
+	resv[0] = &res.res;
+	rv = sanlock_release(-1, pid, 0, 1, resv);
+	if (rv < 0) {
+		if (daemon_missing(rv))
+			return daemon_err(rv);
+		return vd_err(-EIO, "cannot release lease %s of pool %s for process %d: %s",
+			      l->name, l->lockspace, (int)pid, sanlock_why(rv));
+	}
+	vd_debug("sanlock: lease %s of pool %s released for pid %d", l->name, l->lockspace,
+		 (int)pid);
+	return 0;
 }

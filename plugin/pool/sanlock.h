@@ -122,4 +122,38 @@ int vd_sanlock_acquire(const struct vd_sanlock_area *a, unsigned slot, const cha
 int vd_sanlock_release(const struct vd_sanlock_area *a, unsigned slot, const char *name,
 		       pid_t pid);
 
+/* ---- the active-VD lease and its holder (DESIGN.md "Shared pools": fencing) ----
+ * One shared-mode lease per pool, "active" in VD_SANLOCK_SLOT_ACTIVE, held by each host's
+ * holder process (xenvd-leased) for as long as any dm device of the pool exists on that host:
+ * sanlock resets a host only when a process holding leases in a lockspace it lost does not let
+ * go, and dm devices are invisible to it. */
+#define VD_SANLOCK_SLOT_ACTIVE 2
+#define VD_SANLOCK_ACTIVE_RESOURCE "active"
+
+/* Registers the calling process (the holder) with the daemon for good and restricts it so
+ * that sanlock does not SIGKILL it when a lockspace is lost or removed: sanlock then sends
+ * SIGTERM, which the holder answers by releasing only what no dm device needs; a lease kept
+ * keeps the lockspace, and wdmd's watchdog resets the host. SIGKILL only: sanlock 3.8.5 turns
+ * a SIGTERM it may not send into SIGKILL, so restricting both would get the holder killed
+ * (measured: tests/integration/holder.sh). *ret_sock stays open for the process's life. */
+int vd_sanlock_register_holder(int *ret_sock);
+
+/* A lease sanlock says a process holds. */
+struct vd_sanlock_lease {
+	char lockspace[VD_SANLOCK_NAME_MAX + 1];
+	char name[VD_SANLOCK_NAME_MAX + 1];
+	char path[1024];
+	uint64_t offset;
+	bool shared;
+};
+/* Every lease pid holds (sanlock_inquire), as many times as it holds them: -ESRCH when pid is
+ * not registered with the daemon. */
+int vd_sanlock_leases_of(pid_t pid, struct vd_sanlock_lease **ret, size_t *ret_n);
+/* How many times pid holds lease name of the area (a shared lease acquired twice is held
+ * twice: acquire only when this says 0). */
+int vd_sanlock_held_count(const struct vd_sanlock_area *a, const char *name, pid_t pid,
+			  unsigned *ret);
+/* Releases a lease pid holds, as vd_sanlock_leases_of named it. */
+int vd_sanlock_release_lease(const struct vd_sanlock_lease *l, pid_t pid);
+
 #endif

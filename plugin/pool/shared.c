@@ -102,10 +102,11 @@ int vd_shared_hosts(const char *db_path, int host_id, struct vd_shared_host **re
 		    size_t *ret_n)
 {
 	_cleanup_free_ struct vd_sanlock_host *hosts = NULL;
+	_cleanup_db_ struct vd_db *db = NULL;
+	struct vd_attachment *att = NULL;
 	struct vd_shared_host *out;
 	struct vd_sanlock_area sa;
-	char names[64];
-	size_t n = 0, attached = 0;
+	size_t n = 0, natt = 0;
 	int r;
 
 	r = vd_shared_area(db_path, &sa);
@@ -113,18 +114,24 @@ int vd_shared_hosts(const char *db_path, int host_id, struct vd_shared_host **re
 		r = vd_sanlock_hosts(&sa, &hosts, &n);
 	if (r < 0)
 		return r;
-	/* Until attachments record their host, those in the database are this host's. */
-	r = local_attachments(db_path, names, sizeof(names), &attached);
+	/* Every host's attachments, as each recorded them under its host id. */
+	r = vd_db_open(db_path, VD_DB_READONLY, &db);
+	if (r == 0)
+		r = vd_db_attachment_list_all(db, 0, &att, &natt);
 	if (r < 0)
 		return r;
 	out = calloc(n ? n : 1, sizeof(*out));
-	if (!out)
+	if (!out) {
+		vd_db_attachment_list_free(att, natt);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		out[i].h = hosts[i];
 		out[i].this_host = hosts[i].host_id == (uint64_t)host_id;
-		out[i].attached = out[i].this_host ? (int64_t)attached : -1;
+		for (size_t k = 0; k < natt; k++)
+			out[i].attached += att[k].host_id == hosts[i].host_id;
 	}
+	vd_db_attachment_list_free(att, natt);
 	if (n)
 		qsort(out, n, sizeof(*out), by_host_id);
 	*ret = out;

@@ -29,7 +29,7 @@ int vd_shared_leave(const char *db_path, int host_id);
 struct vd_shared_host {
 	struct vd_sanlock_host h;
 	bool this_host;
-	int64_t attached; /* attachments recorded for the host; -1: not known */
+	int64_t attached; /* attachments the host recorded in the pool's database */
 };
 /* Every host sanlock knows in the pool's lockspace (this host must have joined), by id. */
 int vd_shared_hosts(const char *db_path, int host_id, struct vd_shared_host **ret,

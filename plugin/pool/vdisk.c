@@ -463,6 +463,31 @@ int vd_vdisk_refresh(struct vd_db *db, uint32_t id, int64_t expire_seconds)
 	return r;
 }
 
+/* An online grow reloads the VD's dm device on this host only: another host of a shared pool
+ * that has the VD attached would keep the old size under a guest told nothing. */
+static int refuse_grow_elsewhere(struct vd_db *db, uint32_t id)
+{
+	struct vd_attachment *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = vd_db_attachment_list_all(db, id, &list, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (list[i].host_id != vd_db_host_id(db))
+			r = vd_err(-EBUSY,
+				   "VD %" PRIu32 " is attached on host %" PRIu32 " (domain %" PRIu32
+				   ", %s, mode %s); an online grow reloads the VD's device only on "
+				   "this host: grow it on host %" PRIu32 ", or detach it there first "
+				   "(if host %" PRIu32 " is dead, 'xl-vd check --repair' clears its "
+				   "attachments)",
+				   id, list[i].host_id, list[i].domid, list[i].vdev ? list[i].vdev : "-",
+				   list[i].mode, list[i].host_id, list[i].host_id);
+	vd_db_attachment_list_free(list, n);
+	return r;
+}
+
 int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 		    vd_progress_fn progress, void *userdata, struct vd_vdisk *ret)
 {
@@ -504,7 +529,9 @@ int vd_vdisk_resize(struct vd_db *db, uint32_t id, uint64_t size, bool force,
 		else
 			r = vd_db_extents_release(db, id, n);
 	} else if (r == 0 && n > v.extent_count) {
-		r = allocate(db, &devs, id, v.extent_count, n - v.extent_count);
+		r = refuse_grow_elsewhere(db, id);
+		if (r == 0)
+			r = allocate(db, &devs, id, v.extent_count, n - v.extent_count);
 	}
 	if (r == 0)
 		r = vd_db_vdisk_set_size(db, id, n, n * es);

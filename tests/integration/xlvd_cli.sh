@@ -58,6 +58,19 @@ grep -qF "$where" "$WORK/out" && pass "pool-list says where the database lives" 
 expect_ok xl-vd pool-remove "$WORK/pool1.img"
 expect_ok xl-vd format "$WORK/pool1.img" --extent-size 16M && pass "a removed device can be formatted again"
 
+# Another host's attachment (a shared pool's row, host_id 2; backend paths repeat between
+# hosts): list and show name the host, and growing the VD is refused naming it.
+db_sql "INSERT INTO attachments (host_id, backend_path, vd_id, domid, devid, mode, vdev, dm_name,
+	since) VALUES (2, '/local/domain/0/backend/vbd/5/51712', 1, 5, 51712, 'w', 'xvda', 'vd-1', 1)"
+expect_ok xl-vd list && grep -Eq '^1 +web1 .* h2:d5:xvda\(w\)$' "$WORK/out" &&
+	pass "list names the host of another host's attachment" || fail "list: $(cat "$WORK/out")"
+expect_ok xl-vd show web1 && grep -q "host 2 domain 5 xvda" "$WORK/out" &&
+	pass "show names the host" || fail "show: $(cat "$WORK/out")"
+expect_fail "attached on host 2" xl-vd resize web1 300M
+head -c 65536 /dev/zero >"$WORK/img"
+expect_fail "attached writable to domain 5 (xvda) on host 2" xl-vd import web1 "$WORK/img"
+db_sql "DELETE FROM attachments WHERE host_id = 2"
+
 for cmd in format pool-list pool-remove create list show refresh resize delete gc check; do
 	xl-vd "$cmd" --help >"$WORK/out" 2>&1 && grep -q "^Usage: xl-vd" "$WORK/out" ||
 		fail "$cmd --help"

@@ -17,7 +17,9 @@
 #include "attach/dm.h"
 #include "base/error.h"
 #include "attach/check.h"
+#include "attach/holder.h"
 #include "attach/hotplug.h"
+#include "pool/sanlock.h"
 #include "pool/import.h"
 #include "pool/label.h"
 #include "pool/pool.h"
@@ -84,6 +86,20 @@ static void fill_info(const struct fake_dev *d, struct vd_dm_info *ret)
 	snprintf(ret->uuid, sizeof(ret->uuid), "%s", d->uuid);
 }
 
+static char trace[1024]; /* "hold create release(kept) remove release " */
+static unsigned lease_holds; /* how many times the holder holds the pool's lease (0 or 1) */
+static int hold_fails;	     /* -errno the next hold returns */
+
+static void trace_add(const char *what)
+{
+	size_t used = strlen(trace);
+
+	snprintf(trace + used, sizeof(trace) - used, "%s ", what);
+}
+
+/* Runs once, inside the next dm create (another host acting meanwhile). */
+static void (*on_dm_create)(void);
+
 static int fake_create(const char *name, const char *uuid, const struct vd_dm_table *t,
 		       struct vd_dm_info *ret)
 {
@@ -91,6 +107,13 @@ static int fake_create(const char *name, const char *uuid, const struct vd_dm_ta
 
 	if (inject("dm create"))
 		return vd_err(-EIO, "injected: dm create %s", name);
+	trace_add("create");
+	if (on_dm_create) {
+		void (*hook)(void) = on_dm_create;
+
+		on_dm_create = NULL;
+		hook();
+	}
 	if (find_dev(name))
 		return vd_err(-EEXIST, "dm device %s already exists", name);
 	assert_true(ndevs < ARRAY_SIZE(devs));
@@ -127,6 +150,7 @@ static int fake_remove(const char *name, unsigned flags)
 		return vd_err(-ENODEV, "dm device %s does not exist", name);
 	if (d->open_count > 0)
 		return vd_err(-EBUSY, "dm device %s is still open", name);
+	trace_add("remove");
 	vd_dmtable_dispose(&d->table);
 	*d = devs[--ndevs];
 	return 0;
@@ -219,6 +243,68 @@ static int fake_backing_device(int fd, const char *path, dev_t *ret_dev, int *re
 static const struct vd_attach_ops fake_ops = {
 	.dm = &fake_dm,
 	.backing_device = fake_backing_device,
+};
+
+/* ---- fake sanlock liveness: which hosts of the lockspace sanlock declares dead ---- */
+
+static bool host_dead[8];
+static int host_queries;
+
+static int fake_host_dead(struct vd_db *db, uint32_t host_id, bool *ret_dead)
+{
+	(void)db;
+	host_queries++;
+	if (host_id == 3)
+		return vd_err(-ECONNREFUSED, "injected: the sanlock daemon does not answer");
+	assert_true(host_id < ARRAY_SIZE(host_dead));
+	*ret_dead = host_dead[host_id];
+	return 0;
+}
+
+static const struct vd_host_ops fake_hosts = { .host_dead = fake_host_dead };
+
+/* ---- fake active-VD lease: what the holder would hold, in order with the dm operations ---- */
+
+static int fake_hold(const struct vd_sanlock_area *a, const uint8_t pool[16], int *ret_lock_fd)
+{
+	(void)a;
+	(void)pool;
+	if (hold_fails) {
+		int r = hold_fails;
+
+		hold_fails = 0;
+		return vd_err(r, "injected: the holder is not running; run 'xl-vd lockspace-start'");
+	}
+	trace_add("hold");
+	lease_holds = 1;
+	*ret_lock_fd = dup(2); /* stands for the pool's host-local lock */
+	return 0;
+}
+
+static int fake_release_if_idle(const struct vd_sanlock_area *a, const uint8_t pool[16],
+				const struct vd_dm_ops *dm, bool *ret_released)
+{
+	int active = vd_holder_pool_active(pool, dm);
+
+	(void)a;
+	assert_true(active >= 0);
+	*ret_released = !active && lease_holds;
+	trace_add(active ? "release(kept)" : "release");
+	if (!active)
+		lease_holds = 0;
+	return 0;
+}
+
+static const struct vd_lease_ops fake_lease = {
+	.hold = fake_hold,
+	.release_if_idle = fake_release_if_idle,
+};
+
+static const struct vd_attach_ops fake_shared_ops = {
+	.dm = &fake_dm,
+	.backing_device = fake_backing_device,
+	.hosts = &fake_hosts,
+	.lease = &fake_lease,
 };
 
 /* ---- fake xenstore: a flat key/value list; transactions stage writes until commit ---- */
@@ -1390,6 +1476,430 @@ static void test_schema_2_attachments_gain_a_vm_uuid_column(void **state)
 	vd_db_attachment_list_free(list, n);
 }
 
+/* ---- one shared pool, several hosts (DESIGN.md "Shared pools") ---- */
+
+#define THIS_HOST 1
+#define HOST_B 2
+static char other_db_path[128];
+
+static struct vd_sanlock_area test_area = { .lockspace = "test" };
+
+/* This host is host 1 of a shared pool whose liveness the fake sanlock reports. */
+static void shared(struct fixture *f)
+{
+	vd_db_set_host_id(f->db, THIS_HOST);
+	f->h.ops = &fake_shared_ops;
+	f->h.lease_area = &test_area;
+	trace[0] = '\0';
+	lease_holds = 0;
+	hold_fails = 0;
+	memset(host_dead, 0, sizeof(host_dead));
+	host_queries = 0;
+	snprintf(other_db_path, sizeof(other_db_path), "%s", f->db_path);
+}
+
+/* What host `host`'s block-vd records for domain domid's disk (its own connection to the one
+ * database; backend paths look the same on every host). */
+static void host_attaches(uint32_t host, uint32_t vd, uint32_t domid, const char *mode,
+			  const char *vm)
+{
+	struct vd_db *db = NULL;
+	char be[80];
+	struct vd_attachment a = { .vd_id = vd, .domid = domid, .devid = 51712, .vdev = "xvda",
+				   .dm_name = "vd-x", .since = 1, .vm_uuid = (char *)vm };
+
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%" PRIu32 "/51712", domid);
+	a.backend_path = be;
+	snprintf(a.mode, sizeof(a.mode), "%s", mode);
+	assert_int_equal(vd_db_open(other_db_path, 0, &db), 0);
+	vd_db_set_host_id(db, host);
+	assert_int_equal(vd_db_begin(db), 0);
+	assert_int_equal(vd_db_attachment_add(db, &a), 0);
+	assert_int_equal(vd_db_commit(db), 0);
+	vd_db_close(db);
+}
+
+static void host_detaches(uint32_t host, uint32_t domid)
+{
+	struct vd_db *db = NULL;
+	char be[80];
+
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%" PRIu32 "/51712", domid);
+	assert_int_equal(vd_db_open(other_db_path, 0, &db), 0);
+	vd_db_set_host_id(db, host);
+	assert_int_equal(vd_db_begin(db), 0);
+	assert_int_equal(vd_db_attachment_remove(db, be), 0);
+	assert_int_equal(vd_db_commit(db), 0);
+	vd_db_close(db);
+}
+
+static size_t all_attachments(struct fixture *f, uint32_t vd, uint32_t host)
+{
+	struct vd_attachment *list = NULL;
+	size_t n = 0, of_host = 0;
+
+	assert_int_equal(vd_db_attachment_list_all(f->db, vd, &list, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		of_host += list[i].host_id == host;
+	vd_db_attachment_list_free(list, n);
+	return of_host;
+}
+
+static void test_rw_attach_is_refused_while_a_live_host_holds_the_vd_rw(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	host_attaches(HOST_B, f->vd1, 5, "w", VM_B);
+	domain(7, VM_A);
+	be = backend(7, 51712, "vd:1", "w");
+	assert_int_equal(add(f, be), -EBUSY);
+	assert_non_null(strstr(logged, "held rw by domain 5 (vm " VM_B ") on host 2"));
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(attachments(f, f->vd1), 0);
+	/* a reader is refused too at level 0; at level 1 it may join the writer */
+	be = backend(7, 51712, "vd:1", "r");
+	assert_int_equal(add(f, be), -EBUSY);
+	f->h.sharing_level = VD_SHARING_ONE_WRITER;
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(remove_be(f, be), 0);
+	/* VD 2, not held anywhere else, is fine */
+	be = backend(7, 51713, "vd:2", "w");
+	assert_int_equal(add(f, be), 0);
+}
+
+static void test_read_only_sharing_across_hosts_works_at_level_0(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	host_attaches(HOST_B, f->vd1, 5, "r", VM_B);
+	be = backend(7, 51712, "vd:1", "r");
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(all_attachments(f, f->vd1, THIS_HOST), 1);
+	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 1);
+	assert_int_equal(remove_be(f, be), 0);
+	be = backend(7, 51712, "vd:1", "w");
+	assert_int_equal(add(f, be), -EBUSY);
+	assert_non_null(strstr(logged, "held ro by domain 5"));
+}
+
+/* Backend paths repeat between hosts: each host's row is its own, and a host's remove drops
+ * only its own row and its own dm device. */
+static void test_backend_paths_repeat_between_hosts(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	host_attaches(HOST_B, f->vd2, 5, "w", VM_B);
+	be = backend(5, 51712, "vd:1", "w");
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(attachments(f, 0), 1);
+	assert_int_equal(all_attachments(f, 0, HOST_B), 1);
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(attachments(f, 0), 0);
+	assert_int_equal(all_attachments(f, f->vd2, HOST_B), 1);
+}
+
+/* xl migrate from host 2 to this host: the incoming domain of the same VM may attach while
+ * the source still holds the VD; then the source's remove drops only its row. */
+static void test_migration_between_hosts_is_the_same_vm(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	host_attaches(HOST_B, f->vd1, 5, "w", VM_A);
+	domain(9, VM_A);
+	be = backend(9, 51712, "vd:1", "w");
+	assert_int_equal(add(f, be), 0);
+	assert_int_equal(ndevs, 1);
+	host_detaches(HOST_B, 5);
+	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 0);
+	assert_int_equal(all_attachments(f, f->vd1, THIS_HOST), 1);
+	assert_int_equal(ndevs, 1);
+	/* no VM recorded on the other host's row is not the same VM */
+	host_attaches(HOST_B, f->vd2, 6, "w", NULL);
+	be = backend(9, 51713, "vd:2", "w");
+	assert_int_equal(add(f, be), -EBUSY);
+}
+
+/* This host as the source: the target (host 2) recorded the incoming domain; our remove of the
+ * outgoing one leaves the target's row alone and removes our dm device. */
+static void test_migration_source_drops_only_its_own_attachment(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	domain(5, VM_A);
+	be = backend(5, 51712, "vd:1", "w");
+	assert_int_equal(add(f, be), 0);
+	host_attaches(HOST_B, f->vd1, 5, "w", VM_A); /* same domid on the target, even */
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(all_attachments(f, f->vd1, THIS_HOST), 0);
+	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 1);
+}
+
+/* Attachments of a host sanlock declares dead are stale: another host may attach, check
+ * reports them and --repair drops them; never while the host is live. */
+static void test_dead_hosts_attachments_are_stale(void **state)
+{
+	struct fixture *f = *state;
+	char *report = NULL;
+	unsigned problems = 0;
+	const char *be;
+
+	shared(f);
+	host_attaches(HOST_B, f->vd1, 5, "w", VM_B);
+	domain(7, VM_A);
+	be = backend(7, 51712, "vd:1", "w");
+	assert_int_equal(add(f, be), -EBUSY);
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, true, &report,
+					       &problems), 0);
+	assert_int_equal(problems, 0);
+	assert_null(report);
+	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 1);
+
+	host_dead[HOST_B] = true;
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, false, &report,
+					       &problems), 0);
+	assert_int_equal(problems, 1);
+	assert_non_null(strstr(report, "on host 2 is stale: sanlock declares host 2 dead"));
+	free(report);
+	host_queries = 0;
+	assert_int_equal(add(f, be), 0);
+	assert_true(host_queries > 0);
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, true, &report,
+					       &problems), 0);
+	assert_int_equal(problems, 0);
+	assert_non_null(strstr(report, "repaired: dropped stale attachment"));
+	free(report);
+	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 0);
+	assert_int_equal(all_attachments(f, f->vd1, THIS_HOST), 1);
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, false, &report,
+					       &problems), 0);
+	assert_int_equal(problems, 0);
+	assert_null(report);
+}
+
+/* When sanlock cannot say whether a host is dead, its rows stay and count, and check says why. */
+static void test_unknown_liveness_keeps_other_hosts_rows(void **state)
+{
+	struct fixture *f = *state;
+	char *report = NULL;
+	unsigned problems = 0;
+
+	shared(f);
+	host_attaches(3, f->vd1, 5, "w", VM_B);
+	assert_int_equal(vd_check_hosts_with(f->db, &fake_hosts, true, &report,
+					       &problems), 0);
+	assert_int_equal(problems, 1);
+	assert_non_null(strstr(report, "cannot tell whether host 3 is dead"));
+	free(report);
+	assert_int_equal(all_attachments(f, f->vd1, 3), 1);
+	assert_int_equal(add(f, backend(7, 51712, "vd:1", "w")), -ECONNREFUSED);
+	assert_int_equal(ndevs, 0);
+}
+
+/* Only a host sanlock lists as dead is dead; failing, unknown, free and unlisted hosts may still
+ * write. */
+static void test_only_a_host_sanlock_lists_dead_is_dead(void **state)
+{
+	const struct vd_sanlock_host hosts[] = {
+		{ .host_id = 1, .state = VD_SANLOCK_HOST_LIVE },
+		{ .host_id = 2, .state = VD_SANLOCK_HOST_FAIL },
+		{ .host_id = 3, .state = VD_SANLOCK_HOST_UNKNOWN },
+		{ .host_id = 4, .state = VD_SANLOCK_HOST_FREE },
+		{ .host_id = 5, .state = VD_SANLOCK_HOST_DEAD },
+	};
+
+	(void)state;
+	for (uint32_t id = 1; id <= 4; id++)
+		assert_false(vd_sharing_host_listed_dead(hosts, ARRAY_SIZE(hosts), id));
+	assert_true(vd_sharing_host_listed_dead(hosts, ARRAY_SIZE(hosts), 5));
+	assert_false(vd_sharing_host_listed_dead(hosts, ARRAY_SIZE(hosts), 6));
+}
+
+/* Two hosts racing for one VD: host 2 records its writer after our first look but before we
+ * record ours. The check inside our recording transaction refuses, and we undo the dm device. */
+static void host_b_attaches_vd1_rw(void)
+{
+	host_attaches(HOST_B, 1, 5, "w", VM_B);
+}
+
+static void test_recording_rechecks_other_hosts_in_its_transaction(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	domain(7, VM_A);
+	be = backend(7, 51712, "vd:1", "w");
+	on_dm_create = host_b_attaches_vd1_rw;
+	assert_int_equal(add(f, be), -EBUSY);
+	assert_null(on_dm_create);
+	assert_non_null(strstr(logged, "on host 2"));
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(all_attachments(f, f->vd1, THIS_HOST), 0);
+	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 1);
+}
+
+static void test_online_grow_is_refused_while_attached_on_another_host(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_vdisk v = { 0 };
+
+	shared(f);
+	host_attaches(HOST_B, f->vd1, 5, "r", VM_B);
+	vd_err_clear();
+	assert_int_equal(vd_vdisk_resize(f->db, f->vd1, 4 * ES, false, NULL, NULL, &v), -EBUSY);
+	assert_non_null(strstr(vd_errmsg(), "attached on host 2"));
+	assert_int_equal(vd_db_vdisk_get(f->db, f->vd1, &v), 0);
+	assert_int_equal(v.extent_count, 2);
+	vd_vdisk_dispose(&v);
+	/* attached here only: grows as before */
+	host_detaches(HOST_B, 5);
+	assert_int_equal(add(f, backend(5, 51712, "vd:1", "w")), 0);
+	assert_int_equal(vd_vdisk_resize(f->db, f->vd1, 4 * ES, false, NULL, NULL, &v), 0);
+	assert_int_equal(v.extent_count, 4);
+	vd_vdisk_dispose(&v);
+}
+
+/* Schema 3 to 4: rows keep everything and belong to host 0 (an unshared pool's). */
+static void test_schema_3_attachments_become_host_0s(void **state)
+{
+	struct fixture *f = *state;
+	const char *be = backend(5, 51712, "vd:1", "w");
+	struct vd_attachment *list = NULL;
+	size_t n = 0;
+	sqlite3 *raw;
+
+	if (fixture_onpool())
+		skip(); /* rewrites a schema-3 database file by hand with the sqlite3 API */
+	assert_int_equal(add(f, be), 0);
+	vd_db_close(f->db);
+	f->db = NULL;
+	assert_int_equal(sqlite3_open(f->db_path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+				      "CREATE TABLE a3 AS SELECT backend_path, vd_id, domid, devid, "
+				      "mode, vdev, dm_name, since, vm_uuid FROM attachments;"
+				      "DROP TABLE attachments;"
+				      "CREATE TABLE attachments (backend_path TEXT PRIMARY KEY, "
+				      "vd_id INTEGER NOT NULL REFERENCES vdisks(id), domid INTEGER NOT "
+				      "NULL, devid INTEGER NOT NULL, mode TEXT NOT NULL, vdev TEXT, "
+				      "dm_name TEXT NOT NULL, since INTEGER NOT NULL, vm_uuid TEXT);"
+				      "INSERT INTO attachments SELECT * FROM a3; DROP TABLE a3;"
+				      "CREATE INDEX attachments_by_vd ON attachments(vd_id);"
+				      "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(vd_db_open(f->db_path, 0, &f->db), 0);
+	f->h.db = f->db;
+	assert_int_equal(vd_db_attachment_list_all(f->db, 1, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].host_id, 0);
+	assert_int_equal(list[0].domid, 5);
+	assert_non_null(list[0].vm_uuid);
+	vd_db_attachment_list_free(list, n);
+	/* and another host may record the same backend path */
+	snprintf(other_db_path, sizeof(other_db_path), "%s", f->db_path);
+	host_attaches(HOST_B, f->vd1, 5, "r", NULL);
+	assert_int_equal(remove_be(f, be), 0);
+	assert_int_equal(all_attachments(f, f->vd1, HOST_B), 1);
+}
+
+/* The holder holds the pool's active-VD lease before the first dm device of the pool exists
+ * here and lets go after the last one went; never while another VD's device remains. */
+static void test_active_lease_is_held_while_any_dm_device_of_the_pool_exists(void **state)
+{
+	struct fixture *f = *state;
+	char be1[64], be2[64];
+
+	shared(f);
+	snprintf(be1, sizeof(be1), "%s", backend(5, 51712, "vd:1", "w"));
+	snprintf(be2, sizeof(be2), "%s", backend(6, 51712, "vd:2", "w"));
+	assert_int_equal(add(f, be1), 0);
+	assert_string_equal(trace, "hold create ");
+	assert_int_equal(add(f, be2), 0);
+	assert_int_equal(lease_holds, 1);
+	assert_int_equal(remove_be(f, be1), 0);
+	assert_string_equal(trace, "hold create hold create remove release(kept) ");
+	assert_int_equal(lease_holds, 1);
+	assert_int_equal(remove_be(f, be2), 0);
+	assert_string_equal(trace, "hold create hold create remove release(kept) remove release ");
+	assert_int_equal(lease_holds, 0);
+	/* xl-vd map and unmap too */
+	trace[0] = '\0';
+	char path[64];
+	assert_int_equal(vd_attach_map(&f->h, f->vd1, "w", path, sizeof(path)), 0);
+	assert_int_equal(lease_holds, 1);
+	assert_int_equal(vd_attach_unmap(&f->h, f->vd1), 0);
+	assert_string_equal(trace, "hold create remove release ");
+	assert_int_equal(lease_holds, 0);
+}
+
+/* No holder (lockspace-start not run): the attach fails naming the command, leaving nothing. */
+static void test_attach_without_the_holder_fails_and_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	const char *be;
+
+	shared(f);
+	be = backend(5, 51712, "vd:1", "w");
+	hold_fails = -ESRCH;
+	assert_int_equal(add(f, be), -ESRCH);
+	assert_non_null(strstr(logged, "xl-vd lockspace-start"));
+	assert_int_equal(ndevs, 0);
+	assert_int_equal(attachments(f, f->vd1), 0);
+	assert_string_equal(trace, "");
+	/* a failure after the hold gives the lease back with the device */
+	fail_at = 0;
+	for (int k = 1;; k++) {
+		int r;
+
+		trace[0] = '\0';
+		op_count = 0;
+		fail_at = k;
+		failed_op = NULL;
+		r = add(f, backend(5, 51712, "vd:1", "w"));
+		if (!failed_op) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		assert_true(r < 0);
+		assert_int_equal(ndevs, 0);
+		assert_int_equal(lease_holds, 0);
+	}
+	fail_at = 0;
+}
+
+/* The pool's dm devices are told apart from another pool's by their DM UUID. */
+static void test_pool_active_counts_only_this_pools_devices(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_dm_table t = { 0 };
+	struct vd_dm_target x = { 0, 8, makedev(POOL_MAJOR, 0), 0 };
+	struct vd_dm_info info;
+	uint8_t pool[16], other[16];
+	char uuid[VD_DM_UUID_MAX];
+
+	vd_db_pool_uuid(f->db, pool);
+	memcpy(other, pool, 16);
+	other[15] ^= 1;
+	assert_int_equal(vd_holder_pool_active(pool, &fake_dm), 0);
+	assert_int_equal(vd_dmtable_append(&t, &x), 0);
+	assert_int_equal(fake_create("vd-9", vd_dm_uuid(other, 9, uuid), &t, &info), 0);
+	assert_int_equal(vd_holder_pool_active(pool, &fake_dm), 0);
+	assert_int_equal(fake_create("vd-3", vd_dm_uuid(pool, 3, uuid), &t, &info), 0);
+	vd_dmtable_dispose(&t);
+	assert_int_equal(vd_holder_pool_active(pool, &fake_dm), 1);
+}
+
 static void test_guest_message_keeps_the_reason_and_hides_other_tenants(void **state)
 {
 	char out[512];
@@ -1478,6 +1988,20 @@ int main(void)
 		T(test_foreign_backend_of_the_same_vm_is_the_requester),
 		T(test_stub_domain_and_its_target_are_the_same_vm),
 		T(test_schema_2_attachments_gain_a_vm_uuid_column),
+		T(test_rw_attach_is_refused_while_a_live_host_holds_the_vd_rw),
+		T(test_read_only_sharing_across_hosts_works_at_level_0),
+		T(test_backend_paths_repeat_between_hosts),
+		T(test_migration_between_hosts_is_the_same_vm),
+		T(test_migration_source_drops_only_its_own_attachment),
+		T(test_dead_hosts_attachments_are_stale),
+		T(test_recording_rechecks_other_hosts_in_its_transaction),
+		cmocka_unit_test(test_only_a_host_sanlock_lists_dead_is_dead),
+		T(test_unknown_liveness_keeps_other_hosts_rows),
+		T(test_online_grow_is_refused_while_attached_on_another_host),
+		T(test_schema_3_attachments_become_host_0s),
+		T(test_active_lease_is_held_while_any_dm_device_of_the_pool_exists),
+		T(test_attach_without_the_holder_fails_and_leaves_nothing),
+		T(test_pool_active_counts_only_this_pools_devices),
 		cmocka_unit_test(test_modes_canonicalise_like_block_common),
 	};
 
