@@ -12,7 +12,7 @@
 #   XENVD_E2E=skip               exit 77 at once
 #   XENVD_E2E_CACHE=DIR          the guest-side .deb cache (as run.sh)
 #   XENVD_E2E_SHARED_STEPS="a b" run only these scenario steps (default: all but the optional ones)
-#   XENVD_E2E_SHARED_IO=SECS     sanlock io_timeout of the bed's lockspaces (default 3)
+#   XENVD_E2E_SHARED_IO=SECS     sanlock io_timeout of the bed's lockspaces (default 5)
 #   XENVD_E2E_SHARED_VDS=N       VDs each host creates and deletes at once in step 3 (default 50)
 #   XENVD_E2E_TIMEOUT=SECS       hard limit for each QEMU (default 1200)
 #   XENVD_E2E_SHARED_LOCATOR_COPY=1  diagnosis: when B's pool-import of the shared pool fails, copy
@@ -57,7 +57,7 @@ work=$(cd "$work" && pwd)
 cache=${XENVD_E2E_CACHE:-$srcdir/tests/e2e/work/cache}
 mkdir -p "$cache" 2>/dev/null || cache=$work/cache
 mkdir -p "$cache"
-io=${XENVD_E2E_SHARED_IO:-3}
+io=${XENVD_E2E_SHARED_IO:-5}
 nvds=${XENVD_E2E_SHARED_VDS:-50}
 
 t0=$(date +%s)
@@ -329,6 +329,11 @@ sc_churn() {
 	dup=$(printf '%s\n' $ia $ib | sort | uniq -d | tr '\n' ' ')
 	[ -z "$dup" ] || { why="VD ids given to both hosts: $dup"; return 1; }
 	figure "churn: $nvds creates then $nvds deletes on each host at once: A $(value A churn-create-secs) s + $(value A churn-delete-secs) s, B $(value B churn-create-secs) s + $(value B churn-delete-secs) s ($((4 * nvds)) metadata transactions in all, TCG)"
+	on A churn-local $((nvds * 10 + 120)) "$nvds" || return 1
+	figure "$(awk -v sc="$(value A churn-create-secs)" -v sd="$(value A churn-delete-secs)" \
+		-v lc="$(value A local-create-secs)" -v ld="$(value A local-delete-secs)" -v n="$nvds" 'BEGIN {
+		printf "metadata ops on A: create %.2f s, delete %.2f s each on the shared pool (B busy at the same time) vs %.2f s, %.2f s on an unshared file-backed pool: ratio %.1fx, %.1fx (whole xl-vd processes, TCG)",
+			sc / n, sd / n, lc / n, ld / n, sc / lc, sd / ld }')"
 	both check 180 || return 1
 	on A gc 180 || return 1
 	both check 180 || return 1
@@ -387,8 +392,62 @@ sc_failover() {
 	on B stale-repair 120 "$fid" 1 || return 1
 }
 
+# 6b. fencing: A (booted again if the failover step killed it) runs p5 on a VD; A's pool disk is
+#    taken away through its QEMU monitor (drive_del: every I/O fails from then on). A cannot renew
+#    its delta lease; its holder keeps the active-VD lease and sanlock cannot kill it, so wdmd
+#    stops petting xen_wdt and Xen resets A (QEMU exits: -no-reboot) -- before B may attach p5's VD
+sc_fencing() {
+	local fid ts tcut tsend texit secs i
+	if ! host_alive A; then
+		mv "$(log_of A)" "$work/consoleA.before-fencing.log"
+		: >"$(log_of A)"
+		start_host A
+		i=$((SECONDS + 240))
+		until grep -aq "XENVD-E2E: agent ready" "$(log_of A)"; do
+			host_alive A || { why="host A's QEMU exited while booting again"; return 1; }
+			[ $SECONDS -ge $i ] && { why="host A's agent not ready after 240 s"; return 1; }
+			sleep 1
+		done
+		on A up 150 || return 1
+		if ! on A pool-import 120; then
+			[ "${XENVD_E2E_SHARED_LOCATOR_COPY:-}" = 1 ] || return 1
+			on B locator-out 30 || return 1
+			on A locator-in 30 "$(value B locator-hex)" || return 1
+		fi
+		on A ls-start 180 || return 1
+	fi
+	on A vd-create 60 sh-fence 16M || return 1
+	fid=$(value A sh-fence-id)
+	on A vd-guest-start 240 p5 "$fid" || return 1
+	on B map-refused 60 "$fid" 1 || return 1
+	monitor A "info block"
+	tcut=$(date +%s.%N)
+	monitor A "drive_del d0"
+	echo "  host A's pool disk deleted from its QEMU (drive_del d0); p5 holds VD $fid rw there"
+	tsend=$(date +%s.%N)
+	hsend B takeover $((8 * io + 60 + 180)) "$fid" 1 $((8 * io + 60 + 120)); ts=$sent
+	# A's end, as the host sees it
+	texit=""
+	while host_alive A; do
+		sleep 0.5
+		[ "$(awk -v a="$tcut" -v b="$(date +%s.%N)" 'BEGIN{print (b - a > 8 * '"$io"' + 60 + 120)}')" = 1 ] && break
+	done
+	host_alive A || texit=$(date +%s.%N)
+	hwait B "$ts" || return 1
+	secs=$(value B takeover-secs)
+	tr -d '\r' <"$(log_of A)" | grep -a -iE 'watchdog|sanlock|reboot' | tail -n 8 | sed 's/^/    A console: /'
+	[ -n "$texit" ] || { why="host A was not reset within $((8 * io + 180)) s of losing its pool disk"; return 1; }
+	tr -d '\r' <"$(log_of A)" | grep -aqi 'watchdog' ||
+		{ why="host A went down, but its console does not say the watchdog reset it"; return 1; }
+	figure "fencing: A reset by its watchdog $(awk -v a="$tcut" -v b="$texit" 'BEGIN{printf "%.1f", b - a}') s after losing its pool disk; B attached A's VD $(awk -v a="$tcut" -v b="$tsend" -v s="$secs" 'BEGIN{printf "%.1f", b - a + s}') s after it (host_dead = $((8 * io + 60)) s)"
+	[ "$(awk -v a="$texit" -v b="$tsend" -v s="$secs" 'BEGIN{print (a < b + s)}')" = 1 ] ||
+		{ why="B attached A's VD before A was reset"; return 1; }
+	on B stale-repair 120 "$fid" 1 || return 1
+}
+
 # ---------------------------------------------------------------- runner
-all_steps="boot daemons sanlock migrate-phy join vd churn sharing migrate-vd reimport failover"
+# the default list; also: sanlock (infrastructure), fencing (6b, after failover)
+all_steps="boot daemons migrate-phy join vd churn sharing migrate-vd reimport failover"
 steps=${XENVD_E2E_SHARED_STEPS:-$all_steps}
 case " $steps " in *" boot "*) ;; *) steps="boot $steps" ;; esac
 exec > >(tee "$work/shared.log") 2>&1

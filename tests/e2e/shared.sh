@@ -368,6 +368,27 @@ step_churn() {
 	value churn-delete-secs "$(secs_between "$t1" "$EPOCHREALTIME")"
 	info "created $n VDs in $(secs_between "$t0" "$t1") s, deleted them in $(secs_between "$t1" "$EPOCHREALTIME") s"
 }
+# churn_local N: the same churn on an unshared, file-backed pool of this dom0 (the figures' base)
+step_churn_local() {
+	local n=$1 i id ids="" out t0 t1
+	mkdir -p /tmp/local
+	rm -f /tmp/local/*
+	truncate -s 512M /tmp/local/pool.img
+	export XENVD_DB=/tmp/local/xenvd.db
+	run "$XL_VD" format /tmp/local/pool.img --file-database --extent-size 4M || fail "format of the local pool failed"
+	t0=$EPOCHREALTIME
+	for i in $(seq 1 "$n"); do
+		out=$("$XL_VD" create 8M --name "local-$i" 2>&1) || fail "local create #$i failed: $out"
+		ids="$ids $(echo "$out" | grep -oE '[0-9]+' | tail -n 1)"
+	done
+	t1=$EPOCHREALTIME
+	for id in $ids; do
+		out=$("$XL_VD" delete "$id" 2>&1) || fail "local delete $id failed: $out"
+	done
+	value local-create-secs "$(secs_between "$t0" "$t1")"
+	value local-delete-secs "$(secs_between "$t1" "$EPOCHREALTIME")"
+	rm -rf /tmp/local
+}
 step_check() {
 	need_xlvd check
 	run "$XL_VD" check || fail "xl-vd check fails on host $E2E_HOST"
