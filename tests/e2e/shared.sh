@@ -157,6 +157,13 @@ step_sl_acquire() {
 	done
 	value sl-acquire-secs "$(secs_between "$t0" "$EPOCHREALTIME")"
 }
+# sl_status: what this host's sanlock holds, and the lease holder
+step_sl_status() {
+	sanlock client status 2>&1
+	ps 2>/dev/null | grep -E 'lease-hold' | grep -v grep
+	dm_vd_devices
+	return 0
+}
 step_sl_release() {
 	kill "$(cat /tmp/e2e/sl-hold.pid)" 2>/dev/null
 	local end=$((SECONDS + 20))
