@@ -20,7 +20,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (vd_config_load(NULL, &cfg) < 0 ||
-	    vd_db_open(cfg.db_path, VD_DB_NO_CHECKPOINT_ON_CLOSE, &db) < 0) {
+	    vd_db_open(cfg.db_path, 0, &db) < 0) {
 		fprintf(stderr, "bench_onpool_dbphase: %s\n", vd_errmsg());
 		return 1;
 	}

@@ -28,3 +28,15 @@ bench-onpool: bench/bench_onpool_dbphase xl-extensions/xl-vd
 	PATH='$(abs_top_builddir)/xl-extensions':"$$PATH" DBPHASE=bench/bench_onpool_dbphase \
 		bash $(top_srcdir)/bench/bench_onpool.sh
 .PHONY: bench-onpool
+
+# A shared pool (sanlock lease around every metadata transaction) against the same pool
+# unshared, with the floor of one bare lease acquisition (root, sanlock: the script starts its
+# own daemon).
+EXTRA_PROGRAMS += bench/bench_lease
+bench_bench_lease_LDADD = $(XENVD_LIBS)
+CLEANFILES += bench/bench_lease
+EXTRA_DIST += bench/bench_shared.sh
+bench-shared: bench/bench_onpool_dbphase bench/bench_lease xl-extensions/xl-vd
+	PATH='$(abs_top_builddir)/xl-extensions':"$$PATH" DBPHASE=bench/bench_onpool_dbphase \
+		LEASE=bench/bench_lease bash $(top_srcdir)/bench/bench_shared.sh
+.PHONY: bench-shared

@@ -7,7 +7,8 @@
 deb_files = debian/changelog debian/control debian/copyright debian/rules debian/source/format \
 	debian/xenvd.install debian/xenvd.links debian/xenvd.lintian-overrides \
 	debian/xenvd.README.Debian debian/xenvd.xenvd-gc.service debian/xenvd.xenvd-gc.timer \
-	debian/xenvd.xenvd-recover.service debian/xenvd.xenvd-leased.service debian/local.mk
+	debian/xenvd.xenvd-recover.service debian/xenvd.xenvd-lockspace.service \
+	debian/xenvd.xenvd-leased.service debian/local.mk
 EXTRA_DIST += $(deb_files) doc/xenvd.conf
 
 # the .deb's name, in a recipe

@@ -46,6 +46,14 @@ INTEGRATION_CORE = \
 TESTS += $(INTEGRATION_CORE)
 dist_check_SCRIPTS += $(INTEGRATION_CORE) tests/integration/lib.sh
 
+# A pool shared by two hosts through real sanlock daemons started by the test (skips without
+# sanlock or root); ~70 s, most of it sanlock's own wait before refusing a duplicate host id.
+TESTS += tests/integration/xlvd_shared.sh
+dist_check_SCRIPTS += tests/integration/xlvd_shared.sh
+check_PROGRAMS += tests/sanlock-probe
+tests_sanlock_probe_SOURCES = tests/sanlock-probe.c
+tests_sanlock_probe_LDADD = $(XENVD_LIBS)
+
 # Everything again on the on-pool database (tests/onpool-suite.sh): the whole suite but itself
 # and the QEMU bed, which has a step of its own for it.
 TESTS += tests/onpool-suite.sh

@@ -127,8 +127,9 @@ int xlvd_start_holder(void)
 	     access("/etc/systemd/system/xenvd-leased.service", F_OK) == 0)) {
 		child = fork();
 		if (child == 0) {
-			execlp("systemctl", "systemctl", "start", "xenvd-leased.service",
-			       (char *)NULL);
+			/* --no-block: the caller may itself be a unit being started */
+			execlp("systemctl", "systemctl", "--no-block", "start",
+			       "xenvd-leased.service", (char *)NULL);
 			_exit(127);
 		}
 	} else {

@@ -232,6 +232,9 @@ int vd_hotplug_add(struct vd_attacher *h, const char *xenbus_path)
 	r = vd_attach(&run);
 	if (r < 0)
 		goto fail;
+	/* The database's part is done (checked and recorded under one hold of a shared pool's
+	 * metadata lease): the lease goes before the xenstore writes. */
+	(void)vd_db_idle(h->db);
 	r = vd_xs_write_connected(h->xs, be, run.dev, vd_dm_path(run.name, path, sizeof(path)));
 	if (r < 0) {
 		vd_attach_undo(&run);

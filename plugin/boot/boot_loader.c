@@ -308,6 +308,9 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		}
 		if (r < 0)
 			goto out;
+		/* The extent map is all it needs: a shared pool's metadata lease goes now, not
+		 * after the (slow) reading of the guest's disk. */
+		(void)vd_db_idle(db);
 		if (n_segs == 0) {
 			r = vd_err(-ENODATA, "VD %s has no extents", o->vd);
 			goto out;

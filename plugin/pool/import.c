@@ -81,6 +81,8 @@ int vd_import_image(struct vd_db *db, uint32_t id, int image_fd,
 	r = vd_vdisk_runs(db, id, O_RDWR, &segs, &n);
 	if (r < 0)
 		return r;
+	/* The copy needs no database: a shared pool's metadata lease goes now. */
+	(void)vd_db_idle(db);
 	for (size_t i = 0; i < n && r == 0 && done < image_size; i++) {
 		const struct vd_run *s = &segs[i];
 

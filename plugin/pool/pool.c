@@ -640,6 +640,15 @@ int vd_pool_import(const char *db_path, char *const *devices, size_t n, struct v
 		goto out;
 	wrote = existing.n == 0;
 	r = vd_db_open(db_path, 0, &db);
+	if (r == -ENOTCONN) {
+		/* A shared pool, and this host has not joined its lockspace: lockspace-start
+		 * needs the locator to find the lease area, so it stays. */
+		_cleanup_free_ char *why = strdup(vd_errmsg());
+
+		wrote = false;
+		r = vd_err(r, "%s, then run this pool-import again", why ? why : "");
+		goto out;
+	}
 	if (r < 0)
 		goto out;
 	/* Where every device given is now (the database has where it was last seen). */

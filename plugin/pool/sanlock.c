@@ -532,7 +532,11 @@ int vd_sanlock_acquire(const struct vd_sanlock_area *a, unsigned slot, const cha
 	}
 	resv[0] = &res.res;
 	t0 = now_us();
-	rv = sanlock_acquire(pid == 0 ? reg_sock : -1, pid == 0 ? -1 : pid, 0, 1, resv, NULL);
+	/* OWNER_NOWAIT: a lease whose owner host stopped renewing but is not yet dead is busy
+	 * now, not a wait of up to host_dead_seconds inside the daemon (block-vd has 40 s in
+	 * all); the caller's bounded retry takes it once sanlock declares that host dead. */
+	rv = sanlock_acquire(pid == 0 ? reg_sock : -1, pid == 0 ? -1 : pid,
+			     SANLK_ACQUIRE_OWNER_NOWAIT, 1, resv, NULL);
 	if (rv < 0) {
 		rv = acquire_err(a, name, rv);
 		if (rv == -EBUSY)

@@ -116,7 +116,8 @@ const struct vd_sanlock_stats *vd_sanlock_stats(void);
  * the daemon then resets the host instead of killing it if the lockspace is lost. */
 int vd_sanlock_register(bool unkillable);
 /* A lease in slot of the area, held by pid (a process registered with the daemon; 0: the
- * calling process), shared or exclusive. Errors as vd_sanlock_md_acquire. */
+ * calling process), shared or exclusive. Errors as vd_sanlock_md_acquire. Never waits: a lease
+ * whose owner host is failing but not yet dead is -EBUSY until sanlock declares it dead. */
 int vd_sanlock_acquire(const struct vd_sanlock_area *a, unsigned slot, const char *name,
 		       bool shared, pid_t pid);
 int vd_sanlock_release(const struct vd_sanlock_area *a, unsigned slot, const char *name,

@@ -16,7 +16,9 @@
 #include "pool/label.h"
 #include "pool/mdarea.h"
 #include "pool/pool.h"
+#include "pool/sanlock.h"
 #include "pool/vdisk.h"
+#include "base/config.h"
 
 #define ES (1024 * 1024)
 #define EXTENTS 64
@@ -256,6 +258,135 @@ static void test_damaged_database_region_header_is_refused(void **state)
 	assert_refused_unchanged(f, "damaged database region header");
 }
 
+static uint32_t header_version(struct fixture *f)
+{
+	uint8_t buf[512];
+	int fd = open(f->dev_path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(vd_pread_all(fd, buf, sizeof(buf), VD_MD_OFFSET), 0);
+	close(fd);
+	return vd_get_be32(buf + 8);
+}
+
+static void test_unshared_pool_header_stays_version_1(void **state)
+{
+	struct fixture *f = *state;
+
+	/* An older xenvd reads version 1 only: a pool that is not shared must keep it. */
+	assert_int_equal(header_version(f), 1);
+}
+
+/* Records a lease area as vd_pool_share does last (without sanlock: nothing here reads it). */
+static void record_lease(struct fixture *f, struct vd_md_lease *lease)
+{
+	struct vd_locator loc = { 0 };
+	struct vd_db *db = NULL;
+
+	assert_int_equal(vd_db_open(f->db_path, 0, &db), 0);
+	assert_false(vd_db_lease(db, NULL));
+	memset(lease, 0, sizeof(*lease));
+	assert_int_equal(vd_locator_read(f->db_path, &loc), 0);
+	memcpy(lease->device_uuid, loc.copies[0].device_uuid, 16);
+	vd_locator_dispose(&loc);
+	lease->offset = 48 * ES;
+	lease->size = 16 * ES;
+	lease->sector_size = 512;
+	assert_int_equal(vd_db_begin(db), 0);
+	assert_int_equal(vd_db_set_lease(db, lease), 0);
+	assert_int_equal(vd_db_commit(db), 0);
+	/* the next write transaction rewrites the headers: the lease stays in them */
+	create(db, 1);
+	vd_db_close(db);
+}
+
+static void test_lease_area_recorded_in_header_makes_version_2_and_reads_back(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_md_lease lease, got;
+	struct vd_md_copy copy = { .path = f->dev_path, .offset = VD_MD_OFFSET,
+				   .size = vd_mdarea_size_for(4096), .copy = 1 };
+	struct vd_locator loc = { 0 };
+	struct vd_mdarea *a = NULL;
+
+	record_lease(f, &lease);
+	assert_int_equal(header_version(f), 2);
+	assert_int_equal(vd_locator_read(f->db_path, &loc), 0);
+	assert_int_equal(vd_mdarea_open(loc.pool_uuid, &copy, 1, true, &a), 0);
+	assert_true(vd_mdarea_lease(a, &got));
+	assert_memory_equal(&got, &lease, sizeof(got));
+	vd_mdarea_close(a);
+	vd_locator_dispose(&loc);
+}
+
+static void test_shared_pool_without_host_id_is_refused_naming_the_key(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_md_lease lease;
+	struct vd_db *db = NULL;
+
+	record_lease(f, &lease);
+	/* XENVD_CONF is /nonexistent: no host_id. Refused before sanlock is asked anything. */
+	assert_int_equal(vd_db_open(f->db_path, VD_DB_READONLY, &db), -ENOKEY);
+	if (!strstr(vd_errmsg(), "is shared and this host has no host_id: set host_id") ||
+	    !strstr(vd_errmsg(), "/nonexistent"))
+		fail_msg("error '%s' does not name host_id and the file", vd_errmsg());
+}
+
+static void test_sanlock_lease_geometry_follows_the_sector_size(void **state)
+{
+	struct vd_sanlock_area sa;
+	uint8_t uuid[16];
+	uint32_t align;
+
+	(void)state;
+	memset(uuid, 0xab, sizeof(uuid));
+	assert_int_equal(vd_sanlock_align_for(512, &align), 0);
+	assert_int_equal(align, 1024 * 1024);
+	assert_int_equal(vd_sanlock_align_for(4096, &align), 0);
+	assert_int_equal(align, 8 * 1024 * 1024);
+	assert_int_equal(vd_sanlock_align_for(520, &align), -EINVAL);
+	assert_int_equal(vd_sanlock_area_init(&sa, uuid, "/dev/x", 3 * 1024 * 1024, 4096), -EINVAL);
+	assert_int_equal(vd_sanlock_area_init(&sa, uuid, "/dev/x:y", 0, 512), -EINVAL);
+	assert_int_equal(vd_sanlock_area_init(&sa, uuid, "/dev/x", 16 * 1024 * 1024, 4096), 0);
+	assert_string_equal(sa.lockspace, "abababababababababababababababab");
+	assert_int_equal(vd_sanlock_slot_offset(&sa, VD_SANLOCK_SLOT_METADATA),
+			 24 * 1024 * 1024);
+	assert_int_equal(vd_sanlock_area_size(&sa), VD_SANLOCK_SLOTS * 8ULL * 1024 * 1024);
+}
+
+static void test_config_host_id_has_no_default_and_is_range_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct vd_config cfg;
+	char path[160];
+	FILE *c;
+
+	assert_int_equal(vd_config_load("/nonexistent", &cfg), 0);
+	assert_int_equal(cfg.host_id, 0);
+	assert_int_equal(cfg.lockspace_io_timeout, 10);
+	vd_config_dispose(&cfg);
+	snprintf(path, sizeof(path), "%s/conf", f->dir);
+	for (int i = 0; i < 3; i++) {
+		static const char *const text[] = { "host_id = 2000\nlockspace_io_timeout = 3\n",
+						    "host_id = 0\n", "host_id = 2001\n" };
+
+		c = fopen(path, "w");
+		assert_non_null(c);
+		fputs(text[i], c);
+		fclose(c);
+		if (i == 0) {
+			assert_int_equal(vd_config_load(path, &cfg), 0);
+			assert_int_equal(cfg.host_id, 2000);
+			assert_int_equal(cfg.lockspace_io_timeout, 3);
+			vd_config_dispose(&cfg);
+		} else {
+			assert_int_equal(vd_config_load(path, &cfg), -EINVAL);
+			assert_non_null(strstr(vd_errmsg(), "host_id"));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +400,16 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_database_region_header_is_refused,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unshared_pool_header_stays_version_1, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_lease_area_recorded_in_header_makes_version_2_and_reads_back, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_shared_pool_without_host_id_is_refused_naming_the_key, setup, teardown),
+		cmocka_unit_test(test_sanlock_lease_geometry_follows_the_sector_size),
+		cmocka_unit_test_setup_teardown(
+			test_config_host_id_has_no_default_and_is_range_checked, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
