@@ -340,18 +340,22 @@ sc_churn() {
 	on A gc 180 || return 1
 	both check 180 || return 1
 }
-# 4. p1 boots on A from the VD (vdloader); B's rw use of it is refused naming host 1 and p1's
-#    domain; read-only sharing of sh-ro across the hosts (sharing level 0)
+# 4. p1 boots on A from the VD (vdloader), and A's lease holder holds the pool's active lease;
+#    B's rw use of it is refused naming host 1 and p1's domain; read-only sharing of sh-ro
+#    across the hosts (sharing level 0)
 sc_sharing() {
+	local held=0
 	[ -n "${root_id:-}" ] || { why="no VD from step vd"; return 1; }
 	on A guest-start 300 p1 vd "$root_id" || return 1
 	p1_domid=$(value A p1-domid)
 	on A vd-held 60 "$root_id" p1 || return 1
+	on A lease-held 30 || held=1
 	on B refuse-rw 120 "$root_id" 1 "$p1_domid" || return 1
 	on B map-refused 60 "$root_id" 1 || return 1
 	on A ro-attach 120 p1 "$ro_id" || return 1
 	on B ro-guest 200 "$ro_id" || return 1
 	on A ro-detach 60 p1 || return 1
+	[ $held = 0 ] || { why="host A runs p1 on a VD but its lease holder holds no active-VD lease: A would not be fenced"; return 1; }
 }
 # 5. xl migrate p1 A -> B: it keeps running and using its disk on B; A keeps nothing of it
 sc_migrate_vd() {
