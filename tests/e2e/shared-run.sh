@@ -15,8 +15,6 @@
 #   XENVD_E2E_SHARED_IO=SECS     sanlock io_timeout of the bed's lockspaces (default 5)
 #   XENVD_E2E_SHARED_VDS=N       VDs each host creates and deletes at once in step 3 (default 50)
 #   XENVD_E2E_TIMEOUT=SECS       hard limit for each QEMU (default 1200)
-#   XENVD_E2E_SHARED_LOCATOR_COPY=1  diagnosis: when B's pool-import of the shared pool fails, copy
-#                                A's database locator to B instead (the join step still fails)
 # Console logs: WORK/consoleA.log, consoleB.log; the driver's own log: WORK/shared.log.
 # Exit: 0 if every step run passed, 1 otherwise, 77 if QEMU/TCG cannot run here.
 set -euo pipefail
@@ -301,19 +299,11 @@ sc_migrate_phy() {
 # 1. A formats the pool --shared, B imports it; both join (xl-vd lockspace-start); host-list
 #    shows two live hosts on each
 sc_join() {
-	local copied=0
 	on A pool-format 180 || return 1
-	if ! on B pool-import 120; then
-		[ "${XENVD_E2E_SHARED_LOCATOR_COPY:-}" = 1 ] || return 1
-		figure "FINDING: B cannot pool-import the shared pool before joining, nor join without a locator; A's locator copied to B (XENVD_E2E_SHARED_LOCATOR_COPY=1, diagnosis only)"
-		on A locator-out 30 || return 1
-		on B locator-in 30 "$(value A locator-hex)" || return 1
-		copied=1
-	fi
+	on B pool-import 120 || return 1
 	both ls-start 180 || return 1
 	figure "xl-vd lockspace-start (io_timeout $io s): A $(value A ls-start-secs) s, B $(value B ls-start-secs) s; format --shared $(value A format-secs) s"
 	both host-list 120 2 || return 1
-	[ $copied = 0 ] || { why="B could not pool-import the shared pool (A's locator was copied to B instead)"; return 1; }
 }
 # 2. A creates and imports a bootable VD (and a small one for read-only sharing); B lists them
 sc_vd() {
@@ -418,11 +408,7 @@ sc_fencing() {
 			sleep 1
 		done
 		on A up 150 || return 1
-		if ! on A pool-import 120; then
-			[ "${XENVD_E2E_SHARED_LOCATOR_COPY:-}" = 1 ] || return 1
-			on B locator-out 30 || return 1
-			on A locator-in 30 "$(value B locator-hex)" || return 1
-		fi
+		on A pool-import 120 || return 1
 		on A ls-start 180 || return 1
 	fi
 	on A vd-create 60 sh-fence 16M || return 1

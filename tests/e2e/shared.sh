@@ -300,16 +300,6 @@ step_pool_import() {
 	run "$XL_VD" lockspace-start || fail "xl-vd lockspace-start after the refused pool-import failed"
 	run "$XL_VD" pool-import "$POOL" || fail "xl-vd pool-import $POOL failed on host $E2E_HOST after lockspace-start"
 }
-# locator_out / locator_in HEX: A's database locator copied to B through the driver (the
-# diagnostic XENVD_E2E_SHARED_LOCATOR_COPY=1, as tests/integration/shared_hosts.sh copies it between
-# its two hosts; the locator's copies are found again by their labels where B's paths differ)
-step_locator_out() { value locator-hex "$(od -An -tx1 -v /var/lib/xenvd/xenvd.db | tr -d ' \n')"; }
-step_locator_in() {
-	mkdir -p -m 0700 /var/lib/xenvd
-	printf "$(echo "$1" | sed 's/../\\x&/g')" >/var/lib/xenvd/xenvd.db
-	chmod 600 /var/lib/xenvd/xenvd.db
-	cat /var/lib/xenvd/xenvd.db
-}
 step_ls_start() {
 	need_xlvd lockspace-start
 	local t0=$EPOCHREALTIME
