@@ -302,7 +302,7 @@ sc_join() {
 	on A pool-format 180 || return 1
 	on B pool-import 120 || return 1
 	both ls-start 180 || return 1
-	figure "xl-vd lockspace-start (io_timeout $io s): A $(value A ls-start-secs) s, B $(value B ls-start-secs) s; format --shared $(value A format-secs) s"
+	figure "xl-vd lockspace-start (io_timeout $io s): A $(value A ls-start-secs) s, B $(value B import-join-secs || true) s (when its pool-import said to); format --shared $(value A format-secs) s"
 	both host-list 120 2 || return 1
 }
 # 2. A creates and imports a bootable VD (and a small one for read-only sharing); B lists them

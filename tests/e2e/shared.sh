@@ -297,7 +297,9 @@ step_pool_import() {
 	echo "$out" | grep -q "lockspace-start" && [ -e /var/lib/xenvd/xenvd.db ] ||
 		fail "xl-vd pool-import $POOL failed on host $E2E_HOST"
 	info "as told: lockspace-start, then pool-import again"
+	local t0=$EPOCHREALTIME
 	run "$XL_VD" lockspace-start || fail "xl-vd lockspace-start after the refused pool-import failed"
+	value import-join-secs "$(secs_between "$t0" "$EPOCHREALTIME")"
 	run "$XL_VD" pool-import "$POOL" || fail "xl-vd pool-import $POOL failed on host $E2E_HOST after lockspace-start"
 }
 step_ls_start() {
