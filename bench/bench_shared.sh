@@ -19,8 +19,11 @@ IO_TIMEOUT=${BENCH_IO_TIMEOUT:-10}
 command -v sanlock >/dev/null || { echo "SKIP: no sanlock (apt-get install sanlock)"; exit 77; }
 tmp=$(mktemp -d /tmp/bench-shared.XXXXXX)
 loops=()
+declare -A dbs
 daemon_pid=
 cleanup() {
+	# lockspace-start started this host's active-VD lease holder: lockspace-stop ends it
+	[ -n "${dbs[shared]:-}" ] && XENVD_DB=${dbs[shared]} "$XL_VD" lockspace-stop >/dev/null 2>&1
 	if [ -n "$daemon_pid" ]; then
 		SANLOCK_RUN_DIR=$tmp/sanlock sanlock client shutdown -f 1 >/dev/null 2>&1
 		for ((i = 0; i < 50; i++)); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
@@ -44,7 +47,6 @@ sanlock client status >/dev/null 2>&1 || { echo "SKIP: sanlock does not start: $
 
 # setup KIND: a pool of 4000 extents of 64K on a loop device, its database on it; 20 VDs of
 # 1 MiB to work on. KIND shared: format --shared and join its lockspace.
-declare -A dbs
 setup() {
 	local kind=$1 dir=$tmp/$1 dev
 	mkdir -p "$dir"

@@ -98,7 +98,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_ENTRY: o->entry = optarg; break;
 		case O_ROOT: o->root = optarg; break;
 		case O_VD: o->vd = optarg; break;
-		case O_CONFIG: o->config = optarg; break;
+		case O_CONFIG:
+			o->config = optarg;
+			/* the library reads it too where it needs to (a shared pool's host_id) */
+			setenv("XENVD_CONF", optarg, 1);
+			break;
 		case O_DRYRUN: o->dryrun = true; break;
 		case O_UNPRIV: o->unprivileged = true; break;
 		case 'l': o->list = true; break;

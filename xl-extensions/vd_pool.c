@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pool/mdarea.h"
 #include "pool/pool.h"
 #include "pool/sanlock.h"
 #include "xl-vd.h"
@@ -125,6 +126,8 @@ int cmd_format(struct xlvd_ctx *ctx, int argc, char **argv)
 
 int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 {
+	struct vd_md_lease lease;
+	char lsize[32];
 	struct vd_pool_device *list = NULL;
 	struct vd_db *db;
 	size_t n = 0;
@@ -177,6 +180,14 @@ int cmd_pool_list(struct xlvd_ctx *ctx, int argc, char **argv)
 		       vd_db_storage(db), vd_db_path(db));
 	else
 		printf("Database: %s\n", vd_db_path(db));
+	if (!ctx->json && vd_db_lease(db, &lease)) {
+		char dev[37];
+
+		vd_uuid_unparse(lease.device_uuid, dev);
+		printf("Shared: sanlock lease area on device %s at %" PRIu64 " (%s, %u-byte "
+		       "sectors); 'xl-vd host-list' shows the hosts\n", dev, lease.offset,
+		       vd_format_size(lease.size, lsize, sizeof(lsize)), lease.sector_size);
+	}
 	vd_db_device_list_free(list, n);
 	return 0;
 }

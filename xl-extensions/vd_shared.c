@@ -82,7 +82,7 @@ int cmd_lockspace_stop(struct xlvd_ctx *ctx, int argc, char **argv)
 	 * pool's active-VD lease; 'xl-vd lockspace-start' starts it again). */
 	xlvd_stop_holder();
 	if (!ctx->json)
-		printf("Host %d has left the lockspace of the pool\n", ctx->cfg.host_id);
+		printf("This host has left the lockspace of the pool\n");
 	return 0;
 }
 

@@ -44,22 +44,29 @@ const struct vd_attach_ops vd_attach_real_ops = {
 	.lease = &vd_lease_holder_ops,
 };
 
+const struct vd_sanlock_area *vd_attacher_lease_area(const struct vd_attacher *h)
+{
+	/* block-vd sets h->db after vd_attacher_init: the pool's own area, looked up late */
+	return h->lease_area ? h->lease_area : h->db ? vd_db_lease_area(h->db) : NULL;
+}
+
 /* After this host's last dm device of a shared pool went: the holder lets go of the pool's
  * active-VD lease. Errors are logged: the detach itself is done. */
 static void release_lease_if_idle(struct vd_attacher *h)
 {
+	const struct vd_sanlock_area *area = vd_attacher_lease_area(h);
 	uint8_t pool[16];
 	bool released = false;
 	int r;
 
-	if (!h->lease_area || !h->ops->lease)
+	if (!area || !h->ops->lease)
 		return;
 	vd_db_pool_uuid(h->db, pool);
-	r = h->ops->lease->release_if_idle(h->lease_area, pool, h->ops->dm, &released);
+	r = h->ops->lease->release_if_idle(area, pool, h->ops->dm, &released);
 	if (r < 0)
 		vd_warn_errno(r, "cannot release pool %s's active-VD lease (xenvd-leased releases "
 				 "it within seconds when no dm device is left): %m",
-			      h->lease_area->lockspace);
+			      area->lockspace);
 }
 
 void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs)
@@ -72,7 +79,6 @@ void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs)
 		.lock_timeout_ms = VD_ATTACH_LOCK_TIMEOUT_MS,
 		.domid = -1,
 		.devid = -1,
-		.lease_area = vd_db_lease_area(db),
 	};
 }
 
@@ -340,8 +346,8 @@ int vd_attach(struct vd_attach_run *run)
 	/* A shared pool: the holder holds the active-VD lease before a dm device of the pool
 	 * exists here, so that losing the lockspace resets this host rather than leaving the
 	 * device writing unseen. */
-	if (h->lease_area && h->ops->lease) {
-		r = h->ops->lease->hold(h->lease_area, pool_uuid, &run->lease_lock_fd);
+	if (vd_attacher_lease_area(h) && h->ops->lease) {
+		r = h->ops->lease->hold(vd_attacher_lease_area(h), pool_uuid, &run->lease_lock_fd);
 		if (r < 0)
 			goto out;
 		run->lease_held = true;

@@ -48,7 +48,8 @@ struct vd_attacher {
 	int lock_timeout_ms; /* waiting for the VD's lock */
 	struct vd_phases *phases; /* NULL, or where runs mark their steps' times */
 	/* A shared pool's lease area: while this host has a dm device of the pool, its holder
-	 * holds the pool's active-VD lease (holder.h). NULL for an unshared pool. */
+	 * holds the pool's active-VD lease (holder.h). NULL: the database's own (vd_db_lease_area
+	 * of db, looked up at each attach and detach; none for an unshared pool). */
 	const struct vd_sanlock_area *lease_area;
 
 	/* What the current run is about, for log lines (set as it is learnt). */
@@ -56,6 +57,9 @@ struct vd_attacher {
 	int64_t domid;	  /* -1 until known */
 	int64_t devid;	  /* -1 until known */
 };
+
+/* h->lease_area, else the lease area of h->db's pool (NULL: not shared). */
+const struct vd_sanlock_area *vd_attacher_lease_area(const struct vd_attacher *h);
 
 /* Sets the defaults above (level 0 unless told, VD_ATTACH_LOCK_TIMEOUT_MS, real ops). */
 void vd_attacher_init(struct vd_attacher *h, struct vd_db *db, struct vd_xs *xs);

@@ -19,6 +19,8 @@
 /* How long a creator or the last remover waits for the pool's host-local lock: others hold it
  * only around a dm create or a dm list. */
 #define POOL_LOCK_WAIT_MS 10000
+/* How long a hold retries the active-VD lease while another host's acquire holds it busy. */
+#define HOLD_BUSY_WAIT_MS 10000
 
 const char *vd_holder_run_dir(void)
 {
@@ -129,8 +131,16 @@ static int holder_hold(const struct vd_sanlock_area *a, const uint8_t pool_uuid[
 	if (r < 0)
 		return r;
 	if (held == 0) {
-		r = vd_sanlock_acquire(a, VD_SANLOCK_SLOT_ACTIVE, VD_SANLOCK_ACTIVE_RESOURCE, true,
-				       pid);
+		/* Busy only while another host is inside its own shared acquire (sanlock takes
+		 * the lease's paxos leader for an instant): retry, well within libxl's 40 s. */
+		for (int waited = 0;; waited += 200) {
+			r = vd_sanlock_acquire(a, VD_SANLOCK_SLOT_ACTIVE,
+					       VD_SANLOCK_ACTIVE_RESOURCE, true, pid);
+			if (r != -EBUSY || waited >= HOLD_BUSY_WAIT_MS)
+				break;
+			vd_err_clear();
+			usleep(200 * 1000);
+		}
 		if (r < 0)
 			return vd_err_prefix(r, "cannot take pool %s's active-VD lease for "
 						"xenvd-leased (pid %d)", a->lockspace, (int)pid);

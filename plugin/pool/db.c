@@ -84,9 +84,9 @@ static int sql_err(struct vd_db *db, int rc, const char *what)
 	default:
 		r = -EIO;
 	}
-	if (rc == SQLITE_IOERR_LOCK && db->vfs && vd_db_vfs_lock_error(db->vfs))
+	if (rc == SQLITE_IOERR_LOCK && db->vfs && vd_db_vfs_lock_error(db->vfs, &r))
 		return vd_err(r, "database %s: %s failed: %s", db->path, what,
-			      vd_db_vfs_lock_error(db->vfs));
+			      vd_db_vfs_lock_error(db->vfs, NULL));
 	if (r == -EBUSY && db->vfs && vd_db_vfs_shared(db->vfs))
 		return vd_err(r, "database %s: %s failed: the shared pool's metadata lease stayed "
 				 "held by another process or host; retry ('sanlock client status' "

@@ -25,6 +25,7 @@ struct vd_db_vfs {
 	uint32_t host_id;	      /* a shared pool's: this host's id in its lockspace */
 	struct vd_sanlock_area lease; /* a shared pool's lease area */
 	char lock_error[512]; /* why the last lock call failed, other than busy */
+	int lock_errno;
 	struct vd_db_vfs *next;
 };
 
@@ -137,6 +138,7 @@ static int md_lock(sqlite3_file *f, int level)
 		return SQLITE_BUSY;
 	if (r < 0) {
 		snprintf(m->v->lock_error, sizeof(m->v->lock_error), "%s", vd_errmsg());
+		m->v->lock_errno = r;
 		return SQLITE_IOERR_LOCK;
 	}
 	/* Another process may have written since we last held the lock: the region lengths
@@ -469,45 +471,32 @@ int vd_db_vfs_lease_area(const char *locator_path, struct vd_sanlock_area *ret)
 }
 
 /* Before a shared pool's database is used: this host has its host_id, sanlock runs, and this
- * host has joined the pool's lockspace under that id. */
-static int check_shared_host(const struct vd_sanlock_area *sa, uint32_t *ret_host_id)
+ * host has joined the pool's lockspace under that id (attachments record it: an id sanlock
+ * does not hold would make other hosts judge them wrongly). *ret_join_wait_s: how long a lock
+ * waits for a join under way should the lockspace be left and rejoined meanwhile. */
+static int check_shared_host(const struct vd_sanlock_area *sa, uint32_t *ret_host_id,
+			     unsigned *ret_join_wait_s)
 {
 	struct vd_config cfg;
 	uint64_t joined_as;
-	int host_id, io_timeout, r;
+	int host_id, r;
 
 	r = vd_config_load(NULL, &cfg);
 	if (r < 0)
 		return r;
 	host_id = cfg.host_id;
-	io_timeout = cfg.lockspace_io_timeout;
+	*ret_join_wait_s = 3 * (unsigned)cfg.lockspace_io_timeout + 5;
 	vd_config_dispose(&cfg);
 	if (!host_id)
 		return vd_err(-ENOKEY, "pool %s is shared and this host has no host_id: set "
 				       "host_id (1-2000, one per host) in %s, then run 'xl-vd "
 				       "lockspace-start'",
 			      sa->pool, vd_config_default_path());
-	/* Just after 'lockspace-start --no-wait' (at boot), the join is under way: wait for
-	 * it, as long as sanlock takes at the configured io_timeout (2 x io_timeout + 1 s,
-	 * plus a margin), rather than fail an operation that would succeed seconds later. */
-	for (int waited_ms = 0;; waited_ms += 200) {
-		bool joining;
-
-		r = vd_sanlock_joined_host_id(sa->lockspace, &joined_as, &joining);
-		if (r < 0)
-			return r;
-		if (!joining)
-			break;
-		if (waited_ms >= (3 * io_timeout + 5) * 1000)
-			return vd_err(-ETIMEDOUT, "this host is still joining the lockspace of pool "
-						  "%s; 'sanlock client status' shows how it goes",
-				      sa->pool);
-		usleep(200 * 1000);
-	}
-	if (!joined_as)
-		return vd_err(-ENOTCONN, "pool %s is shared and this host has not joined its "
-					 "lockspace; run 'xl-vd lockspace-start'",
-			      sa->pool);
+	/* Just after 'lockspace-start --no-wait' (at boot) the join may be under way: waited
+	 * for, rather than failing an operation that would succeed seconds later. */
+	r = vd_sanlock_check_joined(sa, *ret_join_wait_s, &joined_as);
+	if (r < 0)
+		return r;
 	if (joined_as != (uint64_t)host_id)
 		return vd_err(-EINVAL, "this host joined the lockspace of pool %s as host %" PRIu64
 				       " but %s says host_id = %d; run 'xl-vd lockspace-stop' and "
@@ -545,11 +534,12 @@ int vd_db_vfs_attach(const char *locator_path, bool readonly, struct vd_db_vfs *
 	r = lease_area(&loc, v->area, &sa);
 	if (r == 0) {
 		struct vd_mdlock *shared;
+		unsigned join_wait_s = 0;
 
-		r = check_shared_host(&sa, &v->host_id);
+		r = check_shared_host(&sa, &v->host_id, &join_wait_s);
 		v->lease = sa;
 		if (r == 0)
-			r = vd_mdlock_shared(v->lock, &sa, &shared);
+			r = vd_mdlock_shared(v->lock, &sa, join_wait_s, &shared);
 		if (r < 0)
 			goto out;
 		v->lock = shared;
@@ -592,8 +582,10 @@ int vd_db_vfs_idle(struct vd_db_vfs *v)
 	return v->lock->ops->idle ? v->lock->ops->idle(v->lock) : 0;
 }
 
-const char *vd_db_vfs_lock_error(const struct vd_db_vfs *v)
+const char *vd_db_vfs_lock_error(const struct vd_db_vfs *v, int *ret_errno)
 {
+	if (ret_errno)
+		*ret_errno = v->lock_errno;
 	return v->lock_error[0] ? v->lock_error : NULL;
 }
 

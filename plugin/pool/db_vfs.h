@@ -25,7 +25,7 @@ size_t vd_db_vfs_copies_named(const struct vd_db_vfs *v);
  * go between operations (the next lock takes it again); why the last lock call failed. */
 bool vd_db_vfs_shared(const struct vd_db_vfs *v);
 int vd_db_vfs_idle(struct vd_db_vfs *v);
-const char *vd_db_vfs_lock_error(const struct vd_db_vfs *v);
+const char *vd_db_vfs_lock_error(const struct vd_db_vfs *v, int *ret_errno);
 /* A shared pool's lease area, from its locator and metadata area header, without opening the
  * database or taking any lock (lockspace-start, host-list): -ENOENT with a message when the
  * pool is not shared. */

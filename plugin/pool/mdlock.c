@@ -152,6 +152,7 @@ struct shared_lock {
 	struct vd_mdlock base;
 	struct vd_mdlock *local;
 	struct vd_sanlock_area area;
+	unsigned join_wait_s;
 	bool held; /* the metadata lease */
 };
 
@@ -166,6 +167,10 @@ static int shared_lock(struct vd_mdlock *l, enum vd_mdlock_level level)
 	 * so a process never waits for the lease while holding the local lock. */
 	if (!sl->held) {
 		r = vd_sanlock_md_acquire(&sl->area);
+		/* Asked only now, not before every acquisition: one round trip to the daemon
+		 * less per operation. */
+		if (r == -ENOTCONN && vd_sanlock_check_joined(&sl->area, sl->join_wait_s, NULL) == 0)
+			r = vd_sanlock_md_acquire(&sl->area);
 		if (r < 0)
 			return r;
 		sl->held = true;
@@ -228,7 +233,7 @@ static const struct vd_mdlock_ops shared_ops = {
 };
 
 int vd_mdlock_shared(struct vd_mdlock *local, const struct vd_sanlock_area *area,
-		     struct vd_mdlock **ret)
+		     unsigned join_wait_s, struct vd_mdlock **ret)
 {
 	struct shared_lock *sl = calloc(1, sizeof(*sl));
 
@@ -238,6 +243,7 @@ int vd_mdlock_shared(struct vd_mdlock *local, const struct vd_sanlock_area *area
 	sl->base.level = local->level;
 	sl->local = local;
 	sl->area = *area;
+	sl->join_wait_s = join_wait_s;
 	*ret = &sl->base;
 	return 0;
 }

@@ -47,9 +47,10 @@ int vd_mdlock_local(const uint8_t pool_uuid[16], struct vd_mdlock **ret);
  * taken by this process in front of the local lock (which it then owns) on the first lock
  * above NONE, and kept across transactions until idle (or free) lets it go, so that one
  * operation costs one acquisition. A lease held elsewhere is -EBUSY, with nothing held: SQLite's
- * busy handling and vd_db_begin retry it, within their bounds. */
+ * busy handling and vd_db_begin retry it, within their bounds. This host not (yet) in the
+ * lockspace is -ENOTCONN, after waiting up to join_wait_s for a join under way. */
 struct vd_sanlock_area;
 int vd_mdlock_shared(struct vd_mdlock *local, const struct vd_sanlock_area *area,
-		     struct vd_mdlock **ret);
+		     unsigned join_wait_s, struct vd_mdlock **ret);
 
 #endif

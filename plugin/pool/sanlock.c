@@ -257,6 +257,34 @@ int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id, bool
 	return 0;
 }
 
+int vd_sanlock_check_joined(const struct vd_sanlock_area *a, unsigned wait_s,
+			    uint64_t *ret_host_id)
+{
+	uint64_t joined_as;
+	bool joining;
+	int r;
+
+	for (unsigned waited_ms = 0;; waited_ms += 200) {
+		r = vd_sanlock_joined_host_id(a->lockspace, &joined_as, &joining);
+		if (r < 0)
+			return r;
+		if (!joining)
+			break;
+		if (waited_ms >= wait_s * 1000)
+			return vd_err(-ETIMEDOUT, "this host is still joining the lockspace of pool "
+						  "%s; 'sanlock client status' shows how it goes",
+				      a->pool);
+		usleep(200 * 1000);
+	}
+	if (!joined_as)
+		return vd_err(-ENOTCONN, "pool %s is shared and this host has not joined its "
+					 "lockspace; run 'xl-vd lockspace-start'",
+			      a->pool);
+	if (ret_host_id)
+		*ret_host_id = joined_as;
+	return 0;
+}
+
 int vd_sanlock_join_state(const struct vd_sanlock_area *a, uint64_t host_id,
 			  enum vd_sanlock_join_state *ret)
 {
@@ -324,6 +352,13 @@ int vd_sanlock_join(const struct vd_sanlock_area *a, uint64_t host_id, uint32_t 
 				       "'xl-vd lockspace-stop' first",
 			      a->pool, joined_as, host_id);
 	}
+	/* In already under another id (sanlock says -EINVAL then). */
+	if (vd_sanlock_joined_host_id(a->lockspace, &joined_as, NULL) == 0 && joined_as &&
+	    joined_as != host_id)
+		return vd_err(-EEXIST, "this host is in the lockspace of pool %s as host %" PRIu64
+				       ", not host %" PRIu64 " as xenvd.conf says; run "
+				       "'xl-vd lockspace-stop' first",
+			      a->pool, joined_as, host_id);
 	if (rv == SANLK_HOSTID_BUSY)
 		return vd_err(-EADDRINUSE, "host id %" PRIu64 " of pool %s is held by another live "
 					   "host: two hosts claim one id; give each host its own "

@@ -77,6 +77,13 @@ int vd_sanlock_join_state(const struct vd_sanlock_area *a, uint64_t host_id,
  * still on its way in (joining: sanlock has not yet acquired its delta lease). */
 int vd_sanlock_joined_host_id(const char *lockspace, uint64_t *ret_host_id, bool *ret_joining);
 
+/* After an acquisition failed with -ENOTCONN: 0 when this host is in the lockspace after all
+ * (waiting up to wait_s while a join is under way, as just after 'lockspace-start --no-wait'
+ * at boot), else -ENOTCONN ("... has not joined its lockspace; run 'xl-vd lockspace-start'")
+ * or -ETIMEDOUT. *ret_host_id (may be NULL): the id under which it is in. */
+int vd_sanlock_check_joined(const struct vd_sanlock_area *a, unsigned wait_s,
+			    uint64_t *ret_host_id);
+
 enum vd_sanlock_host_state {
 	VD_SANLOCK_HOST_UNKNOWN = 0,
 	VD_SANLOCK_HOST_FREE,
@@ -111,9 +118,9 @@ struct vd_sanlock_stats {
 };
 const struct vd_sanlock_stats *vd_sanlock_stats(void);
 
-/* For a long-running holder: registers the calling process with the daemon (once per
- * process), restricted so that sanlock cannot kill it (SIGKILL and SIGTERM) when unkillable;
- * the daemon then resets the host instead of killing it if the lockspace is lost. */
+/* Registers the calling process with the daemon (once per process); unkillable restricts
+ * both SIGKILL and SIGTERM, which sanlock 3.8.5 answers with SIGKILL anyway: the active-VD
+ * lease holder uses vd_sanlock_register_holder below instead. */
 int vd_sanlock_register(bool unkillable);
 /* A lease in slot of the area, held by pid (a process registered with the daemon; 0: the
  * calling process), shared or exclusive. Errors as vd_sanlock_md_acquire. Never waits: a lease
@@ -136,7 +143,7 @@ int vd_sanlock_release(const struct vd_sanlock_area *a, unsigned slot, const cha
  * SIGTERM, which the holder answers by releasing only what no dm device needs; a lease kept
  * keeps the lockspace, and wdmd's watchdog resets the host. SIGKILL only: sanlock 3.8.5 turns
  * a SIGTERM it may not send into SIGKILL, so restricting both would get the holder killed
- * (measured: tests/integration/holder.sh). *ret_sock stays open for the process's life. */
+ * (measured: tests/integration/holder_sanlock.sh). *ret_sock stays open for the process's life. */
 int vd_sanlock_register_holder(int *ret_sock);
 
 /* A lease sanlock says a process holds. */

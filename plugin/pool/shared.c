@@ -65,19 +65,20 @@ int vd_shared_leave(const char *db_path, int host_id)
 {
 	struct vd_sanlock_area sa;
 	enum vd_sanlock_join_state st;
+	uint64_t joined_as;
 	char names[512];
 	size_t n = 0;
 	int r;
 
-	r = vd_shared_check_host_id(host_id);
+	(void)host_id; /* sanlock knows under which id this host is in: that one leaves */
+	r = vd_shared_area(db_path, &sa);
 	if (r == 0)
-		r = vd_shared_area(db_path, &sa);
-	if (r == 0)
-		r = vd_sanlock_join_state(&sa, (uint64_t)host_id, &st);
+		r = vd_sanlock_joined_host_id(sa.lockspace, &joined_as, NULL);
+	if (r < 0 || !joined_as)
+		return r;
+	r = vd_sanlock_join_state(&sa, joined_as, &st);
 	if (r < 0)
 		return r;
-	if (st == VD_SANLOCK_NOT_JOINED)
-		return 0;
 	if (st == VD_SANLOCK_JOINED) {
 		r = local_attachments(db_path, names, sizeof(names), &n);
 		if (r < 0)
@@ -88,7 +89,7 @@ int vd_shared_leave(const char *db_path, int host_id)
 					      "'xl-vd lockspace-stop'",
 				      n, sa.pool, names);
 	}
-	return vd_sanlock_leave(&sa, (uint64_t)host_id, true);
+	return vd_sanlock_leave(&sa, joined_as, true);
 }
 
 static int by_host_id(const void *a, const void *b)

@@ -21,9 +21,9 @@ int vd_shared_check_host_id(int host_id);
  * under the same id is a no-op. */
 int vd_shared_join(const char *db_path, int host_id, uint32_t io_timeout, bool wait);
 
-/* Leaves it, refused (-EBUSY, naming them) while this host has attachments of the pool, or
- * while a process of this host holds one of its leases. Leaving a lockspace not joined is a
- * no-op. */
+/* Leaves it (under whichever id this host is in it), refused (-EBUSY, naming them) while this
+ * host has attachments of the pool, or while a process of this host holds one of its leases.
+ * Leaving a lockspace not joined is a no-op. */
 int vd_shared_leave(const char *db_path, int host_id);
 
 struct vd_shared_host {

@@ -84,6 +84,12 @@ done
 
 expect_ok a xl-vd create 8M --name web || exit 1
 id=$(cat "$WORK/out")
+# block-vd's order (the attacher before the database): the holder holds the pool's lease
+# before the dm device is made, and lets go after (a stand-in device-mapper: none here)
+order=$(a "${top_builddir:-.}/tests/holder-probe" late-db "$id" 2>"$WORK/err")
+[ "$order" = "hold create release " ] &&
+	pass "an attach made before its database was open holds the pool's lease: $order" ||
+	fail "attach order '$order': $(cat "$WORK/err")"
 # what host 2's block-vd records for its domain 5 (the same backend path a host 1 domain 5
 # would have)
 b "$VDSQL" "$WORK/db.b/xenvd.db" "INSERT INTO attachments (host_id, backend_path, vd_id, domid,
@@ -95,6 +101,12 @@ expect_ok a xl-vd show web && grep -q "host 2 domain 5 xvda" "$WORK/out" &&
 	pass "host 1 shows host 2's attachment" || fail "show on host 1: $(cat "$WORK/out")"
 expect_ok b xl-vd show web && grep -q "host 2 (this host) domain 5" "$WORK/out" &&
 	pass "host 2 shows it as its own" || fail "show on host 2: $(cat "$WORK/out")"
+# sanlock calls a host "unknown" until it has watched its renewals for a while
+i=0
+until a xl-vd host-list 2>/dev/null | grep -Eq '^2 +live ' || [ $i -ge 30 ]; do
+	sleep 1
+	i=$((i + 1))
+done
 expect_ok a xl-vd host-list && grep -Eq '^2 +live +[0-9]+ +1$' "$WORK/out" &&
 	grep -Eq '^1\* +live +[0-9]+ +0$' "$WORK/out" &&
 	pass "host-list counts each host's attachments" || fail "host-list: $(cat "$WORK/out")"

@@ -96,6 +96,8 @@ expect_fail "set host_id (1-2000" a env XENVD_CONF="$WORK/none.conf" xl-vd locks
 t0=$(date +%s)
 expect_ok a xl-vd lockspace-start && pass "host 1 joined in $(($(date +%s) - t0)) s"
 expect_ok a xl-vd list
+expect_ok a xl-vd pool-list && grep -q "^Shared: sanlock lease area on device" "$WORK/out" &&
+	pass "pool-list says the pool is shared" || fail "pool-list: $(cat "$WORK/out")"
 
 # A third host claims host 1 too. sanlock tells a live owner only after watching its delta
 # lease for host_dead_seconds (8 x io_timeout + 60 s, 68 s here): that runs meanwhile, and its
@@ -112,9 +114,15 @@ expect_fail "has not joined its lockspace; run 'xl-vd lockspace-start', then run
 	b xl-vd pool-import "$L"
 expect_ok b xl-vd lockspace-start
 expect_ok b xl-vd pool-import "$L"
-expect_ok a xl-vd host-list &&
-	grep -Eq '^1\* +live ' "$WORK/out" && grep -Eq '^2 +live ' "$WORK/out" &&
-	pass "host-list on A: two live hosts, A marked" || fail "host-list: $(cat "$WORK/out")"
+# A host just joined is "unknown" to the others until they have seen it renew (a few s).
+i=0
+while expect_ok a xl-vd host-list && ! grep -Eq '^2 +live ' "$WORK/out" && [ $i -lt 40 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+grep -Eq '^1\* +live ' "$WORK/out" && grep -Eq '^2 +live ' "$WORK/out" &&
+	pass "host-list on A: two live hosts, A marked (after $i polls)" ||
+	fail "host-list: $(cat "$WORK/out")"
 
 # One acquisition of the metadata lease per operation.
 for op in "create 8M --name one" "list" "show one" "delete one" "gc"; do
