@@ -1,6 +1,7 @@
 #!/bin/bash
 # /init of the test bed's dom0 (no udev, no systemd): mounts, Xen modules, xenstored, xen-init-dom0,
-# xenconsoled, then the scenario (or the benchmarks), then power off. Every verdict is a
+# xenconsoled, then the scenario (or the benchmarks, or in the two-host bed the agent that runs the
+# steps the host sends), then power off. Every verdict is a
 # "XENVD-E2E:" line on the console, which the host (tests/e2e/run.sh) reads.
 export PATH=/usr/sbin:/usr/bin
 export HOME=/root TERM=dumb
@@ -21,8 +22,7 @@ echo "XENVD-E2E: dom0 init uptime=$(cut -d' ' -f1 /proc/uptime)"
 . /e2e/env
 . /e2e/lib.sh
 
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-blkfront dm-mod loop \
-	virtio_pci virtio_blk ext4; do
+for m in $E2E_MODS; do
 	modprobe "$m" 2>/dev/null || e2e_log "modprobe $m failed"
 done
 mount -t xenfs xenfs /proc/xen || e2e_log "cannot mount xenfs"
@@ -42,6 +42,7 @@ e2e_log "dom0 daemons started at uptime=$(e2e_now)"
 
 case "$E2E_MODE" in
 bench) bash /e2e/bench.sh ;;
+shared) bash /e2e/shared.sh --agent ;;
 *) bash /e2e/scenario.sh ;;
 esac
 

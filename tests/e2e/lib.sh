@@ -45,16 +45,17 @@ need_step() { # a prerequisite step must have passed
 	[ "$r" = PASS ] || skip "needs step $1, which did not pass ($r)"
 }
 
-# ---- the runner: e2e_step NAME TIMEOUT
+# ---- the runner: e2e_step NAME TIMEOUT [ARGS...] (ARGS go to the step after its name)
 e2e_step() {
 	local name limit t0 rc reason dt verdict
 	name=$1
 	limit=$2
+	shift 2
 	echo "XENVD-E2E: begin $name (limit ${limit}s) at uptime=$(e2e_now)"
 	t0=$(e2e_now)
 	rm -f "$E2E_RUN/rc.$name" "$E2E_RUN/reason.$name"
 	(
-		E2E_STEP=$name timeout -k 5 "$limit" bash "$E2E_SCRIPT" --step "$name" 2>&1
+		E2E_STEP=$name timeout -k 5 "$limit" bash "$E2E_SCRIPT" --step "$name" "$@" 2>&1
 		echo $? >"$E2E_RUN/rc.$name"
 	) | while IFS= read -r line; do echo "  [$name] $line"; done
 	rc=$(cat "$E2E_RUN/rc.$name" 2>/dev/null || echo 255)
@@ -255,4 +256,28 @@ e2e_run_steps() {
 	for s in $sel; do
 		e2e_step "${s%%:*}" "${s##*:}"
 	done
+}
+
+# ---- the two-host bed (shared.sh): devices found by name, not by their place
+# a virtio-serial port by its name (-device virtserialport,name=NAME): /dev/vportNpM
+vport_by_name() {
+	local f
+	for f in /sys/class/virtio-ports/*/name; do
+		[ -f "$f" ] && [ "$(cat "$f")" = "$1" ] || continue
+		f=${f%/name}
+		echo "/dev/${f##*/}"
+		return 0
+	done
+	return 1
+}
+# a virtio disk by its serial (-device virtio-blk-pci,serial=NAME): /dev/vdX
+disk_by_serial() {
+	local f
+	for f in /sys/block/vd*/serial; do
+		[ -f "$f" ] && [ "$(cat "$f")" = "$1" ] || continue
+		f=${f%/serial}
+		echo "/dev/${f##*/}"
+		return 0
+	done
+	return 1
 }
