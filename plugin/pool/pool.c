@@ -1516,6 +1516,37 @@ static void record_identity(struct vd_db *db, const struct vd_pool_device *dev)
 		vd_err_clear();
 }
 
+/* Whether the disk at dev's recorded path is still the one recorded, not just a disk with its
+ * label: names in /dev are not stable across reboots, and a shared pool's recorded path is
+ * whatever host found the device last (another host's /dev/vdb may be this host's disk of a
+ * guest). A disk a guest can write, or one whose identity differs from the recorded one, is
+ * -ESTALE, and the caller looks for the device by its label and identity. */
+static int still_the_device(const struct vd_pool_device *dev, const char *uuid_text)
+{
+	_cleanup_free_ char *identity = NULL, *canonical = NULL;
+	char why[128];
+	struct stat st;
+
+	if (strncmp(dev->path, "/dev/", 5) != 0)
+		return 0; /* files are only ever found at their path */
+	canonical = realpath(dev->path, NULL);
+	if (!canonical || stat(canonical, &st) < 0 || !S_ISBLK(st.st_mode))
+		return 0; /* open_checked() opened it; nothing more to learn */
+	if (guest_writable(strrchr(canonical, '/') + 1, st.st_rdev, why, sizeof(why)))
+		return vd_err(-ESTALE, "pool device %s: %s, where it was last seen, carries its "
+				       "label but %s, so a guest may have written it",
+			      uuid_text, dev->path, why);
+	if (!dev->identity)
+		return 0;
+	if (vd_pool_device_identity(canonical, &identity) < 0)
+		identity = NULL;
+	if (!identity || strcmp(identity, dev->identity) != 0)
+		return vd_err(-ESTALE, "pool device %s: %s, where it was last seen, carries its "
+				       "label but not its identity %s (it shows %s)",
+			      uuid_text, dev->path, dev->identity, identity ? identity : "none");
+	return 0;
+}
+
 int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int open_flags,
 			int *ret_fd)
 {
@@ -1528,8 +1559,13 @@ int vd_pool_open_device(struct vd_db *db, const struct vd_pool_device *dev, int 
 	vd_uuid_unparse(dev->uuid, uuid_text);
 	r = open_checked(db, dev, dev->path, open_flags, uuid_text, ret_fd);
 	if (r == 0) {
-		record_identity(db, dev);
-		return 0;
+		r = still_the_device(dev, uuid_text);
+		if (r == 0) {
+			record_identity(db, dev);
+			return 0;
+		}
+		close(*ret_fd);
+		*ret_fd = -EBADF;
 	}
 	/* Gone, or another disk in its place: look for it by its label. Files are only ever
 	 * found at their path. */

@@ -82,5 +82,19 @@ expect_ok xl-vd check --repair && grep -q "repaired: pool device .* adopted $L5"
 	pass "check --repair: $(head -n 1 "$WORK/out")" ||
 	fail "check --repair: $(cat "$WORK/out" "$WORK/err")"
 [ "$(recorded)" = "$L5" ] && pass "check --repair recorded $L5" || fail "recorded: $(recorded)"
+# A copy at the recorded path while the device itself is elsewhere (device names are not stable
+# across reboots; a shared pool's recorded path is another host's): the label alone does not
+# make the disk at the recorded path the device, its identity must match too.
+detach "$L5"
+losetup "$L5" "$WORK/copy.img" || fail "losetup $L5 copy.img"
+L6=$(attach "$WORK/pool.img")
+expect_ok xl-vd check && pass "a copy at the recorded path $L5, the device at $L6: checked"
+[ "$(recorded)" = "$L6" ] && pass "the device at $L6 was adopted, not the copy at its recorded path" ||
+	fail "recorded: $(recorded) (the copy at $L5 was taken for the device)"
+
+# The device at its recorded path, but on a disk a guest can write: not used.
+XENVD_TEST_GUEST_WRITABLE="$(basename "$L6")" expect_fail "never adopted" xl-vd check &&
+	pass "a guest-writable disk at the recorded path is not used"
+expect_ok xl-vd check && pass "the same disk, not guest-writable: used"
 : "$SPACER"
 finish
