@@ -45,6 +45,7 @@ INTEGRATION_CORE = \
 	tests/integration/xlvd_label_search.sh
 TESTS += $(INTEGRATION_CORE)
 dist_check_SCRIPTS += $(INTEGRATION_CORE) tests/integration/lib.sh
+EXTRA_DIST += tests/integration/shared-lib.sh
 
 # A pool shared by two hosts through real sanlock daemons started by the test (skips without
 # sanlock or root); ~70 s, most of it sanlock's own wait before refusing a duplicate host id.

@@ -8,58 +8,7 @@
 # declares it dead (host_dead = 8 x io_timeout + 60 s), then check reports its attachment
 # stale and --repair drops it; the time is printed against the formula.
 . "$(dirname "$0")/lib.sh"
-
-command -v sanlock >/dev/null 2>&1 || {
-	echo "SKIP: no sanlock here (apt-get install sanlock, or tests/install-deps)" >&2
-	exit 77
-}
-[ "$(id -u)" = 0 ] || { echo "SKIP: sanlock daemons and loop devices need root" >&2; exit 77; }
-
-DAEMONS=""
-stop_daemons() {
-	for d in $DAEMONS; do
-		pid=$(cat "$d/daemon.pid" 2>/dev/null) || continue
-		kill -9 "$pid" 2>/dev/null
-		for p in $(pgrep -f "sanlock daemon .*-e $(basename "$d")-$$" 2>/dev/null); do
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	for r in "$WORK"/run.*; do
-		pid=$(cat "$r/xenvd-leased.pid" 2>/dev/null) && kill -9 "$pid" 2>/dev/null
-	done
-}
-trap 'stop_daemons; for l in $(cat "$WORK/loops" 2>/dev/null); do losetup -d "$l" 2>/dev/null; done; rm -rf "$WORK"' EXIT
-
-start_daemon() {
-	mkdir -p "$1"
-	SANLOCK_RUN_DIR=$1 SANLOCK_PRIVILEGED=0 sanlock daemon -D -w 0 -l 0 \
-		-e "$(basename "$1")-$$" >"$1/log" 2>&1 &
-	echo $! >"$1/daemon.pid"
-	DAEMONS="$DAEMONS $1"
-	i=0
-	until SANLOCK_RUN_DIR=$1 sanlock client status >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$(cat "$1/daemon.pid")" 2>/dev/null; then
-			echo "SKIP: the sanlock daemon does not start here: $(tail -n 3 "$1/log")" >&2
-			exit 77
-		fi
-		sleep 0.1
-	done
-}
-
-IO_TIMEOUT=1
-printf 'host_id = 1\nlockspace_io_timeout = %s\n' $IO_TIMEOUT >"$WORK/a.conf"
-printf 'host_id = 2\nlockspace_io_timeout = %s\n' $IO_TIMEOUT >"$WORK/b.conf"
-a() {
-	SANLOCK_RUN_DIR=$WORK/sl.a XENVD_CONF=$WORK/a.conf XENVD_RUN_DIR=$WORK/run.a \
-		XENVD_DB=$WORK/db.a/xenvd.db "$@"
-}
-b() {
-	SANLOCK_RUN_DIR=$WORK/sl.b XENVD_CONF=$WORK/b.conf XENVD_RUN_DIR=$WORK/run.b \
-		XENVD_DB=$WORK/db.b/xenvd.db "$@"
-}
-unset XENVD_DB_STORAGE
-VDSQL=${top_builddir:-.}/tests/vd-sql
+. "$(dirname "$0")/shared-lib.sh"
 
 truncate -s 256M "$WORK/san.img"
 L=$(make_loop "$WORK/san.img") || exit 77
