@@ -164,12 +164,89 @@ static bool exists_file(const struct vd_boot_ns *ns, const char *path)
 	return vd_boot_ns_resolve_file(ns, path, &fs, &ino, &size) == 0;
 }
 
-/* grub.cfg's `[ -s $prefix/grubenv ]` and friends, answered from the config's filesystem. */
-static int grub_stat_file(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+/* grub's name for a volume: "hd0,msdos2", "hd0,gpt2", or "hd0" for a filesystem on the whole
+ * disk. */
+static void grub_device_name(const struct vd_boot_volume *v, char *buf, size_t len)
 {
+	if (v->partno == 0)
+		snprintf(buf, len, "hd0");
+	else
+		snprintf(buf, len, "hd0,%s%d", !strcmp(v->pttype, "dos") ? "msdos" : v->pttype,
+			 v->partno);
+}
+
+/* The volume a grub device name (a grub.cfg's $root, the "(hd0,gpt2)" of a path) names on this
+ * disk, the only one vdloader sees: hd0 (BIOS names, which pvgrub2 also answers to) or xen/xvda
+ * (pvgrub2's), whole or partition "N", "msdosN" or "gptN" of a table of that type, as grub's
+ * partition.c matches them. -1 for anything else: another disk, LVM, md, a missing partition. */
+static ssize_t grub_device_volume(const struct finder *f, const char *dev)
+{
+	const char *comma = strchr(dev, ',');
+	size_t dl = comma ? (size_t)(comma - dev) : strlen(dev), al;
+	const char *part;
+	char *end;
+	long n;
+
+	if (!((dl == 3 && !strncmp(dev, "hd0", 3)) || (dl == 8 && !strncmp(dev, "xen/xvda", 8))))
+		return -1;
+	if (!comma) {
+		for (size_t i = 0; i < f->n_vols; i++)
+			if (f->vols[i].partno == 0)
+				return (ssize_t)i;
+		return -1;
+	}
+	part = comma + 1;
+	for (al = 0; isalpha((unsigned char)part[al]); al++)
+		;
+	errno = 0;
+	n = strtol(part + al, &end, 10);
+	if (end == part + al || *end || errno || n < 1)
+		return -1;
+	for (size_t i = 0; i < f->n_vols; i++) {
+		const char *map = !strcmp(f->vols[i].pttype, "dos") ? "msdos" : f->vols[i].pttype;
+
+		if (f->vols[i].partno != n)
+			continue;
+		if (al > 0 && (strlen(map) != al || strncmp(part, map, al)))
+			return -1;
+		return (ssize_t)i;
+	}
+	return -1;
+}
+
+struct grub_host_ctx {
+	struct finder *f;
+	const struct vd_boot_ns *ns; /* the config's filesystem */
+};
+
+/* The filesystem a grub device names; the config's own for none, or for one this disk does not
+ * have as ext2/3/4 (the image may be laid out otherwise than the config was written for). */
+static const struct vd_boot_ns *device_ns(const struct grub_host_ctx *h, const char *dev,
+					  struct vd_boot_ns *tmp)
+{
+	ssize_t i;
+
+	if (!dev)
+		return h->ns;
+	i = grub_device_volume(h->f, dev);
+	if (i < 0 || !h->f->fs[i]) {
+		vd_debug("grub.cfg: (%s) is no ext2/3/4 filesystem of this disk; using the config's",
+			 dev);
+		return h->ns;
+	}
+	vd_boot_ns_init(tmp, h->f->fs[i]);
+	return tmp;
+}
+
+/* grub.cfg's `[ -s $prefix/grubenv ]` and friends. */
+static int grub_host_stat_file(void *userdata, const char *device, const char *path,
+			       uint64_t *ret_size, bool *ret_dir)
+{
+	struct vd_boot_ns tmp;
+	const struct vd_boot_ns *ns = device_ns(userdata, device, &tmp);
 	struct vd_boot_fs *fs;
 	vd_boot_ino ino;
-	int r = vd_boot_ns_resolve_file(userdata, path, &fs, &ino, ret_size);
+	int r = vd_boot_ns_resolve_file(ns, path, &fs, &ino, ret_size);
 
 	*ret_dir = r == -EISDIR;
 	if (*ret_dir)
@@ -177,30 +254,71 @@ static int grub_stat_file(void *userdata, const char *path, uint64_t *ret_size, 
 	return *ret_dir ? 0 : r;
 }
 
-struct grub_host_ctx {
-	struct finder *f;
-	const struct vd_boot_ns *ns;
-};
-
-/* grub.cfg's `source PATH` (41_custom's custom.cfg, CoreOS's ignition.firstboot). */
-static int grub_read_file(void *userdata, const char *path, char **ret_text, size_t *ret_len)
+/* grub.cfg's `source FILE` (41_custom's custom.cfg, CoreOS's ignition.firstboot) and
+ * `configfile FILE`. */
+static int grub_read_file(void *userdata, const char *device, const char *path, char **ret_text,
+			  size_t *ret_len)
 {
 	struct grub_host_ctx *h = userdata;
-	int r = read_file(h->f, h->ns, path, ret_text, ret_len, NULL);
+	struct vd_boot_ns tmp;
+	int r = read_file(h->f, device_ns(h, device, &tmp), path, ret_text, ret_len, NULL);
 
 	if (r < 0) {
-		vd_debug("grub.cfg: source %s: %s; skipped", path, vd_errmsg());
+		vd_debug("grub.cfg: %s%s%s%s: %s; skipped", device ? "(" : "", device ? device : "",
+			 device ? ")" : "", path, vd_errmsg());
 		vd_err_clear();
 	}
 	return r;
 }
 
-static int grub_host_stat_file(void *userdata, const char *path, uint64_t *ret_size,
-			       bool *ret_dir)
+/* Volumes grub has no filesystem driver for: their UUIDs are not a filesystem's. */
+static bool grub_reads(const struct vd_boot_volume *v)
+{
+	static const char *const not_fs[] = { "", "swap", "LVM2_member", "crypto_LUKS",
+					      "linux_raid_member", "ambiguous" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(not_fs); i++)
+		if (!strcmp(v->fstype, not_fs[i]))
+			return false;
+	return true;
+}
+
+/* grub.cfg's `search`: the disk's volumes in grub's order (the whole disk, or its partitions in
+ * table order), the first that matches (search.c: UUIDs in any case, labels exactly, a file
+ * that opens). */
+static int grub_host_search(void *userdata, char kind, const char *key, const char *hint,
+			    char **ret_device)
 {
 	struct grub_host_ctx *h = userdata;
+	const struct finder *f = h->f;
+	ssize_t only = hint ? grub_device_volume(f, hint) : -1;
 
-	return grub_stat_file((void *)h->ns, path, ret_size, ret_dir);
+	if (hint && only < 0)
+		return 0;
+	for (size_t i = 0; i < f->n_vols; i++) {
+		const struct vd_boot_volume *v = &f->vols[i];
+		bool match = false;
+		char name[64];
+
+		if (hint && (size_t)only != i)
+			continue;
+		if (kind == 'u')
+			match = grub_reads(v) && v->uuid[0] && !strcasecmp(v->uuid, key);
+		else if (kind == 'l')
+			match = grub_reads(v) && v->label[0] && !strcmp(v->label, key);
+		else if (f->fs[i]) {
+			struct vd_boot_ns ns;
+
+			vd_boot_ns_init(&ns, f->fs[i]);
+			match = exists_file(&ns, key);
+		}
+		if (!match)
+			continue;
+		grub_device_name(v, name, sizeof(name));
+		*ret_device = strdup(hint ? hint : name);
+		return *ret_device ? 1 : -ENOMEM;
+	}
+	return 0;
 }
 
 static int parse_grub_cfg(struct finder *f, const struct vd_boot_ns *ns, const char *path,
@@ -209,12 +327,18 @@ static int parse_grub_cfg(struct finder *f, const struct vd_boot_ns *ns, const c
 {
 	struct vd_boot_vars env = {};
 	struct grub_host_ctx ctx = { .f = f, .ns = ns };
+	char device[64] = "";
 	struct vd_boot_grub_host host = { .stat_file = grub_host_stat_file,
 					  .read_file = grub_read_file,
+					  .search = grub_host_search,
 					  .userdata = &ctx,
 					  .config_path = path };
 	int r;
 
+	for (size_t i = 0; i < f->n_vols; i++)
+		if (f->fs[i] && f->fs[i] == ns->mounts[0].fs)
+			grub_device_name(&f->vols[i], device, sizeof(device));
+	host.config_device = device[0] ? device : NULL;
 	load_grubenv(f, ns, &env);
 	r = vd_boot_grub_parse_full(text, len, &env, &host, ret, ret_bls_vars, ret_blscfg);
 	vd_boot_vars_dispose(&env);
@@ -662,6 +786,9 @@ static const char *resolve_error(int r)
 
 struct target {
 	struct vd_boot_fs *cfg_fs; /* NULL: resolve in the root namespace */
+	/* with per_file: where each file is when grub names its device; NULL: cfg_fs */
+	bool per_file;
+	struct vd_boot_fs *kernel_fs, *initrd_fs[VD_BOOT_MAX_INITRDS];
 	char kernel[4096];
 	char initrds[VD_BOOT_MAX_INITRDS][4096];
 	size_t n_initrds;
@@ -733,7 +860,8 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 			   rx = { .text = &res->ramdisk_extents };
 	int r;
 
-	r = resolve_boot_file(f, t->cfg_fs, t->kernel, &fs, &ino, &size);
+	r = resolve_boot_file(f, t->per_file && t->kernel_fs ? t->kernel_fs : t->cfg_fs, t->kernel,
+			      &fs, &ino, &size);
 	if (r < 0)
 		return vd_err(r == -EISDIR ? -EISDIR : r, "kernel %s (%s): %s", t->kernel, t->source,
 			      resolve_error(r));
@@ -761,7 +889,9 @@ static int copy_out(struct finder *f, const struct target *t, int kernel_fd, int
 	for (size_t i = 0; i < t->n_initrds; i++) {
 		uint64_t isize;
 
-		r = resolve_boot_file(f, t->cfg_fs, t->initrds[i], &fs, &ino, &isize);
+		r = resolve_boot_file(f,
+				      t->per_file && t->initrd_fs[i] ? t->initrd_fs[i] : t->cfg_fs,
+				      t->initrds[i], &fs, &ino, &isize);
 		if (r < 0)
 			return vd_err(r, "initrd %s (%s): %s", t->initrds[i], t->source,
 				      resolve_error(r));
@@ -852,6 +982,30 @@ static int list_entries(const struct found_config *cfg, size_t dflt, char **ret)
 	return 0;
 }
 
+/* Where grub opens a file of an entry: the device in its "(dev)/path", else the entry's $root;
+ * NULL (the config's filesystem) when neither names an ext2/3/4 filesystem of this disk. */
+static struct vd_boot_fs *grub_file_fs(const struct finder *f, const char *path,
+				       const char *root)
+{
+	char dev[128];
+	ssize_t i;
+
+	if (path[0] == '(' && strchr(path, ')')) {
+		snprintf(dev, sizeof(dev), "%.*s", (int)(strchr(path, ')') - path - 1), path + 1);
+	} else if (root) {
+		snprintf(dev, sizeof(dev), "%s", root);
+	} else {
+		return NULL;
+	}
+	i = grub_device_volume(f, dev);
+	if (i < 0 || !f->fs[i]) {
+		vd_debug("%s: (%s) is no ext2/3/4 filesystem of this disk; using the config's", path,
+			 dev);
+		return NULL;
+	}
+	return f->fs[i];
+}
+
 static int fill_from_entry(struct finder *f, const struct found_config *cfg, size_t idx,
 			   struct target *t)
 {
@@ -873,12 +1027,17 @@ static int fill_from_entry(struct finder *f, const struct found_config *cfg, siz
 		return r;
 	normalize_guest_path(e->kernel, cfg->kind == CFG_EXTLINUX ? cfg->path : NULL, t->kernel,
 			     sizeof(t->kernel));
+	t->per_file = cfg->kind == CFG_GRUB2;
+	if (t->per_file)
+		t->kernel_fs = grub_file_fs(f, e->kernel, e->device);
 	for (size_t i = 0; i < e->n_initrds; i++) {
 		r = check_value("initrd path", e->initrds[i], t->source);
 		if (r < 0)
 			return r;
 		normalize_guest_path(e->initrds[i], cfg->kind == CFG_EXTLINUX ? cfg->path : NULL,
 				     t->initrds[i], sizeof(t->initrds[i]));
+		if (t->per_file)
+			t->initrd_fs[i] = grub_file_fs(f, e->initrds[i], e->device);
 	}
 	t->n_initrds = e->n_initrds;
 	t->cfg_fs = cfg->fs;
@@ -1072,6 +1231,7 @@ int vd_boot_find(const struct vd_boot_disk *disk, const struct vd_boot_request *
 	if (!t)
 		return -ENOMEM;
 	t->cfg_fs = NULL;
+	t->per_file = false;
 	t->kernel[0] = '\0';
 	t->n_initrds = 0;
 	t->args = t->source = NULL;

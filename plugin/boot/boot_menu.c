@@ -17,6 +17,7 @@ void vd_boot_entry_dispose(struct vd_boot_entry *e)
 	free(e->args);
 	free(e->version);
 	free(e->sort_key);
+	free(e->device);
 	memset(e, 0, sizeof(*e));
 }
 

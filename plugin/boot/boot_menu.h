@@ -22,6 +22,8 @@ struct vd_boot_entry {
 	char *args; /* never NULL once added */
 	char *version;	/* BLS */
 	char *sort_key; /* BLS */
+	char *device;	/* grub's $root when `linux` ran ("hd0,gpt2"): where the kernel and the
+			 * initrds without a "(device)" of their own are; NULL: the config's */
 };
 
 struct vd_boot_menu {
@@ -56,21 +58,33 @@ const char *vd_boot_vars_get(const struct vd_boot_vars *v, const char *key);
 /* Appends to a growing string; -E2BIG past VD_BOOT_MAX_VALUE. */
 int vd_boot_strbuf_append(char **buf, size_t *len, const char *s, size_t n);
 
-/* What grub.cfg's conditions may ask of the guest, and where the config was read. */
+/* What grub.cfg may ask of the guest, and where the config was read. A device is grub's name
+ * for a filesystem without the parentheses ("hd0,msdos1", "hd0,gpt2", "hd0" for a disk without
+ * a partition table); NULL or one the host does not know means the config's own filesystem. */
 struct vd_boot_grub_host {
-	/* `-e/-f/-s/-d PATH` (PATH without grub's "(dev)" prefix): 0 with the size and whether it
-	 * is a directory, < 0 when absent. NULL: such tests are false. */
-	int (*stat_file)(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir);
-	/* `source PATH`: the file's text (malloc'd, NUL-free, within the config size cap), or
-	 * < 0. NULL: source does nothing. */
-	int (*read_file)(void *userdata, const char *path, char **ret_text, size_t *ret_len);
+	/* `-e/-f/-s/-d FILE`: 0 with the size and whether it is a directory, < 0 when absent.
+	 * NULL: such tests are false. */
+	int (*stat_file)(void *userdata, const char *device, const char *path, uint64_t *ret_size,
+			 bool *ret_dir);
+	/* `source FILE`, `configfile FILE`: the file's text (malloc'd, NUL-free, within the config
+	 * size cap), or < 0. NULL: both do nothing. */
+	int (*read_file)(void *userdata, const char *device, const char *path, char **ret_text,
+			 size_t *ret_len);
+	/* `search`: the first filesystem (in grub's order) whose UUID (kind 'u', any case), label
+	 * ('l') or file PATH ('f') matches key: 1 and its device in ret_device (malloc'd); 0 when
+	 * none does. With a hint, only that device is tried, and its name is returned as given.
+	 * NULL: nothing is ever found. */
+	int (*search)(void *userdata, char kind, const char *key, const char *hint,
+		      char **ret_device);
 	void *userdata;
-	const char *config_path; /* grub.cfg's path: $prefix and $config_directory */
+	const char *config_path;   /* grub.cfg's path: $prefix and $config_directory */
+	const char *config_device; /* the device it was read from: grub's initial $root */
 };
 
 /* grub2 grub.cfg (menuentry, submenu, set default, linux/linux16/linuxefi, initrd with several
- * images), with if/elif/else evaluated, functions called and files sourced as grub would, and
- * each entry's commands run after the script. -E2BIG past the bounds on hostile scripts (see
+ * images), with if/elif/else evaluated, loops, functions called, files sourced, `configfile`,
+ * `search` and exported variables as grub would, and each entry's commands run after the
+ * script. -E2BIG past the bounds on hostile scripts (see
  * boot_grub.c). env holds grubenv's variables (applied
  * where grub.cfg runs load_env) and may be NULL; host may be NULL. ret_bls_vars (may be NULL)
  * gets the variables as they stand when grub.cfg runs `blscfg`, and *ret_blscfg whether it

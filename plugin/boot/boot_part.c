@@ -107,6 +107,7 @@ int vd_boot_part_scan(const struct vd_boot_disk *disk, struct vd_boot_volume **r
 	for (int i = 0; i < nparts && n < MAX_VOLUMES; i++) {
 		blkid_partition par = blkid_partlist_get_partition(list, i);
 		uint64_t start, size;
+		blkid_parttable tab;
 		const char *s;
 
 		if (!par || blkid_partition_is_extended(par))
@@ -121,6 +122,9 @@ int vd_boot_part_scan(const struct vd_boot_disk *disk, struct vd_boot_volume **r
 			continue;
 		}
 		vols[n].partno = blkid_partition_get_partno(par);
+		tab = blkid_partition_get_table(par);
+		s = tab ? blkid_parttable_get_type(tab) : NULL;
+		snprintf(vols[n].pttype, sizeof(vols[n].pttype), "%s", s ? s : "");
 		vols[n].offset = start;
 		vols[n].size = size;
 		/* MBR boot flag 0x80; GPT attribute bit 2 "legacy BIOS bootable". */

@@ -17,6 +17,7 @@ struct vd_boot_volume {
 	char label[64];	 /* filesystem label */
 	char partuuid[40];
 	char partlabel[72];
+	char pttype[8]; /* the partition table: "dos", "gpt" (libblkid's names); "" without */
 };
 
 /* The disk's volumes in partition-number order (extended-partition containers left out).

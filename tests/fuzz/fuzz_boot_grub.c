@@ -7,7 +7,8 @@ struct self {
 	size_t len;
 };
 
-static int self_read(void *userdata, const char *path, char **ret_text, size_t *ret_len)
+static int self_read(void *userdata, const char *device, const char *path, char **ret_text,
+		     size_t *ret_len)
 {
 	const struct self *s = userdata;
 
@@ -21,7 +22,8 @@ static int self_read(void *userdata, const char *path, char **ret_text, size_t *
 	return 0;
 }
 
-static int self_stat(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+static int self_stat(void *userdata, const char *device, const char *path, uint64_t *ret_size,
+		     bool *ret_dir)
 {
 	const struct self *s = userdata;
 

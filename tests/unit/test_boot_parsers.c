@@ -59,7 +59,7 @@ static void test_grub_submenus_have_index_title_and_id_paths(void **state)
 {
 	struct vd_boot_menu m = grub(
 		"if [ x\"${feature_menuentry_id}\" = xy ]; then\n menuentry_id_option=\"--id\"\n"
-		"else\n menuentry_id_option=\"\"\nfi\n"
+		"else\n menuentry_id_option=\"\"\nfi\nexport menuentry_id_option\n"
 		"menuentry 'Top' $menuentry_id_option 'top-id' { linux /t\n}\n"
 		"submenu 'Adv' $menuentry_id_option 'adv-id' {\n"
 		" menuentry 'Old' $menuentry_id_option 'old-id' { linux /old\n }\n"
@@ -263,7 +263,8 @@ static void test_grub_default_bare_title_inside_a_submenu_matches_nothing(void *
 }
 
 /* Files `source` reads: 41_custom's custom.cfg, CoreOS's first-boot marker, and hostile ones. */
-static int fake_read(void *userdata, const char *path, char **ret_text, size_t *ret_len)
+static int fake_read(void *userdata, const char *device, const char *path, char **ret_text,
+		     size_t *ret_len)
 {
 	static const struct {
 		const char *path, *text;
@@ -284,11 +285,12 @@ static int fake_read(void *userdata, const char *path, char **ret_text, size_t *
 	return -ENOENT;
 }
 
-static int fake_exists(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+static int fake_exists(void *userdata, const char *device, const char *path, uint64_t *ret_size,
+		       bool *ret_dir)
 {
 	char *text;
 	size_t len;
-	int r = fake_read(userdata, path, &text, &len);
+	int r = fake_read(userdata, device, path, &text, &len);
 
 	*ret_dir = false;
 	*ret_size = r == 0 ? len : 0;
@@ -444,7 +446,8 @@ static void test_grub_entries_in_branches_not_taken_do_not_exist(void **state)
 	vd_boot_menu_dispose(&m);
 }
 
-static int fake_stat(void *userdata, const char *path, uint64_t *ret_size, bool *ret_dir)
+static int fake_stat(void *userdata, const char *device, const char *path, uint64_t *ret_size,
+		     bool *ret_dir)
 {
 	*ret_dir = !strcmp(path, "/boot/grub2");
 	if (!strcmp(path, "/boot/grub2/grubenv") || *ret_dir) {
