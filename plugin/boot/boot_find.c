@@ -219,8 +219,8 @@ struct grub_host_ctx {
 	const struct vd_boot_ns *ns; /* the config's filesystem */
 };
 
-/* The filesystem a grub device names; the config's own for none, or for one this disk does not
- * have as ext2/3/4 (the image may be laid out otherwise than the config was written for). */
+/* The filesystem a grub device names: the config's own for none, NULL (-ENODEV to grub.cfg)
+ * for one that is no ext2/3/4 filesystem of this disk. */
 static const struct vd_boot_ns *device_ns(const struct grub_host_ctx *h, const char *dev,
 					  struct vd_boot_ns *tmp)
 {
@@ -230,9 +230,8 @@ static const struct vd_boot_ns *device_ns(const struct grub_host_ctx *h, const c
 		return h->ns;
 	i = grub_device_volume(h->f, dev);
 	if (i < 0 || !h->f->fs[i]) {
-		vd_debug("grub.cfg: (%s) is no ext2/3/4 filesystem of this disk; using the config's",
-			 dev);
-		return h->ns;
+		vd_debug("grub.cfg: (%s) is no ext2/3/4 filesystem of this disk", dev);
+		return NULL;
 	}
 	vd_boot_ns_init(tmp, h->f->fs[i]);
 	return tmp;
@@ -246,7 +245,11 @@ static int grub_host_stat_file(void *userdata, const char *device, const char *p
 	const struct vd_boot_ns *ns = device_ns(userdata, device, &tmp);
 	struct vd_boot_fs *fs;
 	vd_boot_ino ino;
-	int r = vd_boot_ns_resolve_file(ns, path, &fs, &ino, ret_size);
+	int r;
+
+	if (!ns)
+		return -ENODEV;
+	r = vd_boot_ns_resolve_file(ns, path, &fs, &ino, ret_size);
 
 	*ret_dir = r == -EISDIR;
 	if (*ret_dir)
@@ -261,7 +264,12 @@ static int grub_read_file(void *userdata, const char *device, const char *path, 
 {
 	struct grub_host_ctx *h = userdata;
 	struct vd_boot_ns tmp;
-	int r = read_file(h->f, device_ns(h, device, &tmp), path, ret_text, ret_len, NULL);
+	const struct vd_boot_ns *ns = device_ns(h, device, &tmp);
+	int r;
+
+	if (!ns)
+		return -ENODEV;
+	r = read_file(h->f, ns, path, ret_text, ret_len, NULL);
 
 	if (r < 0) {
 		vd_debug("grub.cfg: %s%s%s%s: %s; skipped", device ? "(" : "", device ? device : "",

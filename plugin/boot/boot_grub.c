@@ -1,11 +1,14 @@
 /* grub2 grub.cfg and grubenv. grub.cfg is a shell-like script; we do not run it all: we tokenise
  * it as grub does (quotes, escapes, $var expansion with field splitting, ';' and newlines),
  * evaluate the conditions of if/elif/else the way grub's `test` does (an unknown command or test
- * is false), apply `set`, `unset`, `load_env` and `source` in the branches grub would take, keep
- * functions and run them when called, and collect the menuentry/submenu blocks there; each
- * entry's commands run once the script has, as grub runs them when it boots the entry. Nothing
- * else runs: no loops, modules or other commands. Hostile scripts are bounded: call depth,
- * commands run, files sourced, variables copied. */
+ * is false), run for/while/until loops, apply `set`, `unset`, `export`, `load_env`, `search`,
+ * `source` and `configfile` in the branches grub would take, keep functions and run them when
+ * called, and collect the menuentry/submenu blocks there. As grub does, a submenu's body runs
+ * when the menu enters it, in a new context holding the exported variables only, and each
+ * entry's commands run once the script has, as grub runs them when it boots the entry; an
+ * entry keeps $root, the device its files are read from. Nothing else runs: no modules or
+ * other commands. Hostile scripts are bounded: call depth, commands run, files read,
+ * variables copied. */
 #include <ctype.h>
 #include <string.h>
 
@@ -305,6 +308,7 @@ static int test_or(struct test_args *t);
 struct file_arg {
 	char device[128]; /* "" when neither names one */
 	const char *path;
+	bool explicit; /* "(dev)" written: no other filesystem will do */
 };
 
 static void split_file(const struct grub_state *g, const char *word, struct file_arg *ret)
@@ -313,6 +317,7 @@ static void split_file(const struct grub_state *g, const char *word, struct file
 
 	ret->device[0] = '\0';
 	ret->path = word;
+	ret->explicit = false;
 	if (word[0] == '(') {
 		const char *close = strchr(word, ')');
 
@@ -320,12 +325,41 @@ static void split_file(const struct grub_state *g, const char *word, struct file
 			snprintf(ret->device, sizeof(ret->device), "%.*s", (int)(close - word - 1),
 				 word + 1);
 			ret->path = close + 1;
+			ret->explicit = true;
 		}
 	} else if (root) {
 		snprintf(ret->device, sizeof(ret->device), "%s", root);
 	}
 	if (!ret->path[0])
 		ret->path = "/"; /* "(hd0,gpt2)" alone: the filesystem's root directory */
+}
+
+/* A device the host cannot read: grub fails on one it named explicitly (`[ -e (md/md-boot) ]`
+ * is false); for $root, which the config may have set for another layout of the disk (a
+ * generator's `set root='hd0,msdos1'` on an image without that partition), the config's own
+ * filesystem answers. */
+static int host_stat(const struct grub_state *g, const struct file_arg *f, uint64_t *ret_size,
+		     bool *ret_dir)
+{
+	const struct vd_boot_grub_host *h = g->host;
+	int r = h->stat_file(h->userdata, f->device[0] ? f->device : NULL, f->path, ret_size,
+			     ret_dir);
+
+	if (r == -ENODEV && !f->explicit && f->device[0])
+		r = h->stat_file(h->userdata, NULL, f->path, ret_size, ret_dir);
+	return r;
+}
+
+static int host_read(const struct grub_state *g, const struct file_arg *f, char **ret_text,
+		     size_t *ret_len)
+{
+	const struct vd_boot_grub_host *h = g->host;
+	int r = h->read_file(h->userdata, f->device[0] ? f->device : NULL, f->path, ret_text,
+			     ret_len);
+
+	if (r == -ENODEV && !f->explicit && f->device[0])
+		r = h->read_file(h->userdata, NULL, f->path, ret_text, ret_len);
+	return r;
 }
 
 static int test_file(struct test_args *t, const char *op, const char *word)
@@ -342,7 +376,7 @@ static int test_file(struct test_args *t, const char *op, const char *word)
 		return 0;
 	}
 	split_file(t->g, word, &f);
-	r = h->stat_file(h->userdata, f.device[0] ? f.device : NULL, f.path, &size, &dir);
+	r = host_stat(t->g, &f, &size, &dir);
 	if (r < 0)
 		return 0;
 	if (!strcmp(op, "-d"))
@@ -992,7 +1026,7 @@ static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
 #define MAX_STEPS 200000	/* commands run in all (and words searched for a loop's end) */
 #define MAX_POSITIONAL 9
 #define MAX_SOURCED 16		/* files `source` and `configfile` may read in all */
-#define MAX_COPIED (256u << 20) /* bytes of variables copied into new contexts in all */
+#define MAX_COPIED (64u << 20) /* bytes of variables copied into new contexts in all */
 #define MAX_SUBMENUS VD_BOOT_MAX_ENTRIES
 
 struct function {
@@ -1265,7 +1299,7 @@ static int read_script(struct interp *I, const char *word, unsigned call_depth, 
 		return 0;
 	}
 	split_file(&I->g, word, &f);
-	if (h->read_file(h->userdata, f.device[0] ? f.device : NULL, f.path, &text, &len) < 0)
+	if (host_read(&I->g, &f, &text, &len) < 0)
 		return 0;
 	if (memchr(text, '\0', len)) {
 		free(text);

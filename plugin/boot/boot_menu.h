@@ -60,7 +60,9 @@ int vd_boot_strbuf_append(char **buf, size_t *len, const char *s, size_t n);
 
 /* What grub.cfg may ask of the guest, and where the config was read. A device is grub's name
  * for a filesystem without the parentheses ("hd0,msdos1", "hd0,gpt2", "hd0" for a disk without
- * a partition table); NULL or one the host does not know means the config's own filesystem. */
+ * a partition table); NULL means the config's own filesystem. The file calls return -ENODEV
+ * for a device the host cannot read (another disk, LVM, md, a filesystem it has no reader
+ * for). */
 struct vd_boot_grub_host {
 	/* `-e/-f/-s/-d FILE`: 0 with the size and whether it is a directory, < 0 when absent.
 	 * NULL: such tests are false. */
