@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 #include <cmocka.h>
 
 #include "boot/boot_menu.h"
@@ -490,6 +491,258 @@ static void test_grub_file_tests_ask_the_guest_and_load_env_applies_grubenv(void
 	vd_boot_vars_dispose(&env);
 }
 
+/* A guest disk as grub sees it: a GPT with a small stub filesystem on partition 1 (where the
+ * config is read) and the system on partition 2. */
+static const struct {
+	const char *dev, *uuid, *label;
+} disk_fs[] = {
+	{ "hd0,gpt1", "5e1f-a0c2", "stub" },
+	{ "hd0,gpt2", "2f3c6a4e-8b1d-4c2a-9e7f-1a2b3c4d5e6f", "root" },
+};
+
+static const struct {
+	const char *dev, *path, *text;
+} disk_files[] = {
+	{ "hd0,gpt1", "/grub.cfg", "configfile /grub.cfg\n" },
+	{ "hd0,gpt1", "/empty.cfg", "set gone=1\nexport shared\n" },
+	{ "hd0,gpt1", "/self.cfg", "configfile /self.cfg\n" },
+	{ "hd0,gpt2", "/boot/grub/grub.cfg",
+	  "menuentry \"sys-$plain-$shared-$default\" { linux /boot/vmlinuz $config_directory\n}\n"
+	  "menuentry second --id sec { linux /boot/vmlinuz-old\n}\n" },
+	{ "hd0,gpt2", "/boot/vmlinuz", "kernel" },
+};
+
+static bool disk_has(const char *dev)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(disk_fs); i++)
+		if (!strcmp(disk_fs[i].dev, dev))
+			return true;
+	return false;
+}
+
+static int disk_read(void *userdata, const char *device, const char *path, char **ret_text,
+		     size_t *ret_len)
+{
+	const char *dev = device ? device : "hd0,gpt1"; /* the config's */
+
+	if (!disk_has(dev))
+		return -ENODEV;
+	for (size_t i = 0; i < ARRAY_SIZE(disk_files); i++)
+		if (!strcmp(disk_files[i].dev, dev) && !strcmp(disk_files[i].path, path)) {
+			*ret_text = strdup(disk_files[i].text);
+			*ret_len = strlen(disk_files[i].text);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int disk_stat(void *userdata, const char *device, const char *path, uint64_t *ret_size,
+		     bool *ret_dir)
+{
+	const char *dev = device ? device : "hd0,gpt1";
+	char *text;
+	int r;
+
+	*ret_dir = false;
+	*ret_size = 0;
+	if (!disk_has(dev))
+		return -ENODEV;
+	if (!strcmp(path, "/") || (!strcmp(dev, "hd0,gpt2") && !strcmp(path, "/boot"))) {
+		*ret_dir = true;
+		return 0;
+	}
+	r = disk_read(userdata, device, path, &text, ret_size);
+	if (r == 0)
+		free(text);
+	return r;
+}
+
+static int disk_search(void *userdata, char kind, const char *key, const char *hint,
+		       char **ret_device)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(disk_fs); i++) {
+		bool match = false;
+
+		if (hint && strcmp(hint, disk_fs[i].dev) &&
+		    strcmp(hint, !strcmp(disk_fs[i].dev, "hd0,gpt1") ? "hd0,1" : "hd0,2"))
+			continue;
+		if (kind == 'u')
+			match = !strcasecmp(disk_fs[i].uuid, key);
+		else if (kind == 'l')
+			match = !strcmp(disk_fs[i].label, key);
+		else
+			for (size_t k = 0; k < ARRAY_SIZE(disk_files); k++)
+				match |= !strcmp(disk_files[k].dev, disk_fs[i].dev) &&
+					 !strcmp(disk_files[k].path, key);
+		if (match) {
+			*ret_device = strdup(hint ? hint : disk_fs[i].dev);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static const struct vd_boot_grub_host disk_host = { .stat_file = disk_stat,
+						    .read_file = disk_read,
+						    .search = disk_search,
+						    .config_path = "/grub.cfg",
+						    .config_device = "hd0,gpt1" };
+
+#define assert_disk_pick(want, conds)                                                              \
+	do {                                                                                       \
+		char *got_ = grub_pick(conds, NULL, &disk_host);                                   \
+		assert_string_equal(got_, want);                                                   \
+		free(got_);                                                                        \
+	} while (0)
+
+static void test_grub_configfile_replaces_the_menu_with_its_own(void **state)
+{
+	/* the stub: what it defines before configfile is gone, and so is everything after */
+	static const char cfg[] =
+		"set default=1\nset plain=outer\nexport shared\nshared=yes\n"
+		"menuentry 'stub entry' { linux /stub\n}\n"
+		"configfile /empty.cfg\n"     /* no entries: its context goes, the script goes on */
+		"configfile (md/md-boot)/x\n" /* a device grub cannot open: nothing happens */
+		"search.fs_uuid 2F3C6A4E-8B1D-4C2A-9E7F-1A2B3C4D5E6F root hd0,gpt2\n"
+		"set prefix=($root)/boot/grub\n"
+		"configfile $prefix/grub.cfg\n"
+		"menuentry 'never' { linux /never\n}\n";
+	struct vd_boot_menu m = {};
+
+	assert_int_equal(vd_boot_grub_parse_full(cfg, strlen(cfg), NULL, &disk_host, &m, NULL, NULL),
+			 0);
+	assert_int_equal(m.n, 2);
+	/* a new context: exported variables only (shared; root and prefix, which grub exports),
+	 * so neither plain nor the stub's default=1 */
+	assert_string_equal(m.entries[0].title, "sys--yes-");
+	assert_string_equal(chosen(&m)->title, "sys--yes-");
+	assert_string_equal(chosen(&m)->args, "(hd0,gpt2)/boot/grub");
+	assert_string_equal(chosen(&m)->device, "hd0,gpt2");
+	assert_string_equal(m.entries[1].id, "sec");
+	vd_boot_menu_dispose(&m);
+
+	/* an empty configfile'd menu: the script goes on without what the file set */
+	assert_disk_pick("-", "configfile /empty.cfg\nk=$gone-");
+	/* a file that configfiles itself stops at the bound on files read */
+	assert_disk_pick("after", "configfile /self.cfg\nk=after");
+}
+
+static void test_grub_search_sets_the_variable_grub_sets(void **state)
+{
+	struct vd_boot_menu m;
+
+	assert_disk_pick("hd0,gpt2",
+			 "search --no-floppy --fs-uuid --set=k 2F3C6A4E-8B1D-4C2A-9E7F-1A2B3C4D5E6F");
+	assert_disk_pick("hd0,gpt2", "search --label root --set k");
+	assert_disk_pick("hd0,gpt1", "search -l stub -s k");
+	assert_disk_pick("hd0,gpt2", "search --file --set=k /boot/vmlinuz");
+	assert_disk_pick("hd0,gpt2", "search --fs-uuid --set 5e1f-a0c2\nsearch.file /boot/vmlinuz k");
+	assert_disk_pick("hd0,gpt1", "search --no-floppy --fs-uuid --set=root 5E1F-A0C2\nk=$root");
+	/* a hint that holds the filesystem names it as written */
+	assert_disk_pick("hd0,2", "search --fs-uuid --set=k --hint=hd0,2 --hint-efi=x "
+				  "2f3c6a4e-8b1d-4c2a-9e7f-1a2b3c4d5e6f");
+	assert_disk_pick("hd0,gpt2", "search.fs_label root k hd0,gpt2");
+	/* none found: the variable stays, the command fails */
+	assert_disk_pick("none", "search.fs_uuid 0000-0000 k");
+	assert_disk_pick("none", "search --label nonesuch --set=k");
+	assert_disk_pick("b", "if search --file /nonesuch; then k=a; else k=b; fi");
+	assert_disk_pick("hd0,gpt2", "if search -f -s r /boot/vmlinuz; then k=$r; fi");
+	/* root's parentheses go (kern/main.c's write hook) */
+	assert_disk_pick("hd0,gpt1", "set root=(hd0,gpt1)\nk=$root");
+
+	/* the entry keeps $root as `linux` runs; an initrd on another device says which */
+	{
+		static const char cfg[] =
+			"menuentry e {\n"
+			" search --no-floppy --fs-uuid --set=root 2f3c6a4e-8b1d-4c2a-9e7f-1a2b3c4d5e6f\n"
+			" linux /boot/vmlinuz root=/dev/xvda2\n"
+			" set root=hd0,gpt1\n"
+			" initrd /boot/initrd.img (hd0,gpt2)/boot/extra.img\n}\n";
+
+		assert_int_equal(vd_boot_grub_parse_full(cfg, strlen(cfg), NULL, &disk_host, &m,
+							 NULL, NULL),
+				 0);
+		assert_string_equal(m.entries[0].device, "hd0,gpt2");
+		assert_string_equal(m.entries[0].kernel, "/boot/vmlinuz");
+		assert_string_equal(m.entries[0].initrds[0], "(hd0,gpt1)/boot/initrd.img");
+		assert_string_equal(m.entries[0].initrds[1], "(hd0,gpt2)/boot/extra.img");
+		vd_boot_menu_dispose(&m);
+	}
+}
+
+static void test_grub_file_tests_look_on_the_device_grub_would(void **state)
+{
+	/* a device grub cannot open: false, not the config's filesystem */
+	assert_disk_pick("no", "if [ -e (md/md-boot) ]; then k=md; else k=no; fi");
+	/* "(dev)" alone is its root directory */
+	assert_disk_pick("d", "if [ -d (hd0,gpt2) -a -d (hd0,gpt2)/boot ]; then k=d; fi");
+	/* a path without a device is on $root: the config's device first */
+	assert_disk_pick("none", "if [ -f /boot/vmlinuz ]; then k=f; fi");
+	assert_disk_pick("f", "set root=hd0,gpt2\nif [ -s /boot/vmlinuz ]; then k=f; fi");
+	assert_disk_pick("f", "if [ -f ($root)/grub.cfg -a ! -e (hd0,gpt2)/grub.cfg ]; then k=f; fi");
+	/* a $root this disk does not have (the generator's layout): the config's filesystem */
+	assert_disk_pick("c", "set root='lvmid/x'\nif [ -f /grub.cfg ]; then k=c; fi");
+}
+
+static void test_grub_loops_run_as_grub_runs_them(void **state)
+{
+	struct vd_boot_menu m = {};
+	static const char forever[] = "while true; do true; done\n";
+	static const char open[] = "for x in a; do k=x\nmenuentry e { linux /e\n}\n";
+
+	assert_pick("abc", "k=\nfor x in a b c; do k=\"${k}${x}\"; done");
+	/* the words are expanded once, and split */
+	assert_pick("-p-q-r", "set list=\"p q\"\nk=\nfor x in $list r\ndo\n k=\"$k-$x\"\ndone");
+	assert_pick("ac", "k=\nfor x in a b c d; do\n if [ $x = b ]; then continue; fi\n"
+			  " if [ $x = d ]; then break; fi\n k=\"$k$x\"\ndone");
+	assert_pick("a1", "k=\nfor x in a b; do for y in 1 2; do\n"
+			  " if [ $y = 2 ]; then break 2; fi; k=\"$k$x$y\"; done; done");
+	assert_pick("xxx", "k=\nwhile [ \"$k\" != xxx ]; do k=\"x$k\"; done");
+	assert_pick("yy", "k=\nuntil [ \"$k\" = yy ]; do k=\"${k}y\"; done");
+	assert_pick("a", "k=a\nwhile false; do k=b; done");
+	assert_pick("none", "if false; then for x in a; do k=x; done; fi");
+	assert_pick("z", "if true; then for x in y z; do k=$x; done; fi");
+	assert_pick("a", "function f {\n for x in a b; do k=$x; return; done\n k=after\n}\nf");
+	/* break outside a loop does nothing */
+	assert_pick("c", "break\nk=c");
+
+	/* entries a loop defines: titles expanded then, bodies run at boot with the variables as
+	 * the script left them, as grub stores an entry's body unexpanded */
+	m = grub("for v in 6.1 6.2; do\n menuentry \"Linux $v\" { linux /vmlinuz-$v\n }\ndone\n",
+		 NULL);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.entries[0].title, "Linux 6.1");
+	assert_string_equal(m.entries[1].title, "Linux 6.2");
+	assert_string_equal(m.entries[0].kernel, "/vmlinuz-6.2");
+	vd_boot_menu_dispose(&m);
+
+	/* `while true` ends at the command cap, an unterminated loop is a syntax error */
+	assert_int_equal(vd_boot_grub_parse(forever, strlen(forever), NULL, &m), -E2BIG);
+	assert_int_equal(vd_boot_grub_parse(open, strlen(open), NULL, &m), -EBADMSG);
+}
+
+static void test_grub_submenus_run_in_a_context_of_exported_variables(void **state)
+{
+	struct vd_boot_menu m = grub("set plain=p\nexport shared\nset shared=s1\n"
+				     "submenu 'S' {\n"
+				     " menuentry \"in-$plain-$shared\" { linux /k-$plain-$shared-$inner\n }\n"
+				     " set inner=i\n set leaked=yes\n}\n"
+				     "menuentry 'T' { linux /t-$leaked-$plain\n}\n"
+				     "set shared=s2\n",
+				     NULL);
+
+	assert_int_equal(m.n, 2);
+	/* the submenu's body runs when grub enters it: after the script, with the exported
+	 * variables only; its entries run with what it set */
+	assert_string_equal(m.entries[0].index_path, "0>0");
+	assert_string_equal(m.entries[0].title, "S>in--s2");
+	assert_string_equal(m.entries[0].kernel, "/k--s2-i");
+	/* nothing leaks out of it; top-level entries see every variable of the top level */
+	assert_string_equal(m.entries[1].kernel, "/t--p");
+	assert_string_equal(chosen(&m)->title, "S>in--s2");
+	vd_boot_menu_dispose(&m);
+}
+
 static void test_grub_unquoted_variables_split_into_arguments(void **state)
 {
 	struct vd_boot_vars env = {};
@@ -720,6 +973,11 @@ int main(void)
 		cmocka_unit_test(test_grub_entries_in_branches_not_taken_do_not_exist),
 		cmocka_unit_test(test_grub_file_tests_ask_the_guest_and_load_env_applies_grubenv),
 		cmocka_unit_test(test_grub_unquoted_variables_split_into_arguments),
+		cmocka_unit_test(test_grub_configfile_replaces_the_menu_with_its_own),
+		cmocka_unit_test(test_grub_search_sets_the_variable_grub_sets),
+		cmocka_unit_test(test_grub_file_tests_look_on_the_device_grub_would),
+		cmocka_unit_test(test_grub_loops_run_as_grub_runs_them),
+		cmocka_unit_test(test_grub_submenus_run_in_a_context_of_exported_variables),
 		cmocka_unit_test(test_grub_blscfg_sees_the_variables_set_before_it),
 		cmocka_unit_test(test_bls_variables_expand_in_every_field_and_undefined_is_empty),
 		cmocka_unit_test(test_extlinux_default_is_the_whole_rest_of_the_line),
