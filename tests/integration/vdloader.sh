@@ -29,7 +29,7 @@ check_image() { # image [extra args] ; compares with IMAGE.expect
 	pass "$name ($(expected "$name" kernel))"
 }
 
-for name in bare-ext4 mbr-sepboot gpt gpt-classic bls bls-saved menulst vmlinuz; do
+for name in bare-ext4 mbr-sepboot gpt gpt-classic gpt-stub bls bls-saved menulst vmlinuz; do
 	check_image "$name"
 done
 check_image bare-ext4 --args="console=hvc0 xen_extra=1"

@@ -190,6 +190,49 @@ dd if=gpt-p2.fs of=gpt-classic.img bs=512 seek=4096 conv=notrunc status=none
 rm -f gpt-p2.fs
 printf 'kernel=/boot/vmlinuz-virt\nramdisk=/boot/initramfs-virt\nargs=root=LABEL=gptroot modules=sd-mod,ext4 console=hvc0\nkernel_src=kernel-b\nramdisk_src=initrd-b\n' > gpt-classic.expect
 
+# ---- GPT: a stub grub.cfg on the bootable partition 1 finds the /boot filesystem (partition 3,
+# the root being a filesystem vdloader does not read) by UUID and hands over with configfile;
+# partition 1 holds decoys under the same names ----
+s=$work/stub
+mkdir -p "$s/boot/grub"
+cat > "$s/boot/grub/grub.cfg" <<'CFG'
+search.fs_uuid dddddddd-0000-4000-8000-000000000003 root hd0,gpt3
+set prefix=($root)'/grub'
+export stub_loaded
+set stub_loaded=yes
+configfile $prefix/grub.cfg
+menuentry 'stub fallback' {
+	linux /vmlinuz-6.1.0-17-amd64 root=/dev/xvda9
+}
+CFG
+cp "$work/kernel-b" "$s/vmlinuz-6.1.0-17-amd64"
+cp "$work/initrd-b" "$s/initrd.img-6.1.0-17-amd64"
+b=$work/stub-boot
+mkdir -p "$b/grub"
+cp "$work/kernel-a" "$b/vmlinuz-6.1.0-17-amd64"
+cp "$work/initrd-a" "$b/initrd.img-6.1.0-17-amd64"
+cat > "$b/grub/grub.cfg" <<'CFG'
+set default="1"
+for v in 6.1.0-18-amd64 6.1.0-17-amd64; do
+	menuentry "Debian GNU/Linux, with Linux $v" "$v" {
+		search --no-floppy --fs-uuid --set=root dddddddd-0000-4000-8000-000000000003
+		if [ -f /vmlinuz-6.1.0-17-amd64 ]; then
+			linux /vmlinuz-6.1.0-17-amd64 root=/dev/mapper/vg-root ro stub=$stub_loaded
+			initrd /initrd.img-6.1.0-17-amd64
+		fi
+	}
+done
+CFG
+mkfs ext2 "$s" stub-p1.fs 8 -U dddddddd-0000-4000-8000-000000000001
+mkfs ext4 "$b" stub-p3.fs 8 -U dddddddd-0000-4000-8000-000000000003
+truncate -s 28M gpt-stub.img
+printf 'label: gpt\nstart=2048, size=16384, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, attrs="LegacyBIOSBootable"\nstart=18432, size=4096, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\nstart=22528, size=16384, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
+	sfdisk -q gpt-stub.img >/dev/null 2>&1
+dd if=stub-p1.fs of=gpt-stub.img bs=512 seek=2048 conv=notrunc status=none
+dd if=stub-p3.fs of=gpt-stub.img bs=512 seek=22528 conv=notrunc status=none
+rm -f stub-p1.fs stub-p3.fs
+printf 'kernel=/vmlinuz-6.1.0-17-amd64\nramdisk=/initrd.img-6.1.0-17-amd64\nargs=root=/dev/mapper/vg-root ro stub=yes\nkernel_src=kernel-a\nramdisk_src=initrd-a\n' > gpt-stub.expect
+
 # ---- Fedora-style BLS (grub.cfg only says blscfg), newest version first ----
 d=$work/bls
 root_tree "$d" "UUID=bbbbbbbb-0000-0000-0000-000000000001 / ext4 defaults 1 1"
