@@ -104,7 +104,7 @@ dom0mem=1024M
 say "prepared in $(elapsed)s; booting Xen in QEMU (TCG, limit ${timeout_s}s), console: $log"
 tq0=$(date +%s)
 set +e
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu "${XENVD_E2E_CPU:-qemu64,+svm,+npt}" -m $mem -smp 2 \
+timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35 -accel "tcg,thread=${XENVD_E2E_TCG_THREAD:-multi}" -cpu "${XENVD_E2E_CPU:-qemu64,+svm,+npt}" -m $mem -smp 2 \
 	-nographic -no-reboot -serial mon:stdio -nic none \
 	-kernel "$xen" \
 	-append "dom0_mem=$dom0mem,max:$dom0mem dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all" \

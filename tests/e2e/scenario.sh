@@ -36,8 +36,8 @@ step_smoke() {
 	guest_cfg smoke "'phy:$dev,xvda,w'" \
 		"console=hvc0 e2e.name=smoke e2e.expect=xvda e2e.write=xvda e2e.life=4"
 	t=$(e2e_now)
-	guest_create smoke || fail "xl create smoke failed (stock block script on phy:$dev)"
-	guest_wait smoke "E2E-GUEST smoke BOOTED" 120 || fail "guest smoke did not boot"
+	guest_boot smoke "E2E-GUEST smoke BOOTED" 120 \
+		"xl create smoke failed (stock block script on phy:$dev)" || fail "guest smoke did not boot"
 	echo "XENVD-E2E: time smoke-create-to-marker $(awk -v a=$t -v b=$(e2e_now) 'BEGIN{print b-a}')s"
 	be=$(vbd_backend smoke $XVDA) && {
 		pd=$(xenstore-read $be/physical-device)
@@ -153,8 +153,8 @@ step_vd_boot() {
 	guest_cfg g1 "'vdev=xvda,access=rw,script=block-vd,target=vd:$id1'" \
 		"e2e.name=g1 e2e.expect=xvda e2e.write=xvda,xvdc e2e.life=900" bootloader
 	t=$(e2e_now)
-	guest_create g1 || fail "xl create g1 (bootloader vdloader, vd:$id1) failed"
-	guest_wait g1 "E2E-GUEST g1 BOOTED initrd=vd origin=vd1-grub" 120 ||
+	guest_boot g1 "E2E-GUEST g1 BOOTED initrd=vd origin=vd1-grub" 120 \
+		"xl create g1 (bootloader vdloader, vd:$id1) failed" ||
 		fail "g1 did not boot the kernel/initrd/cmdline of VD $id1's grub.cfg"
 	echo "XENVD-E2E: time vd-create-to-marker $(awk -v a=$t -v b=$(e2e_now) 'BEGIN{print b-a}')s"
 	guest_wait g1 "DISK xvda size=[0-9]+ ro=0" 30 || fail "g1 does not see xvda writable"
@@ -279,8 +279,8 @@ step_vd_share() {
 		fail "g1 does not see VD $id2 again"
 	guest_cfg g3 "'vdev=xvda,access=r,script=block-vd,target=vd:$id2'" \
 		"console=hvc0 e2e.name=g3 e2e.expect=xvda e2e.life=0"
-	guest_create g3 || fail "read-only sharing of VD $id2 by g1 and g3 was refused"
-	guest_wait g3 "DISK xvda size=$size2 ro=1 mark=\[DOM0MARK vd2\]" 120 ||
+	guest_boot g3 "DISK xvda size=$size2 ro=1 mark=\[DOM0MARK vd2\]" 120 \
+		"read-only sharing of VD $id2 by g1 and g3 was refused" ||
 		fail "g3 does not read VD $id2 shared read-only"
 	guest_wait g3 "POWEROFF" 30
 	guest_gone g3 60 || fail "g3 was not reaped"
@@ -537,8 +537,8 @@ step_vd_import() {
 	id1=$(state_get id1)
 	guest_cfg g5 "'vdev=xvda,access=rw,script=block-vd,target=vd:$id1'" \
 		"e2e.name=g5 e2e.expect=xvda e2e.life=4" bootloader
-	guest_create g5 || fail "xl create g5 (vd:$id1) failed after the import"
-	guest_wait g5 "E2E-GUEST g5 BOOTED initrd=vd origin=vd1-grub" 120 ||
+	guest_boot g5 "E2E-GUEST g5 BOOTED initrd=vd origin=vd1-grub" 120 \
+		"xl create g5 (vd:$id1) failed after the import" ||
 		fail "g5 did not boot VD $id1 after the import"
 	guest_wait g5 "POWEROFF" 60 || fail "g5 did not power off"
 	guest_gone g5 60 || { guest_destroy g5; fail "g5 was not reaped after powering off"; }
@@ -613,11 +613,21 @@ step_pvh_boot() {
 		guest_destroy "$g"
 	done
 	xl info | grep -q 'virt_caps.*hvm' || fail "Xen offers no HVM (virt_caps: $(xl info | grep virt_caps)); QEMU needs -cpu ...,+svm,+npt"
+	# what libxl will load is vdloader's copy: bit for bit the kernel and initrd put in VD 1
+	rm -rf /tmp/e2e/p1-vdl && mkdir -p /tmp/e2e/p1-vdl
+	"$VDLOADER" --vd="$id1" --output-format=simple --output=- \
+		--output-directory=/tmp/e2e/p1-vdl >/tmp/e2e/p1-vdl/result || fail "vdloader --vd=$id1 failed"
+	for f in kernel:vmlinuz ramdisk:initrd-vd.gz; do
+		l=$(sed -n "s/^${f%%:*} //p" /tmp/e2e/p1-vdl/result)
+		[ -n "$l" ] && cmp "$l" "/e2e/guest/${f#*:}" ||
+			fail "vdloader --vd=$id1's ${f%%:*} ($l) is not /e2e/guest/${f#*:}"
+	done
+	rm -rf /tmp/e2e/p1-vdl
 	E2E_ON_REBOOT=restart guest_cfg p1 "$P1_DISKS" \
 		"e2e.name=p1 e2e.expect=xvda,xvdb e2e.write=xvda,xvdb e2e.tick=1 e2e.control=xvdb e2e.life=1800" \
 		bootloader 128 pvh
-	guest_create p1 || fail "xl create of the PVH guest p1 (vdloader from vd:$id1, vd:$id2) failed"
-	guest_wait p1 "E2E-GUEST p1 BOOTED initrd=vd origin=vd1-grub" 180 ||
+	guest_boot p1 "E2E-GUEST p1 BOOTED initrd=vd origin=vd1-grub" 180 \
+		"xl create of the PVH guest p1 (vdloader from vd:$id1, vd:$id2) failed" ||
 		fail "PVH guest p1 did not boot VD $id1's grub.cfg entry"
 	xl list -l p1 | grep -q '"type": "pvh"' || fail "p1 is not a PVH domain"
 	guest_wait p1 "E2E-GUEST p1 TICK" 60 || fail "p1 does not write and read back xvda and xvdb"

@@ -206,8 +206,8 @@ step_guest_start() {
 	guest_cfg "$g" "$disk" \
 		"e2e.name=$g e2e.expect=xvda e2e.write=xvda e2e.tick=1 e2e.period=2 e2e.life=3600" \
 		bootloader 128 pvh
-	guest_create "$g" || fail "xl create $g ($kind) failed"
-	guest_wait "$g" "E2E-GUEST $g TICK" 240 || fail "$g does not write and read back its disk"
+	guest_boot "$g" "E2E-GUEST $g TICK" 240 \
+		"xl create $g ($kind) failed" || fail "$g does not write and read back its disk"
 	value "$g-domid" "$(guest_domid "$g")"
 }
 # mig_recv: the receiving end of the next migration, in the background (mig_recv_wait collects it)
@@ -449,8 +449,8 @@ step_ro_detach() {
 step_ro_guest() {
 	guest_cfg g3 "'vdev=xvda,access=r,script=block-vd,target=vd:$1'" \
 		"console=hvc0 e2e.name=g3 e2e.expect=xvda e2e.life=0" direct 128 pv
-	guest_create g3 || fail "read-only sharing of VD $1 across hosts refused on host $E2E_HOST"
-	guest_wait g3 "DISK xvda size=8388608 ro=1 mark=\[DOM0MARK shro\]" 120 ||
+	guest_boot g3 "DISK xvda size=8388608 ro=1 mark=\[DOM0MARK shro\]" 120 \
+		"read-only sharing of VD $1 across hosts refused on host $E2E_HOST" ||
 		fail "g3 does not read VD $1 shared read-only"
 	att_lines "$1"
 	guest_wait g3 "POWEROFF" 30
@@ -481,8 +481,8 @@ step_vd_guest_start() {
 	guest_cfg "$1" "'vdev=xvda,access=rw,script=block-vd,target=vd:$2'" \
 		"console=hvc0 e2e.name=$1 e2e.expect=xvda e2e.write=xvda e2e.tick=1 e2e.period=2 e2e.life=3600" \
 		direct 128 pvh
-	guest_create "$1" || fail "xl create $1 (vd:$2) failed"
-	guest_wait "$1" "E2E-GUEST $1 TICK" 180 || fail "$1 does not write and read back VD $2"
+	guest_boot "$1" "E2E-GUEST $1 TICK" 180 \
+		"xl create $1 (vd:$2) failed" || fail "$1 does not write and read back VD $2"
 	value "$1-domid" "$(guest_domid "$1")"
 }
 step_vd_create() { # NAME SIZE: value NAME-id
