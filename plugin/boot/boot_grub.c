@@ -756,10 +756,20 @@ struct ctx {
 	char *index_path;
 	size_t children;
 	struct vd_boot_entry entry;
+	char **argv; /* a menuentry's or submenu's arguments: its body's $1 (the title), $2.. */
+	size_t argc;
 };
+
+static void free_argv(char **argv, size_t argc)
+{
+	for (size_t i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+}
 
 static void ctx_dispose(struct ctx *c)
 {
+	free_argv(c->argv, c->argc);
 	free(c->title_path);
 	free(c->id_path);
 	free(c->index_path);
@@ -801,6 +811,35 @@ static void block_title_id(const struct command *cmd, const char **ret_title, co
 			*ret_title = w;
 		}
 	}
+}
+
+/* The words of a menuentry/submenu command that are no option (menuentry.c's argv): the title
+ * and what follows it, which its body sees as $1, $2, ... */
+static int block_args(const struct command *cmd, char ***ret_argv, size_t *ret_argc)
+{
+	char **argv = calloc(cmd->n, sizeof(*argv));
+	size_t argc = 0;
+
+	if (!argv)
+		return -ENOMEM;
+	for (size_t i = 1; i + 1 < cmd->n; i++) {
+		const char *w = cmd->w[i].s;
+
+		if (!strcmp(w, "--id") || !strcmp(w, "--class") || !strcmp(w, "--users") ||
+		    !strcmp(w, "--hotkey") || !strcmp(w, "--source")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(w, "--", 2))
+			continue;
+		if (!(argv[argc++] = strdup(w))) {
+			free_argv(argv, argc);
+			return -ENOMEM;
+		}
+	}
+	*ret_argv = argv;
+	*ret_argc = argc;
+	return 0;
 }
 
 /* grub's loader joins argv with spaces, quoting words that hold blanks. */
@@ -1052,6 +1091,8 @@ struct body {
 	const char *p;
 	size_t len;
 	size_t ctx;
+	char **argv; /* $1 (the title), $2, ... */
+	size_t argc;
 };
 
 /* grub runs a submenu's body when its menu is entered (grub_menu_execute_entry), in a new
@@ -1073,6 +1114,7 @@ struct interp {
 	struct grub_state g;
 	struct vd_boot_menu menu;
 	struct body *bodies; /* menu.entries[i]'s commands, run once the script has run */
+	size_t n_bodies;
 	struct submenu *subs;
 	size_t n_subs;
 	struct context *ctxs; /* [0]: the top level */
@@ -1207,8 +1249,11 @@ static void interp_free(struct interp *I)
 		for (size_t i = 0; i <= I->depth && i < MAX_DEPTH; i++)
 			ctx_dispose(&I->stack[i]);
 		free(I->record_fn);
+		for (size_t i = 0; i < I->n_bodies; i++)
+			free_argv(I->bodies[i].argv, I->bodies[i].argc);
 		free(I->bodies);
 		for (size_t i = 0; i < I->n_subs; i++) {
+			free_argv(I->subs[i].body.argv, I->subs[i].body.argc);
 			free(I->subs[i].title_path);
 			free(I->subs[i].id_path);
 			free(I->subs[i].index_path);
@@ -1229,6 +1274,21 @@ static void interp_free(struct interp *I)
 }
 
 static int run_text(struct interp *I, const char *text, size_t len, unsigned call_depth);
+
+/* $# and $1..$9 for a body that runs with these arguments (an entry's, a submenu's). */
+static int set_positional(struct grub_state *g, char **argv, size_t argc)
+{
+	char key[4], count[24];
+	int r;
+
+	snprintf(count, sizeof(count), "%zu", argc);
+	r = vd_boot_vars_set(&g->vars, "#", count);
+	for (size_t i = 1; i <= MAX_POSITIONAL && r == 0; i++) {
+		snprintf(key, sizeof(key), "%zu", i);
+		r = vd_boot_vars_set(&g->vars, key, i <= argc ? argv[i - 1] : "");
+	}
+	return r;
+}
 
 /* A call: $1..$9 and $# are the arguments while the body runs, as in grub; every other variable
  * is global. if/fi left open by the body close with it; its loops are its own. */
@@ -1596,9 +1656,11 @@ static int end_record(struct interp *I, const char *end)
 			.title_path = c->title_path,
 			.id_path = c->id_path,
 			.index_path = c->index_path,
-			.body = { I->record_start, blen, I->cur_ctx },
+			.body = { I->record_start, blen, I->cur_ctx, c->argv, c->argc },
 		};
 		c->title_path = c->id_path = c->index_path = NULL;
+		c->argv = NULL;
+		c->argc = 0;
 		I->n_subs++;
 		I->record_sub = false;
 	} else {
@@ -1610,7 +1672,11 @@ static int end_record(struct interp *I, const char *end)
 			r = -ENOMEM;
 		if (r == 0) {
 			I->bodies = grown;
-			I->bodies[I->menu.n - 1] = (struct body){ I->record_start, blen, I->cur_ctx };
+			I->bodies[I->menu.n - 1] = (struct body){ I->record_start, blen, I->cur_ctx,
+								  c->argv, c->argc };
+			I->n_bodies = I->menu.n;
+			c->argv = NULL;
+			c->argc = 0;
 		}
 	}
 	I->record_start = NULL;
@@ -1640,6 +1706,8 @@ static int open_block(struct interp *I, const struct command *cmd, const char *w
 								  : NULL;
 	if (!child->index_path || !child->title_path ||
 	    (id && (c->kind == CTX_TOP || c->id_path) && !child->id_path))
+		return -ENOMEM;
+	if (block_args(cmd, &child->argv, &child->argc) < 0)
 		return -ENOMEM;
 	if (!strcmp(w0, "menuentry")) {
 		child->entry.index_path = strdup(child->index_path);
@@ -1880,7 +1948,9 @@ static int run_submenus(struct interp *I)
 		I->depth = 0;
 		I->g.if_depth = 0;
 		I->cur_ctx = ctx;
-		r = run_text(I, sm.body.p, sm.body.len, 0);
+		r = set_positional(&I->g, sm.body.argv, sm.body.argc);
+		if (r == 0)
+			r = run_text(I, sm.body.p, sm.body.len, 0);
 		I->returning = false;
 		I->breaks = 0;
 		if (r == 0)
@@ -1902,6 +1972,8 @@ static int run_entry_bodies(struct interp *I)
 		r = count_copy(I->w, &cx->vars);
 		if (r == 0)
 			r = copy_vars(&cx->vars, &I->g.vars);
+		if (r == 0)
+			r = set_positional(&I->g, I->bodies[i].argv, I->bodies[i].argc);
 		if (r < 0)
 			break;
 		I->g.if_depth = 0;

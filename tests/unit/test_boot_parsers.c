@@ -151,8 +151,8 @@ static void test_grub_functions_run_as_grub_runs_them(void **state)
 	assert_int_equal(m.n, 3);
 	assert_string_equal(m.entries[0].args, "root=/dev/xvda1 ro quiet splash vt.handoff=7");
 	assert_string_equal(m.entries[1].args, "ro x=text");
-	/* arguments, $#, return, and $1 restored to nothing after the call */
-	assert_string_equal(m.entries[2].args, "2 two 2 1 []");
+	/* arguments, $#, return, and $1 restored after the call to the entry's own: its title */
+	assert_string_equal(m.entries[2].args, "2 two 2 1 [args]");
 	vd_boot_menu_dispose(&m);
 }
 
@@ -714,6 +714,17 @@ static void test_grub_loops_run_as_grub_runs_them(void **state)
 	assert_string_equal(m.entries[0].title, "Linux 6.1");
 	assert_string_equal(m.entries[1].title, "Linux 6.2");
 	assert_string_equal(m.entries[0].kernel, "/vmlinuz-6.2");
+	vd_boot_menu_dispose(&m);
+
+	/* a menuentry's arguments are its body's $1 (the title), $2, ... (menuentry.c's
+	 * setparams), as Fedora 20's installer menu uses them inside a loop */
+	m = grub("for BITS in 32 64; do\n"
+		 " menuentry \"Install (${BITS}-bit)\" $BITS --class fedora { linux /ppc${2} t=$1 n=$#\n }\n"
+		 "done\n",
+		 NULL);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.entries[1].kernel, "/ppc64");
+	assert_string_equal(m.entries[1].args, "t=Install (64-bit) n=2");
 	vd_boot_menu_dispose(&m);
 
 	/* `while true` ends at the command cap, an unterminated loop is a syntax error */
