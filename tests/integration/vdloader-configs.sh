@@ -50,8 +50,48 @@ $(expect "$from" place)
 EOF
 		[ "$src" != "$case_dir" ] || break
 	done
-	uuid=$(expect "$case_dir" uuid)
-	mke2fs -q -F -t ext4 -d "$tree" ${uuid:+-U "$uuid"} "$T/$name.img" 24M >/dev/null
+	layout=$(expect "$case_dir" layout)
+	if [ -z "$layout" ]; then
+		uuid=$(expect "$case_dir" uuid)
+		mke2fs -q -F -t ext4 -d "$tree" ${uuid:+-U "$uuid"} "$T/$name.img" 24M >/dev/null
+	else
+		# a partitioned disk: tree/pK/ is partition K's filesystem (paths in file=, empty=
+		# and place= start with pK/), uuidK= and labelK= its identity; partitions without a
+		# tree stay unformatted (a filesystem vdloader does not read)
+		parts=$(expect "$case_dir" parts)
+		bootable=$(expect "$case_dir" bootable)
+		rm -f "$T/$name.img"
+		truncate -s $(( (4096 + parts * 32768) * 512 )) "$T/$name.img"
+		k=1
+		table="label: $layout"
+		while [ "$k" -le "$parts" ]; do
+			start=$((2048 + (k - 1) * 32768))
+			if [ "$layout" = gpt ]; then
+				line="start=$start, size=32768, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+				[ "$k" != "$bootable" ] || line="$line, attrs=\"LegacyBIOSBootable\""
+			else
+				line="start=$start, size=32768, type=83"
+				[ "$k" != "$bootable" ] || line="$line, bootable"
+			fi
+			table="$table
+$line"
+			k=$((k + 1))
+		done
+		printf '%s\n' "$table" | sfdisk -q "$T/$name.img" >/dev/null 2>&1
+		k=1
+		while [ "$k" -le "$parts" ]; do
+			if [ -d "$tree/p$k" ]; then
+				uuid=$(expect "$case_dir" "uuid$k")
+				label=$(expect "$case_dir" "label$k")
+				mke2fs -q -F -t ext4 -d "$tree/p$k" ${uuid:+-U "$uuid"} \
+					${label:+-L "$label"} "$T/$name-p$k.fs" 16M >/dev/null
+				dd if="$T/$name-p$k.fs" of="$T/$name.img" bs=512 \
+					seek=$((2048 + (k - 1) * 32768)) conv=notrunc status=none
+				rm -f "$T/$name-p$k.fs"
+			fi
+			k=$((k + 1))
+		done
+	fi
 
 	before=$failures
 	libxl_run "$T/$name.img"
