@@ -34,6 +34,7 @@ struct lexer {
 	const char *p, *end;
 	const struct vd_boot_vars *vars;
 	bool raw; /* no expansion: finding where a loop ends without running anything */
+	uint64_t *budget; /* bytes of words left to read in all; NULL: no bound */
 };
 
 static void command_clear(struct command *c)
@@ -147,7 +148,7 @@ static int expand_unquoted(struct lexer *lx, struct command *cmd, char **buf, si
 }
 
 /* 1: a command in cmd; 0: end of text; < 0: error. */
-static int next_command(struct lexer *lx, struct command *cmd)
+static int lex_command(struct lexer *lx, struct command *cmd)
 {
 	int r;
 
@@ -266,6 +267,23 @@ static int next_command(struct lexer *lx, struct command *cmd)
 			cmd->w[i].end = lx->p;
 		}
 	}
+}
+
+/* lex_command, charging the words' bytes (expansions included) to the budget: loops and calls
+ * read the same text again, and a command of 256 words of 8 KiB each is 2 MiB. */
+static int next_command(struct lexer *lx, struct command *cmd)
+{
+	int r = lex_command(lx, cmd);
+	uint64_t n = 0;
+
+	if (r <= 0 || !lx->budget)
+		return r;
+	for (size_t i = 0; i < cmd->n; i++)
+		n += cmd->w[i].len + 1;
+	if (n > *lx->budget)
+		return -E2BIG;
+	*lx->budget -= n;
+	return r;
 }
 
 enum ctx_kind { CTX_TOP, CTX_SUBMENU, CTX_ENTRY, CTX_SKIP };
@@ -1066,6 +1084,7 @@ static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
 #define MAX_POSITIONAL 9
 #define MAX_SOURCED 16		/* files `source` and `configfile` may read in all */
 #define MAX_COPIED (64u << 20) /* bytes of variables copied into new contexts in all */
+#define MAX_LEXED (64u << 20)  /* bytes of words read (and expanded) in all */
 #define MAX_SUBMENUS VD_BOOT_MAX_ENTRIES
 
 struct function {
@@ -1084,6 +1103,7 @@ struct world {
 	size_t n_texts;
 	unsigned long steps;
 	uint64_t copied;
+	uint64_t lexed_left; /* MAX_LEXED, counted down by next_command */
 };
 
 /* A menuentry's or submenu's body, and the context whose variables it runs with. */
@@ -1493,7 +1513,7 @@ static int find_loop_end(struct interp *I, const char *kw, const char *end,
 			 const struct word **ret_do, const struct word **ret_done,
 			 struct command *scratch, struct word *ret_words)
 {
-	struct lexer lx = { .p = kw, .end = end, .raw = true };
+	struct lexer lx = { .p = kw, .end = end, .raw = true, .budget = &I->w->lexed_left };
 	unsigned depth = 0;
 	bool have_do = false;
 	int r;
@@ -1756,7 +1776,9 @@ static void do_break(struct interp *I, const struct command *cmd, size_t shift)
 static int run_text(struct interp *I, const char *text, size_t len, unsigned call_depth)
 {
 	struct command cmd = {};
-	struct lexer lx = { .p = text, .end = text + len, .vars = &I->g.vars };
+	struct lexer lx = {
+		.p = text, .end = text + len, .vars = &I->g.vars, .budget = &I->w->lexed_left
+	};
 	size_t base = I->depth;
 	int r = 0;
 
@@ -2033,6 +2055,8 @@ int vd_boot_grub_parse_full(const char *text, size_t len, const struct vd_boot_v
 	if (memchr(text, '\0', len))
 		return -EILSEQ;
 	w = calloc(1, sizeof(*w));
+	if (w)
+		w->lexed_left = MAX_LEXED;
 	I = w ? interp_new(w, env, host) : NULL;
 	if (!I) {
 		free(w);

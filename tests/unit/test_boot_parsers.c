@@ -730,6 +730,21 @@ static void test_grub_loops_run_as_grub_runs_them(void **state)
 	/* `while true` ends at the command cap, an unterminated loop is a syntax error */
 	assert_int_equal(vd_boot_grub_parse(forever, strlen(forever), NULL, &m), -E2BIG);
 	assert_int_equal(vd_boot_grub_parse(open, strlen(open), NULL, &m), -EBADMSG);
+	{
+		/* a loop re-reading 250 expansions of 8 KiB (2 MB a pass) ends at the bound on
+		 * bytes read, not after 100000 passes */
+		char *text = malloc(9000 + 250 * 3 + 64), *p = text;
+
+		p += sprintf(p, "set a=");
+		memset(p, 'x', 8000);
+		p += 8000;
+		p += sprintf(p, "\nwhile true; do x");
+		for (int i = 0; i < 250; i++)
+			p += sprintf(p, " $a");
+		sprintf(p, "; done\n");
+		assert_int_equal(vd_boot_grub_parse(text, strlen(text), NULL, &m), -E2BIG);
+		free(text);
+	}
 }
 
 static void test_grub_submenus_run_in_a_context_of_exported_variables(void **state)
