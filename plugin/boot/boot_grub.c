@@ -1188,10 +1188,11 @@ static int define_function(struct world *w, const char *name, const char *body, 
 	return 0;
 }
 
+/* What copying v costs: its bytes and, for each variable, its two allocations and slots. */
 static int count_copy(struct world *w, const struct vd_boot_vars *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		w->copied += strlen(v->keys[i]) + strlen(v->values[i]) + 2;
+		w->copied += strlen(v->keys[i]) + strlen(v->values[i]) + 64;
 	return w->copied > MAX_COPIED ? -E2BIG : 0;
 }
 
