@@ -600,6 +600,8 @@ static int do_search(struct grub_state *g, const struct command *cmd, size_t fro
 				/* hints for other platforms (bios, efi, ieee1275, arc) */
 				if (!strchr(a, '=') && next && next[0] != '-')
 					i++;
+			} else if (a[0] == '-' && a[1]) {
+				/* distributions' own flags (Fedora's --root-dev-only) */
 			} else if (!key) {
 				key = a;
 			}

@@ -642,6 +642,9 @@ static void test_grub_search_sets_the_variable_grub_sets(void **state)
 	assert_disk_pick("hd0,2", "search --fs-uuid --set=k --hint=hd0,2 --hint-efi=x "
 				  "2f3c6a4e-8b1d-4c2a-9e7f-1a2b3c4d5e6f");
 	assert_disk_pick("hd0,gpt2", "search.fs_label root k hd0,gpt2");
+	/* Fedora's stub: a flag of its own grub, then the UUID */
+	assert_disk_pick("hd0,gpt2", "search --no-floppy --root-dev-only --fs-uuid --set=k "
+				     "2f3c6a4e-8b1d-4c2a-9e7f-1a2b3c4d5e6f");
 	/* none found: the variable stays, the command fails */
 	assert_disk_pick("none", "search.fs_uuid 0000-0000 k");
 	assert_disk_pick("none", "search --label nonesuch --set=k");
