@@ -961,19 +961,24 @@ static int list_entries(const struct found_config *cfg, size_t dflt, char **ret)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	char wbuf[64];
+	char wbuf[64], own[64];
 
 	if (!out)
 		return -ENOMEM;
-	fprintf(out, "# %s %s on %s\n", kind_name(cfg->kind), cfg->path,
-		where(cfg->fs, wbuf, sizeof(wbuf)));
+	grub_device_name(vd_boot_fs_volume(cfg->fs), own, sizeof(own));
+	fprintf(out, "# %s %s on %s%s%s\n", kind_name(cfg->kind), cfg->path,
+		where(cfg->fs, wbuf, sizeof(wbuf)), cfg->menu.origin ? ", menu from configfile " : "",
+		cfg->menu.origin ? cfg->menu.origin : "");
 	for (size_t i = 0; i < cfg->menu.n; i++) {
 		const struct vd_boot_entry *e = &cfg->menu.entries[i];
+		/* grub reads the kernel from $root's partition: say so when it is another one */
+		bool dev = e->kernel && e->kernel[0] != '(' && e->device && strcmp(e->device, own);
 
 		fprintf(out, "%s: %s%s\n", e->index_path, e->title, i == dflt ? " (default)" : "");
 		if (e->id)
 			fprintf(out, "  id: %s\n", e->id);
-		fprintf(out, "  kernel: %s\n", e->kernel ? e->kernel : "(none: not bootable)");
+		fprintf(out, "  kernel: %s%s%s%s\n", dev ? "(" : "", dev ? e->device : "",
+			dev ? ")" : "", e->kernel ? e->kernel : "(none: not bootable)");
 		for (size_t k = 0; k < e->n_initrds; k++)
 			fprintf(out, "  initrd: %s\n", e->initrds[k]);
 		fprintf(out, "  args: %s\n", e->args);
@@ -1021,8 +1026,10 @@ static int fill_from_entry(struct finder *f, const struct found_config *cfg, siz
 	char wbuf[64];
 	int r;
 
-	if (asprintf(&t->source, "entry '%s' of %s %s on %s", e->title, kind_name(cfg->kind),
-		     cfg->path, where(cfg->fs, wbuf, sizeof(wbuf))) < 0)
+	if (asprintf(&t->source, "entry '%s' of %s %s%s%s%s on %s", e->title, kind_name(cfg->kind),
+		     cfg->path, cfg->menu.origin ? " (configfile " : "",
+		     cfg->menu.origin ? cfg->menu.origin : "", cfg->menu.origin ? ")" : "",
+		     where(cfg->fs, wbuf, sizeof(wbuf))) < 0)
 		return -ENOMEM;
 	for (char *p = t->source; *p; p++)
 		if ((unsigned char)*p < 0x20)

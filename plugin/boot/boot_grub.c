@@ -1467,6 +1467,10 @@ static int configfile(struct interp *I, const char *word, unsigned call_depth)
 	}
 	if (r == 0 && (J->replaced || J->menu.n > 0 || J->n_subs > 0 || J->blscfg)) {
 		vd_debug("grub.cfg: configfile %s: its menu replaces this one", word);
+		if (!J->menu.origin && !(J->menu.origin = strdup(word))) {
+			interp_free(J);
+			return -ENOMEM;
+		}
 		I->replaced = J;
 		I->stop = true;
 		return 0;

@@ -29,6 +29,7 @@ void vd_boot_menu_dispose(struct vd_boot_menu *m)
 		vd_boot_entry_dispose(&m->entries[i]);
 	free(m->entries);
 	free(m->default_spec);
+	free(m->origin);
 	memset(m, 0, sizeof(*m));
 }
 

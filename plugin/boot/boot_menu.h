@@ -30,6 +30,7 @@ struct vd_boot_menu {
 	struct vd_boot_entry *entries;
 	size_t n;
 	char *default_spec; /* as configured (index, title, id or "a>b" path); NULL = first */
+	char *origin;	    /* grub: the file a `configfile` took the menu from; NULL = the config */
 };
 
 void vd_boot_entry_dispose(struct vd_boot_entry *e);

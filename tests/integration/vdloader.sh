@@ -142,6 +142,12 @@ done
 libxl_run "$IMG/bls.img" -l
 [ $rc -eq 0 ] && grep -q '^1: Fedora Linux (6.5.6-300' "$T/stdout" && [ "$(ndirfiles)" -eq 0 ] &&
 	pass "-l lists BLS entries newest first (on stdout)" || fail "-l: $(cat "$T/stderr") $(cat "$T/stdout")"
+# a menu a configfile took over says where it came from, and which partition grub reads from
+libxl_run "$IMG/gpt-stub.img" -l
+[ $rc -eq 0 ] && grep -q 'menu from configfile (hd0,gpt3)/grub/grub.cfg$' "$T/stdout" &&
+	grep -q '^  kernel: (hd0,gpt3)/vmlinuz-6.1.0-17-amd64$' "$T/stdout" &&
+	pass "-l names the configfile and the partition of the kernel" ||
+	fail "-l of gpt-stub: $(cat "$T/stderr") $(cat "$T/stdout")"
 libxl_run "$IMG/bls.img" --dryrun
 [ $rc -eq 0 ] && [ "$(parsed kernel)" = /boot/vmlinuz-6.5.12-300.fc39.x86_64 ] && [ "$(ndirfiles)" -eq 0 ] &&
 	pass "--dryrun" || fail "--dryrun: $(cat "$T/stderr")"
