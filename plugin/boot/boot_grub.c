@@ -778,6 +778,7 @@ struct ctx {
 	struct vd_boot_entry entry;
 	char **argv; /* a menuentry's or submenu's arguments: its body's $1 (the title), $2.. */
 	size_t argc;
+	char *own_id; /* its --id alone, as its own menu knows it */
 };
 
 static void free_argv(char **argv, size_t argc)
@@ -790,6 +791,7 @@ static void free_argv(char **argv, size_t argc)
 static void ctx_dispose(struct ctx *c)
 {
 	free_argv(c->argv, c->argc);
+	free(c->own_id);
 	free(c->title_path);
 	free(c->id_path);
 	free(c->index_path);
@@ -1115,6 +1117,7 @@ struct body {
 	size_t ctx;
 	char **argv; /* $1 (the title), $2, ... */
 	size_t argc;
+	char *own_id; /* an entry's --id alone */
 };
 
 /* grub runs a submenu's body when its menu is entered (grub_menu_execute_entry), in a new
@@ -1123,6 +1126,7 @@ struct body {
 struct submenu {
 	char *title_path, *id_path, *index_path;
 	struct body body;
+	char *own_default; /* what its body set `default` to: its menu's default */
 };
 
 /* A context's variables as they stand at its end (the script's for the top level, the body's
@@ -1272,11 +1276,14 @@ static void interp_free(struct interp *I)
 		for (size_t i = 0; i <= I->depth && i < MAX_DEPTH; i++)
 			ctx_dispose(&I->stack[i]);
 		free(I->record_fn);
-		for (size_t i = 0; i < I->n_bodies; i++)
+		for (size_t i = 0; i < I->n_bodies; i++) {
 			free_argv(I->bodies[i].argv, I->bodies[i].argc);
+			free(I->bodies[i].own_id);
+		}
 		free(I->bodies);
 		for (size_t i = 0; i < I->n_subs; i++) {
 			free_argv(I->subs[i].body.argv, I->subs[i].body.argc);
+			free(I->subs[i].own_default);
 			free(I->subs[i].title_path);
 			free(I->subs[i].id_path);
 			free(I->subs[i].index_path);
@@ -1700,8 +1707,9 @@ static int end_record(struct interp *I, const char *end)
 		if (r == 0) {
 			I->bodies = grown;
 			I->bodies[I->menu.n - 1] = (struct body){ I->record_start, blen, I->cur_ctx,
-								  c->argv, c->argc };
+								  c->argv, c->argc, c->own_id };
 			I->n_bodies = I->menu.n;
+			c->own_id = NULL;
 			c->argv = NULL;
 			c->argc = 0;
 		}
@@ -1734,7 +1742,7 @@ static int open_block(struct interp *I, const struct command *cmd, const char *w
 	if (!child->index_path || !child->title_path ||
 	    (id && (c->kind == CTX_TOP || c->id_path) && !child->id_path))
 		return -ENOMEM;
-	if (block_args(cmd, &child->argv, &child->argc) < 0)
+	if (block_args(cmd, &child->argv, &child->argc) < 0 || (id && !(child->own_id = strdup(id))))
 		return -ENOMEM;
 	if (!strcmp(w0, "menuentry")) {
 		child->entry.index_path = strdup(child->index_path);
@@ -1977,13 +1985,20 @@ static int run_submenus(struct interp *I)
 		I->depth = 0;
 		I->g.if_depth = 0;
 		I->cur_ctx = ctx;
+		/* grub sets `default` to the rest of the menu's default path before the body runs,
+		 * which may set its own; the path is matched at the end (submenu_default) */
 		r = set_positional(&I->g, sm.body.argv, sm.body.argc);
+		if (r == 0)
+			r = vd_boot_vars_set(&I->g.vars, "default", "");
 		if (r == 0)
 			r = run_text(I, sm.body.p, sm.body.len, 0);
 		I->returning = false;
 		I->breaks = 0;
 		if (r == 0)
 			r = snapshot(I, ctx);
+		if (r == 0 && *vd_boot_vars_get(&I->g.vars, "default") &&
+		    !(I->subs[k].own_default = strdup(vd_boot_vars_get(&I->g.vars, "default"))))
+			r = -ENOMEM;
 	}
 	ctx_dispose(&I->stack[0]);
 	return r;
@@ -2036,6 +2051,60 @@ static int index_path_cmp(const void *a, const void *b)
 	}
 }
 
+static bool component_is(const char *path, const char *spec, size_t n)
+{
+	const char *last = path ? strrchr(path, '>') : NULL;
+
+	last = last ? last + 1 : path;
+	return last && strlen(last) == n && !strncmp(last, spec, n);
+}
+
+/* A menu default that names a top-level submenu whose body sets `default` of its own: grub
+ * enters the submenu with the rest of the path as its default, and the body's `set default`
+ * replaces that (menu.c grub_menu_execute_entry runs the body after setting it). The entry it
+ * names in the submenu (index, title or id) becomes the default's index path. */
+static int submenu_default(struct interp *I)
+{
+	const char *spec = I->menu.default_spec, *gt;
+	size_t n;
+
+	if (!spec)
+		return 0;
+	gt = strchr(spec, '>');
+	n = gt ? (size_t)(gt - spec) : strlen(spec);
+	for (size_t k = 0; k < I->n_subs; k++) {
+		const struct submenu *sm = &I->subs[k];
+		const char *want = sm->own_default;
+		size_t pl = strlen(sm->index_path);
+
+		if (!want || strchr(sm->index_path, '>') ||
+		    !(component_is(sm->index_path, spec, n) || component_is(sm->title_path, spec, n) ||
+		      (sm->id_path && component_is(sm->id_path, spec, n))))
+			continue;
+		for (size_t i = 0; i < I->menu.n; i++) {
+			const struct vd_boot_entry *e = &I->menu.entries[i];
+			char *d;
+
+			if (strncmp(e->index_path, sm->index_path, pl) || e->index_path[pl] != '>' ||
+			    strchr(e->index_path + pl + 1, '>'))
+				continue;
+			if (!component_is(e->index_path, want, strlen(want)) &&
+			    !component_is(e->title, want, strlen(want)) &&
+			    !(I->bodies[i].own_id && !strcmp(I->bodies[i].own_id, want)))
+				continue;
+			vd_debug("grub.cfg: submenu '%s' sets its default to '%s'", sm->title_path,
+				 want);
+			if (!(d = strdup(e->index_path)))
+				return -ENOMEM;
+			free(I->menu.default_spec);
+			I->menu.default_spec = d;
+			return 0;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 /* The menu grub shows: the script's context (or the configfile that replaced it) once it ran,
  * its submenus entered, its entries' bodies run, entries in menu order. */
 static int finish(struct interp *I)
@@ -2046,6 +2115,8 @@ static int finish(struct interp *I)
 		r = run_submenus(I);
 	if (r == 0)
 		r = run_entry_bodies(I);
+	if (r == 0)
+		r = submenu_default(I);
 	if (r == 0 && I->menu.n > 1)
 		qsort(I->menu.entries, I->menu.n, sizeof(*I->menu.entries), index_path_cmp);
 	return r;

@@ -770,6 +770,21 @@ static void test_grub_submenus_run_in_a_context_of_exported_variables(void **sta
 	assert_string_equal(m.entries[1].kernel, "/t--p");
 	assert_string_equal(chosen(&m)->title, "S>in--s2");
 	vd_boot_menu_dispose(&m);
+
+	/* entering a submenu for the default, grub sets its default to the rest of the path,
+	 * then runs the body, whose own `set default` wins */
+	m = grub("set default='Sub>a'\nmenuentry top { linux /top\n}\n"
+		 "submenu Sub {\n menuentry a { linux /a\n }\n menuentry b --id bid { linux /b\n }\n"
+		 " set default=bid\n}\n",
+		 NULL);
+	assert_string_equal(chosen(&m)->kernel, "/b");
+	vd_boot_menu_dispose(&m);
+	m = grub("set default=1\nmenuentry top { linux /top\n}\n"
+		 "submenu Sub {\n menuentry a { linux /a\n }\n menuentry b { linux /b\n }\n"
+		 " set default=1\n}\n",
+		 NULL);
+	assert_string_equal(chosen(&m)->kernel, "/b");
+	vd_boot_menu_dispose(&m);
 }
 
 static void test_grub_unquoted_variables_split_into_arguments(void **state)
