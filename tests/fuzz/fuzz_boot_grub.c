@@ -32,6 +32,16 @@ static int self_stat(void *userdata, const char *device, const char *path, uint6
 	return path[0] == '/' ? 0 : -ENOENT;
 }
 
+/* `search`: a key starting with a digit is found on the second partition (or the hint). */
+static int self_search(void *userdata, char kind, const char *key, const char *hint,
+		       char **ret_device)
+{
+	if (!(key[0] >= '0' && key[0] <= '9') && kind != 'f')
+		return 0;
+	*ret_device = strdup(hint ? hint : "hd0,gpt2");
+	return *ret_device ? 1 : -ENOMEM;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -50,8 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct self self = { (const char *)data, size };
 	struct vd_boot_grub_host host = { .stat_file = self_stat,
 					  .read_file = self_read,
+					  .search = self_search,
 					  .userdata = &self,
-					  .config_path = "/boot/grub/grub.cfg" };
+					  .config_path = "/boot/grub/grub.cfg",
+					  .config_device = "hd0,gpt1" };
 
 	if (vd_boot_grub_parse_full((const char *)data, size, &env, &host, &m, NULL, NULL) == 0) {
 		check_menu(&m);
