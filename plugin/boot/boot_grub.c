@@ -988,20 +988,70 @@ static int entry_command(struct ctx *c, const struct command *cmd, const char *r
 	return 0;
 }
 
-static int load_env(struct grub_state *g, char **default_spec)
+/* load_env [-f FILE] [-s] [NAME...] (commands/loadenv.c): the variables of FILE, by default
+ * $prefix/grubenv, read when the command runs and from where $prefix then points (after a
+ * configfile, the new one's); only the NAMEs when given. Without a host to read files, the
+ * grubenv the caller found stands in for it. A file that cannot be read loads nothing. */
+static int load_env(struct grub_state *g, char **default_spec, const struct command *cmd,
+		    size_t shift)
 {
-	for (size_t i = 0; g->env && i < g->env->n; i++) {
-		char *assign;
-		int r;
+	const struct vd_boot_grub_host *h = g->host;
+	const struct vd_boot_vars *env = g->env;
+	struct vd_boot_vars from_file = {};
+	const char *file = NULL, *names[MAX_WORDS];
+	char *owned = NULL;
+	size_t n_names = 0;
+	int r = 0;
 
-		if (asprintf(&assign, "%s=%s", g->env->keys[i], g->env->values[i]) < 0)
+	for (size_t i = shift + 1; i < cmd->n; i++) {
+		const char *a = cmd->w[i].s;
+
+		if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && i + 1 < cmd->n)
+			file = cmd->w[++i].s;
+		else if (!strncmp(a, "--file=", 7))
+			file = a + 7;
+		else if (a[0] != '-')
+			names[n_names++] = a;
+	}
+	if (h && h->read_file) {
+		const char *prefix = vd_boot_vars_get(&g->vars, "prefix");
+		struct file_arg f;
+		char *text = NULL;
+		size_t len = 0;
+
+		if (!file && asprintf(&owned, "%s/grubenv", prefix ? prefix : "") < 0)
 			return -ENOMEM;
+		split_file(g, file ? file : owned, &f);
+		r = host_read(g, &f, &text, &len);
+		if (r < 0)
+			vd_debug("grub.cfg: load_env: cannot read %s; nothing loaded",
+				 file ? file : owned);
+		free(owned);
+		if (r < 0)
+			return 0;
+		r = vd_boot_grubenv_parse(text, len, &from_file);
+		free(text);
+		if (r < 0)
+			return r == -ENOMEM ? r : 0;
+		env = &from_file;
+	}
+	for (size_t i = 0; env && i < env->n && r == 0; i++) {
+		bool wanted = n_names == 0;
+		char *assign;
+
+		for (size_t k = 0; k < n_names && !wanted; k++)
+			wanted = !strcmp(names[k], env->keys[i]);
+		if (!wanted)
+			continue;
+		if (asprintf(&assign, "%s=%s", env->keys[i], env->values[i]) < 0) {
+			r = -ENOMEM;
+			break;
+		}
 		r = do_set(&g->vars, default_spec, assign);
 		free(assign);
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	vd_boot_vars_dispose(&from_file);
+	return r;
 }
 
 /* grub_env_export: marks the variable, creating it empty when unset. */
@@ -1515,7 +1565,7 @@ static int assignment(struct interp *I, const struct command *cmd, size_t shift,
 		return r;
 	}
 	if (!strcmp(w0, "load_env"))
-		return load_env(&I->g, dflt);
+		return load_env(&I->g, dflt, cmd, shift);
 	*ret_handled = false;
 	return 0;
 }

@@ -510,6 +510,11 @@ static const struct {
 	  "menuentry \"sys-$plain-$shared-$default\" { linux /boot/vmlinuz $config_directory\n}\n"
 	  "menuentry second --id sec { linux /boot/vmlinuz-old\n}\n" },
 	{ "hd0,gpt2", "/boot/vmlinuz", "kernel" },
+	{ "hd0,gpt2", "/boot/grub/grubenv",
+	  "# GRUB Environment Block\nsaved_entry=sec\nother=1\n######" },
+	{ "hd0,gpt2", "/boot/grub/saved.cfg",
+	  "if [ -s $prefix/grubenv ]; then\n load_env\nfi\nset default=\"${saved_entry}\"\n"
+	  "menuentry first { linux /1\n}\nmenuentry second --id sec { linux /2\n}\n" },
 };
 
 static bool disk_has(const char *dev)
@@ -625,6 +630,28 @@ static void test_grub_configfile_replaces_the_menu_with_its_own(void **state)
 	assert_disk_pick("-", "configfile /empty.cfg\nk=$gone-");
 	/* a file that configfiles itself stops at the bound on files read */
 	assert_disk_pick("after", "configfile /self.cfg\nk=after");
+
+	/* the handed-over config loads the grubenv beside it, where $prefix now points */
+	{
+		static const char stub[] = "search --fs-uuid --set=root 2f3c6a4e-8b1d-4c2a-9e7f-1a2b3c4d5e6f\n"
+					   "set prefix=($root)/boot/grub\nconfigfile $prefix/saved.cfg\n";
+
+		assert_int_equal(vd_boot_grub_parse_full(stub, strlen(stub), NULL, &disk_host, &m,
+							 NULL, NULL),
+				 0);
+		assert_string_equal(chosen(&m)->kernel, "/2");
+		vd_boot_menu_dispose(&m);
+	}
+}
+
+static void test_grub_load_env_reads_prefix_grubenv_when_it_runs(void **state)
+{
+	/* $prefix/grubenv as load_env runs: none on the config's own partition */
+	assert_disk_pick("x", "load_env\nk=x$saved_entry");
+	assert_disk_pick("sec", "set prefix=(hd0,gpt2)/boot/grub\nload_env\nk=$saved_entry");
+	/* -f FILE, and only the variables named */
+	assert_disk_pick("-1", "load_env -f (hd0,gpt2)/boot/grub/grubenv other\n"
+			       "k=$saved_entry-$other");
 }
 
 static void test_grub_search_sets_the_variable_grub_sets(void **state)
@@ -1019,6 +1046,7 @@ int main(void)
 		cmocka_unit_test(test_grub_unquoted_variables_split_into_arguments),
 		cmocka_unit_test(test_grub_configfile_replaces_the_menu_with_its_own),
 		cmocka_unit_test(test_grub_search_sets_the_variable_grub_sets),
+		cmocka_unit_test(test_grub_load_env_reads_prefix_grubenv_when_it_runs),
 		cmocka_unit_test(test_grub_file_tests_look_on_the_device_grub_would),
 		cmocka_unit_test(test_grub_loops_run_as_grub_runs_them),
 		cmocka_unit_test(test_grub_submenus_run_in_a_context_of_exported_variables),
