@@ -17,8 +17,6 @@
 #include "boot/boot_loader.h"
 #include "boot/boot_output.h"
 #include "boot/sandbox.h"
-#include "pool/db.h"
-#include "pool/vdisk.h"
 
 #define DEFAULT_OUTPUT_DIR "/var/run/xen/vdloader"
 #define DISK_WAIT_MS 5000 /* /dev/xvdX may appear a little after libxl hands it over */
@@ -415,7 +413,6 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		       struct vd_boot_loader_result *ret)
 {
 	struct vd_config cfg = {};
-	_cleanup_db_ struct vd_db *db = NULL;
 	struct vd_run *segs = NULL;
 	size_t n_segs = 0;
 	_cleanup_free_ struct vd_run *runs = NULL;
@@ -441,25 +438,15 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 	vd_sandbox_mark("config-loaded");
 
 	if (o->vd) {
-		struct vd_vdisk vd = {};
-
-		r = vd_db_open(cfg.db_path, VD_DB_READONLY, &db);
-		if (r < 0)
-			goto out;
-		r = vd_vdisk_lookup(db, o->vd, &vd);
-		if (r == 0) {
-			r = vd_vdisk_runs(db, vd.id, O_RDONLY, &segs, &n_segs);
-			vd_vdisk_dispose(&vd);
-		}
-		if (r < 0)
-			goto out;
-		/* The extent map is all it needs: a shared pool's metadata lease goes now, not
-		 * after the (slow) reading of the guest's disk. */
-		(void)vd_db_idle(db);
-		if (n_segs == 0) {
-			r = vd_err(-ENODATA, "VD %s has no extents", o->vd);
+		if (!o->vd_source) {
+			/* the program links the pool reader or hands --vd to one that does */
+			r = vd_err(-ENOTSUP, "--vd=%s: this vdloader was built without the pool "
+					     "reader; run vdloader-vd", o->vd);
 			goto out;
 		}
+		r = o->vd_source->runs(cfg.db_path, o->vd, &segs, &n_segs);
+		if (r < 0)
+			goto out;
 		r = vd_boot_disk_init(&vd_disk, segs, n_segs);
 		if (r < 0) {
 			r = vd_err(r, "VD %s: inconsistent extent map", o->vd);
@@ -680,7 +667,8 @@ out:
 		close(vd_sock[0]);
 	if (vd_sock[1] >= 0)
 		close(vd_sock[1]);
-	vd_vdisk_runs_free(segs, n_segs);
+	if (segs)
+		o->vd_source->runs_free(segs, n_segs);
 	vd_config_dispose(&cfg);
 	return r;
 }
