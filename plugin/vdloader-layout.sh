@@ -192,6 +192,12 @@ for title, group in groups:
         if re.search(r'(^|/)crt[^/]*\.o$', s[3]):
             continue  # the C runtime's start files stay first
         print('    ' + pattern(s))
+# The C library picks each string function's variant by CPU at start-up; the profile saw this
+# machine's. Another CPU's variants stay together, one cluster per instruction set.
+print("    /* the string functions' variants for other CPUs, one cluster per instruction set */")
+print('    *libc.a:*(.text.evex .text.evex512 .text.avx512)')
+print('    *libc.a:*(.text.avx)')
+print('    *libc.a:*(.text.sse4 .text.ssse3 .text.atom)')
 print('  }')
 print('}')
 print('INSERT BEFORE .text;')
