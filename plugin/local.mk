@@ -27,7 +27,7 @@ EXTRA_plugin_vdloader_DEPENDENCIES = $(top_srcdir)/plugin/vdloader.ld
 endif
 
 # Regenerates plugin/vdloader.ld from a profile of the static vdloader linked without it (after
-# changes to vdloader's code paths or to the libraries' versions; slow: single-steps ~10 runs).
+# changes to vdloader's code paths or to the libraries' versions; slow: five single-stepped runs).
 vdloader-layout: plugin/vdloader-vdloader.o plugin/libxenvd.a
 	$(AM_V_CCLD)$(CCLD) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS) $(VDLOADER_LDFLAGS) \
 		-Wl,-Map=plugin/vdloader-profile.map -o plugin/vdloader-profile \

@@ -117,8 +117,13 @@ mkdir -p "$T/src/boot/grub" "$T/src/etc"
 head -c 1048576 /dev/urandom > "$T/src/boot/vmlinuz-6.1.0-13-amd64"
 head -c 1048576 /dev/urandom > "$T/src/boot/initrd.img-6.1.0-13-amd64"
 echo "/dev/xvda1 / ext4 defaults 0 1" > "$T/src/etc/fstab"
-printf "set default=\"0\"\nmenuentry 'Debian GNU/Linux' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=/dev/xvda1 ro\n\tinitrd\t/boot/initrd.img-6.1.0-13-amd64\n}\n" \
-	> "$T/src/boot/grub/grub.cfg"
+cat > "$T/src/boot/grub/grub.cfg" <<'CFG'
+set default="0"
+menuentry 'Debian GNU/Linux' {
+	linux	/boot/vmlinuz-6.1.0-13-amd64 root=/dev/xvda1 ro console=hvc0 quiet
+	initrd	/boot/initrd.img-6.1.0-13-amd64
+}
+CFG
 mke2fs -q -F -t ext4 -d "$T/src" "$T/img/bench.img" 26M
 
 # single-stepped, a run takes ~10^4 times as long

@@ -183,10 +183,11 @@ static int write_output(const struct options *o, int out_fd, bool precreated, co
 static int run(const struct options *o)
 {
 	struct vd_boot_loader_opts lo = {
-		.disk = o->disk, .vd = o->vd, .vd_source = VD_SOURCE, .config = o->config, .output_dir = o->output_dir,
-		.runas = o->runas, .kernel = o->kernel, .ramdisk = o->ramdisk, .args = o->args,
-		.entry = o->entry, .root = o->root, .format = o->format, .list = o->list,
-		.dryrun = o->dryrun, .unprivileged = o->unprivileged,
+		.disk = o->disk, .vd = o->vd, .vd_source = VD_SOURCE, .config = o->config,
+		.output_dir = o->output_dir, .runas = o->runas, .kernel = o->kernel,
+		.ramdisk = o->ramdisk, .args = o->args, .entry = o->entry, .root = o->root,
+		.format = o->format, .list = o->list, .dryrun = o->dryrun,
+		.unprivileged = o->unprivileged,
 	};
 	struct vd_boot_loader_result res = {};
 	/* only libxl's precreated result file is ours to truncate; never what stdout points to */
@@ -227,7 +228,7 @@ static int run(const struct options *o)
 #ifndef VDLOADER_VD_IN_PROCESS
 /* --vd=ID: vdloader-vd, installed beside this program, reads the pool with the same command
  * line (exec keeps the pid libxl waits for and signals). Returns only on failure. */
-static int exec_vd_reader(char **argv)
+static int exec_vd_reader(const char *vd, char **argv)
 {
 	char self[PATH_MAX], helper[PATH_MAX + sizeof(VD_HELPER)];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -243,7 +244,7 @@ static int exec_vd_reader(char **argv)
 	else
 		snprintf(helper, sizeof(helper), "%s/" VD_HELPER, XENVD_LIBEXEC_DIR);
 	execv(helper, argv);
-	return vd_err(-errno, "--vd=ID needs %s, the pool reader installed with vdloader: %m",
+	return vd_err(-errno, "--vd=%s needs %s, the pool reader installed with vdloader: %m", vd,
 		      helper);
 }
 #endif
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
 	r = parse_options(argc, argv, &o);
 #ifndef VDLOADER_VD_IN_PROCESS
 	if (r == 0 && o.vd)
-		r = exec_vd_reader(argv);
+		r = exec_vd_reader(o.vd, argv);
 #endif
 	if (r < 0) {
 		fprintf(stderr, "vdloader: %s\n", vd_errmsg());

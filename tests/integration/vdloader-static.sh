@@ -5,8 +5,11 @@
 # vdloader-vd beside it (tests/integration/vdloader-vd.sh runs --vd through it); without it,
 # --vd fails with one line naming it.
 . "$top_srcdir/tests/integration/boot/common.sh"
-[ "${VDLOADER_STATIC:-}" = full ] ||
-	{ echo "SKIP: this build's vdloader is not fully static (VDLOADER_STATIC=${VDLOADER_STATIC:-unset}: no libc.a, or --disable-static-vdloader)"; exit 77; }
+if [ "${VDLOADER_STATIC:-}" != full ]; then
+	echo "SKIP: this build's vdloader is not fully static" \
+		"(VDLOADER_STATIC=${VDLOADER_STATIC:-unset}: no libc.a, or --disable-static-vdloader)"
+	exit 77
+fi
 for tool in readelf nm; do
 	command -v "$tool" > /dev/null 2>&1 || { echo "SKIP: $tool not installed (binutils)"; exit 77; }
 done
@@ -20,7 +23,8 @@ else
 fi
 nm "$VDLOADER" > "$T/syms"
 [ -s "$T/syms" ] || fail "vdloader has no symbol table to check (stripped?)"
-if grep -E ' (sqlite3_|sanlock_|vd_db_|vd_mdlock_|vd_vdisk_|vd_boot_vd_)' "$T/syms" > "$T/pool"; then
+if grep -E ' (sqlite3_|sanlock_|vd_db_|vd_mdlock_|vd_vdisk_|vd_boot_vd_)' "$T/syms" \
+	> "$T/pool"; then
 	fail "the static vdloader links the pool's database or lock code: $(head -3 "$T/pool")"
 else
 	pass "no SQLite, sanlock or pool database code in vdloader"
@@ -31,7 +35,8 @@ if readelf -dW "$HELPER" | grep -q 'NEEDED.*libsanlock_client' &&
 else
 	fail "vdloader-vd does not link libsanlock_client or lacks the pool reader"
 fi
-size=$(readelf -SW "$VDLOADER" | sed -n 's/.*\.text\.vdloader_hot *PROGBITS *[0-9a-f]* [0-9a-f]* \([0-9a-f]*\) .*/\1/p')
+size=$(readelf -SW "$VDLOADER" |
+	sed -n 's/.*\.text\.vdloader_hot *PROGBITS *[0-9a-f]* [0-9a-f]* \([0-9a-f]*\) .*/\1/p')
 if [ "${VDLOADER_LAYOUT:-}" != yes ]; then
 	echo "note: the linker took no plugin/vdloader.ld (configure said why): layout unchecked"
 elif [ -n "$size" ] && [ $((0x$size)) -gt 65536 ]; then
