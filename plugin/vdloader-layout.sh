@@ -141,6 +141,9 @@ for img in bench bare-ext4 mbr-sepboot gpt bls; do
 		{ echo "vdloader-layout: vdloader failed on $img.img" >&2; exit 1; }
 done
 
+grep -q '^C ' "$T/rips" && grep -q '^P ' "$T/rips" ||
+	{ echo "vdloader-layout: no instruction of $PROFILE seen below 0x10000000 (not a static" \
+		"non-PIE program?)" >&2; exit 1; }
 python3 - "$MAP" "$T/rips" > "$OUT.tmp" <<'PY'
 import bisect, os, re, sys
 
