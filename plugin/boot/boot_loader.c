@@ -362,8 +362,8 @@ static uint64_t add_pieces(struct copy_piece *pieces, size_t *np, const struct e
  * on more than one CPU. Writes to one file serialise on its inode's lock, but splice's other
  * half (taking the disk's page-cache pages into the pipe) does not, so even the part where both
  * threads write the ramdisk goes faster than one thread; and the kernel, the other file, goes
- * alongside in full. Measured on a 7 + 30 MiB pair: the copy phase went from the ramdisk's time
- * alone to about half the pair's. */
+ * alongside in full. Measured on a 7 + 30 MiB pair, whole runs interleaved with the older cut
+ * (one thread per file): 0.93-1.00x its wall time, for 1.1-1.3x its CPU time. */
 static int copy_files(const struct vd_boot_disk *disk, const struct extent *kx, size_t kn,
 		      int kernel_fd, const struct extent *rx, size_t rn, int ramdisk_fd)
 {
