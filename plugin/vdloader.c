@@ -1,8 +1,14 @@
 /* vdloader: the libxl bootloader for xenvd guests. Thin: options, signals, and writing the
  * result where libxl reads it; the run itself is vd_boot_loader_run (boot/boot_loader.c).
- * See vdloader(1). */
+ * See vdloader(1).
+ *
+ * Built twice where libc.a is installed (configure.ac): vdloader, fully static and without the
+ * pool's database code, which execs vdloader-vd for --vd=ID; and vdloader-vd
+ * (VDLOADER_VD_IN_PROCESS), dynamically linked against libsanlock_client, which reads the pool
+ * itself. Otherwise vdloader alone, reading --vd itself. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +16,13 @@
 #include "base/error.h"
 #include "boot/boot_loader.h"
 #include "boot/sandbox.h"
+#ifdef VDLOADER_VD_IN_PROCESS
+#include "boot/boot_vd.h"
+#define VD_SOURCE (&vd_boot_vd_pool)
+#else
+#define VD_SOURCE NULL
+#define VD_HELPER "vdloader-vd"
+#endif
 
 struct options {
 	const char *kernel, *ramdisk, *args, *runas, *output, *output_dir, *entry, *root;
@@ -170,10 +183,11 @@ static int write_output(const struct options *o, int out_fd, bool precreated, co
 static int run(const struct options *o)
 {
 	struct vd_boot_loader_opts lo = {
-		.disk = o->disk, .vd = o->vd, .config = o->config, .output_dir = o->output_dir,
-		.runas = o->runas, .kernel = o->kernel, .ramdisk = o->ramdisk, .args = o->args,
-		.entry = o->entry, .root = o->root, .format = o->format, .list = o->list,
-		.dryrun = o->dryrun, .unprivileged = o->unprivileged,
+		.disk = o->disk, .vd = o->vd, .vd_source = VD_SOURCE, .config = o->config,
+		.output_dir = o->output_dir, .runas = o->runas, .kernel = o->kernel,
+		.ramdisk = o->ramdisk, .args = o->args, .entry = o->entry, .root = o->root,
+		.format = o->format, .list = o->list, .dryrun = o->dryrun,
+		.unprivileged = o->unprivileged,
 	};
 	struct vd_boot_loader_result res = {};
 	/* only libxl's precreated result file is ours to truncate; never what stdout points to */
@@ -211,6 +225,30 @@ static int run(const struct options *o)
 	return r;
 }
 
+#ifndef VDLOADER_VD_IN_PROCESS
+/* --vd=ID: vdloader-vd, installed beside this program, reads the pool with the same command
+ * line (exec keeps the pid libxl waits for and signals). Returns only on failure. */
+static int exec_vd_reader(const char *vd, char **argv)
+{
+	char self[PATH_MAX], helper[PATH_MAX + sizeof(VD_HELPER)];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash = NULL;
+
+	if (n > 0) {
+		self[n] = '\0';
+		/* a program replaced while it runs reads "DIR/vdloader (deleted)": DIR holds */
+		slash = strrchr(self, '/');
+	}
+	if (slash)
+		snprintf(helper, sizeof(helper), "%.*s/" VD_HELPER, (int)(slash - self), self);
+	else
+		snprintf(helper, sizeof(helper), "%s/" VD_HELPER, XENVD_LIBEXEC_DIR);
+	execv(helper, argv);
+	return vd_err(-errno, "--vd=%s needs %s, the pool reader installed with vdloader: %m", vd,
+		      helper);
+}
+#endif
+
 static void log_sink(enum vd_log_level level, const char *msg, void *userdata)
 {
 	if (level <= vd_log_get_level())
@@ -227,6 +265,10 @@ int main(int argc, char **argv)
 		vd_sandbox_marks_enable(); /* make bench-vdloader: where the time goes */
 	vd_log_set_sink(log_sink, NULL);
 	r = parse_options(argc, argv, &o);
+#ifndef VDLOADER_VD_IN_PROCESS
+	if (r == 0 && o.vd)
+		r = exec_vd_reader(o.vd, argv);
+#endif
 	if (r < 0) {
 		fprintf(stderr, "vdloader: %s\n", vd_errmsg());
 		return 1;

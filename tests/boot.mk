@@ -18,7 +18,12 @@ VDLOADER_INTEGRATION = \
 	tests/integration/vdloader-hostile.sh \
 	tests/integration/vdloader-pygrub.sh \
 	tests/integration/vdloader-vd.sh \
+	tests/integration/vdloader-static.sh \
 	tests/integration/vdloader-configs.sh
+# vdloader-static.sh checks the fully static build only
+AM_TESTS_ENVIRONMENT += \
+	VDLOADER_STATIC='$(VDLOADER_STATIC)'; export VDLOADER_STATIC; \
+	VDLOADER_LAYOUT='$(VDLOADER_LAYOUT)'; export VDLOADER_LAYOUT;
 TESTS += $(VDLOADER_INTEGRATION) tests/fuzz/run-boot-fuzz.sh
 dist_check_SCRIPTS += $(VDLOADER_INTEGRATION) tests/fuzz/run-boot-fuzz.sh
 EXTRA_DIST += \

@@ -17,8 +17,6 @@
 #include "boot/boot_loader.h"
 #include "boot/boot_output.h"
 #include "boot/sandbox.h"
-#include "pool/db.h"
-#include "pool/vdisk.h"
 
 #define DEFAULT_OUTPUT_DIR "/var/run/xen/vdloader"
 #define DISK_WAIT_MS 5000 /* /dev/xvdX may appear a little after libxl hands it over */
@@ -206,12 +204,19 @@ struct extent {
 	uint64_t out_off, disk_off, len;
 };
 
+/* A run of pieces one thread copies in order; a piece is an extent of one output file. */
+struct copy_piece {
+	uint64_t out_off, disk_off, len;
+	int out_fd;
+	const char *what; /* "kernel" or "ramdisk", for the error */
+};
+
 struct copy_job {
 	const struct vd_boot_disk *disk;
-	struct extent *x;
+	const struct copy_piece *p;
 	size_t n;
-	int out_fd;
 	int r;
+	const char *failed; /* the file whose piece failed */
 };
 
 /* Every range must lie inside the guest's disk and inside the file's size, in order and without
@@ -273,17 +278,21 @@ static void *copy_job_run(void *userdata)
 	}
 	j->r = 0;
 	for (size_t i = 0; i < j->n && j->r == 0; i++) {
-		j->r = vd_boot_disk_copy_to(j->disk, j->x[i].disk_off, j->x[i].len, j->out_fd,
-					    j->x[i].out_off, piped ? p : NULL);
+		const struct copy_piece *x = &j->p[i];
+
+		j->r = vd_boot_disk_copy_to(j->disk, x->disk_off, x->len, x->out_fd, x->out_off,
+					    piped ? p : NULL);
 		if (piped && (j->r == -EINVAL || j->r == -ENOSYS)) {
 			/* an output filesystem that cannot splice: the pipe may hold bytes of
-			 * this extent, so drop it and copy the extent again without it */
+			 * this piece, so drop it and copy the piece again without it */
 			close(p[0]);
 			close(p[1]);
 			piped = false;
-			j->r = vd_boot_disk_copy_to(j->disk, j->x[i].disk_off, j->x[i].len,
-						    j->out_fd, j->x[i].out_off, NULL);
+			j->r = vd_boot_disk_copy_to(j->disk, x->disk_off, x->len, x->out_fd,
+						    x->out_off, NULL);
 		}
+		if (j->r < 0)
+			j->failed = x->what;
 	}
 	if (piped) {
 		close(p[0]);
@@ -301,7 +310,8 @@ struct early_copy {
 };
 
 static const char *reply_get(const char *reply, size_t len, const char *key);
-static int copy_files(struct copy_job *kernel, struct copy_job *ramdisk);
+static int copy_files(const struct vd_boot_disk *disk, const struct extent *kx, size_t kn,
+		      int kernel_fd, const struct extent *rx, size_t rn, int ramdisk_fd);
 
 /* Everything here is checked again once the reader has exited: the extents against the disk
  * and the sizes it claims, the files' sizes against its claims and the caps. */
@@ -312,67 +322,112 @@ static void copy_on_reply(void *userdata, const char *reply, size_t len)
 	const char *rsize = reply_get(reply, len, "ramdisk_size");
 	const char *kext = reply_get(reply, len, "kernel_extents");
 	const char *rext = reply_get(reply, len, "ramdisk_extents");
-	struct copy_job kj = { .disk = e->disk, .out_fd = e->kernel_fd },
-			rj = { .disk = e->disk, .out_fd = e->ramdisk_fd };
+	_cleanup_free_ struct extent *kx = NULL, *rx = NULL;
+	size_t kn = 0, rn = 0;
 
 	if (reply_get(reply, len, "error"))
 		return;
 	e->started = true;
 	e->r = 0;
 	if (kext && ksize)
-		e->r = parse_extents(e->disk, kext, strtoull(ksize, NULL, 10), "kernel", &kj.x,
-				     &kj.n);
+		e->r = parse_extents(e->disk, kext, strtoull(ksize, NULL, 10), "kernel", &kx, &kn);
 	if (e->r == 0 && rext && rsize)
-		e->r = parse_extents(e->disk, rext, strtoull(rsize, NULL, 10), "ramdisk", &rj.x,
-				     &rj.n);
+		e->r = parse_extents(e->disk, rext, strtoull(rsize, NULL, 10), "ramdisk", &rx,
+				     &rn);
 	if (e->r == 0)
-		e->r = copy_files(&kj, &rj);
+		e->r = copy_files(e->disk, kx, kn, e->kernel_fd, rx, rn, e->ramdisk_fd);
 	vd_sandbox_mark("copied");
-	free(kj.x);
-	free(rj.x);
 }
 
 /* Below this the second thread costs more than it saves. */
-#define PARALLEL_MIN (1u << 20)
+#define PARALLEL_MIN (2u << 20)
+/* Where the halves meet inside an extent: a multiple of this in the output file */
+#define SPLIT_ALIGN (64u << 10)
 
-static uint64_t job_bytes(const struct copy_job *j)
+/* Appends extents x[0..n) of one file to pieces, and returns the bytes. */
+static uint64_t add_pieces(struct copy_piece *pieces, size_t *np, const struct extent *x,
+			   size_t n, int out_fd, const char *what)
 {
 	uint64_t sum = 0;
 
-	for (size_t i = 0; i < j->n; i++)
-		sum += j->x[i].len;
+	for (size_t i = 0; i < n; i++) {
+		pieces[(*np)++] = (struct copy_piece){ x[i].out_off, x[i].disk_off, x[i].len,
+						       out_fd, what };
+		sum += x[i].len;
+	}
 	return sum;
 }
 
-/* The kernel and the ramdisk are two files, so their copies do not contend for one inode's
- * lock: on more than one CPU the kernel's goes to a second thread while this one copies the
- * ramdisk. */
-static int copy_files(struct copy_job *kernel, struct copy_job *ramdisk)
+/* The kernel's pieces, then the ramdisk's, cut in two runs of about equal bytes, one per thread
+ * on more than one CPU. Writes to one file serialise on its inode's lock, but splice's other
+ * half (taking the disk's page-cache pages into the pipe) does not, so even the part where both
+ * threads write the ramdisk goes faster than one thread; and the kernel, the other file, goes
+ * alongside in full. Measured on a 7 + 30 MiB pair, whole runs interleaved with the older cut
+ * (one thread per file): 0.93-1.00x its wall time, for 1.1-1.3x its CPU time. */
+static int copy_files(const struct vd_boot_disk *disk, const struct extent *kx, size_t kn,
+		      int kernel_fd, const struct extent *rx, size_t rn, int ramdisk_fd)
 {
+	_cleanup_free_ struct copy_piece *pieces = calloc(kn + rn + 1, sizeof(*pieces));
+	struct copy_job first = { .disk = disk }, second = { .disk = disk };
+	uint64_t total, half, sum = 0;
+	size_t n = 0, cut;
 	pthread_t t;
 	bool threaded = false;
 
-	if (kernel->n && ramdisk->n && job_bytes(kernel) >= PARALLEL_MIN &&
-	    job_bytes(ramdisk) >= PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
-		pthread_attr_t attr;
+	if (!pieces)
+		return -ENOMEM;
+	total = add_pieces(pieces, &n, kx, kn, kernel_fd, "kernel");
+	total += add_pieces(pieces, &n, rx, rn, ramdisk_fd, "ramdisk");
+	first.p = pieces;
+	first.n = n;
+	if (total >= PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		half = total / 2;
+		for (cut = 0; cut < n && sum + pieces[cut].len <= half; cut++)
+			sum += pieces[cut].len;
+		if (cut < n && sum < half) {
+			/* split piece cut where the output offset reaches a SPLIT_ALIGN boundary
+			 * near the middle; the second part becomes a piece of its own */
+			struct copy_piece *x = &pieces[cut];
+			uint64_t at = x->out_off + (half - sum);
+			uint64_t keep = (at & ~(uint64_t)(SPLIT_ALIGN - 1)) - x->out_off;
 
-		/* it copies through the kernel: a small stack is plenty */
-		if (pthread_attr_init(&attr) == 0) {
-			pthread_attr_setstacksize(&attr, 64 * 1024);
-			threaded = pthread_create(&t, &attr, copy_job_run, kernel) == 0;
-			pthread_attr_destroy(&attr);
+			if (at >= x->out_off + SPLIT_ALIGN && keep > 0 && keep < x->len) {
+				memmove(x + 1, x, (n - cut) * sizeof(*x));
+				x[0].len = keep;
+				x[1].out_off += keep;
+				x[1].disk_off += keep;
+				x[1].len -= keep;
+				n++;
+				cut++;
+			}
+		}
+		first.n = cut;
+		second.p = pieces + cut;
+		second.n = n - cut;
+		if (first.n && second.n) {
+			pthread_attr_t attr;
+
+			/* it copies through the kernel: a small stack is plenty */
+			if (pthread_attr_init(&attr) == 0) {
+				pthread_attr_setstacksize(&attr, 64 * 1024);
+				threaded = pthread_create(&t, &attr, copy_job_run, &second) == 0;
+				pthread_attr_destroy(&attr);
+			}
+		}
+		if (!threaded) {
+			first.n = n;
+			second.n = 0;
 		}
 	}
-	if (!threaded)
-		copy_job_run(kernel);
-	copy_job_run(ramdisk);
+	copy_job_run(&first);
 	if (threaded)
 		pthread_join(t, NULL);
-	if (kernel->r < 0)
-		return vd_err(-EIO, "cannot copy the kernel from the disk: %s", strerror(-kernel->r));
-	if (ramdisk->r < 0)
-		return vd_err(-EIO, "cannot copy the ramdisk from the disk: %s",
-			      strerror(-ramdisk->r));
+	if (first.r < 0)
+		return vd_err(-EIO, "cannot copy the %s from the disk: %s", first.failed,
+			      strerror(-first.r));
+	if (second.r < 0)
+		return vd_err(-EIO, "cannot copy the %s from the disk: %s", second.failed,
+			      strerror(-second.r));
 	return 0;
 }
 
@@ -415,7 +470,6 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 		       struct vd_boot_loader_result *ret)
 {
 	struct vd_config cfg = {};
-	_cleanup_db_ struct vd_db *db = NULL;
 	struct vd_run *segs = NULL;
 	size_t n_segs = 0;
 	_cleanup_free_ struct vd_run *runs = NULL;
@@ -441,25 +495,15 @@ int vd_boot_loader_run(const struct vd_boot_loader_opts *o, struct vd_boot_loade
 	vd_sandbox_mark("config-loaded");
 
 	if (o->vd) {
-		struct vd_vdisk vd = {};
-
-		r = vd_db_open(cfg.db_path, VD_DB_READONLY, &db);
-		if (r < 0)
-			goto out;
-		r = vd_vdisk_lookup(db, o->vd, &vd);
-		if (r == 0) {
-			r = vd_vdisk_runs(db, vd.id, O_RDONLY, &segs, &n_segs);
-			vd_vdisk_dispose(&vd);
-		}
-		if (r < 0)
-			goto out;
-		/* The extent map is all it needs: a shared pool's metadata lease goes now, not
-		 * after the (slow) reading of the guest's disk. */
-		(void)vd_db_idle(db);
-		if (n_segs == 0) {
-			r = vd_err(-ENODATA, "VD %s has no extents", o->vd);
+		if (!o->vd_source) {
+			/* the program links the pool reader or hands --vd to one that does */
+			r = vd_err(-ENOTSUP, "--vd=%s: this vdloader was built without the pool "
+					     "reader; run vdloader-vd", o->vd);
 			goto out;
 		}
+		r = o->vd_source->runs(cfg.db_path, o->vd, &segs, &n_segs);
+		if (r < 0)
+			goto out;
 		r = vd_boot_disk_init(&vd_disk, segs, n_segs);
 		if (r < 0) {
 			r = vd_err(r, "VD %s: inconsistent extent map", o->vd);
@@ -680,7 +724,8 @@ out:
 		close(vd_sock[0]);
 	if (vd_sock[1] >= 0)
 		close(vd_sock[1]);
-	vd_vdisk_runs_free(segs, n_segs);
+	if (segs)
+		o->vd_source->runs_free(segs, n_segs);
 	vd_config_dispose(&cfg);
 	return r;
 }

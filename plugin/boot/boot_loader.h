@@ -10,10 +10,21 @@
 #include <signal.h>
 
 #include "boot/boot_output.h"
+#include "pool/run.h"
+
+/* Where --vd=ID's runs come from (boot_vd.h: the pool). An ops table rather than a call, so
+ * that a vdloader built without the pool's database and lock code links none of it. */
+struct vd_boot_vd_source {
+	/* the VD's runs, in VD order, each device's fd open read-only */
+	int (*runs)(const char *db_path, const char *id, struct vd_run **ret_runs,
+		    size_t *ret_n_runs);
+	void (*runs_free)(struct vd_run *runs, size_t n_runs);
+};
 
 struct vd_boot_loader_opts {
 	const char *disk;	/* an image or block device; NULL with vd */
 	const char *vd;		/* --vd=ID: the VD read from its pool devices */
+	const struct vd_boot_vd_source *vd_source; /* with vd: &vd_boot_vd_pool (boot_vd.h) */
 	const char *config;	/* xenvd.conf (size caps, boot_timeout); NULL: the default */
 	const char *output_dir; /* where the kernel and ramdisk go; NULL: /var/run/xen/vdloader */
 	const char *runas;	/* the reader's user; NULL: nobody */

@@ -11,4 +11,5 @@ plugin_libxenvd_a_SOURCES += \
 	plugin/boot/boot_output.c plugin/boot/boot_output.h \
 	plugin/boot/boot_find.c plugin/boot/boot_find.h \
 	plugin/boot/boot_loader.c plugin/boot/boot_loader.h \
+	plugin/boot/boot_vd.c plugin/boot/boot_vd.h \
 	plugin/boot/sandbox.c plugin/boot/sandbox.h

@@ -143,34 +143,73 @@ int vd_sandbox_install_seccomp(void)
 	return 0;
 }
 
-int vd_sandbox_resolve_user(const char *runas, uid_t *ret_uid, gid_t *ret_gid)
+/* The entry of user name (or with name NULL, of uid) in the passwd file at path: false when it
+ * has none or cannot be read. */
+static bool passwd_file_lookup(const char *path, const char *name, uid_t uid, uid_t *ret_uid,
+			       gid_t *ret_gid)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	struct passwd *pw;
+
+	if (!f)
+		return false;
+	while ((pw = fgetpwent(f)))
+		if (name ? !strcmp(pw->pw_name, name) : pw->pw_uid == uid) {
+			*ret_uid = pw->pw_uid;
+			*ret_gid = pw->pw_gid;
+			return true;
+		}
+	return false;
+}
+
+/* The passwd file first (nobody, local users and libxl's per-domain users live there), NSS
+ * only for a user it lacks: in the static vdloader, NSS reads nsswitch.conf and may load its
+ * modules with a second, shared libc. */
+static bool lookup_user(const char *passwd, const char *name, uid_t uid, uid_t *ret_uid,
+			gid_t *ret_gid)
 {
 	struct passwd *pw;
+
+	if (passwd_file_lookup(passwd, name, uid, ret_uid, ret_gid))
+		return true;
+	pw = name ? getpwnam(name) : getpwuid(uid);
+	if (!pw)
+		return false;
+	*ret_uid = pw->pw_uid;
+	*ret_gid = pw->pw_gid;
+	return true;
+}
+
+int vd_sandbox_resolve_user_in(const char *passwd, const char *runas, uid_t *ret_uid,
+			       gid_t *ret_gid)
+{
 	char *end;
 	unsigned long v;
 
 	if (!runas) {
-		pw = getpwnam("nobody");
-		*ret_uid = pw ? pw->pw_uid : 65534;
-		*ret_gid = pw ? pw->pw_gid : 65534;
+		if (!lookup_user(passwd, "nobody", 0, ret_uid, ret_gid))
+			*ret_uid = *ret_gid = 65534;
 		return 0;
 	}
 	errno = 0;
 	v = strtoul(runas, &end, 10);
 	if (*runas && !*end && errno == 0 && v <= 0xfffffffeUL) {
+		uid_t uid;
+
+		if (!lookup_user(passwd, NULL, (uid_t)v, &uid, ret_gid))
+			*ret_gid = (gid_t)v;
 		*ret_uid = (uid_t)v;
-		pw = getpwuid((uid_t)v);
-		*ret_gid = pw ? pw->pw_gid : (gid_t)v;
-	} else {
-		pw = getpwnam(runas);
-		if (!pw)
-			return vd_err(-ENOENT, "--runas=%s: no such user", runas);
-		*ret_uid = pw->pw_uid;
-		*ret_gid = pw->pw_gid;
+	} else if (!lookup_user(passwd, runas, 0, ret_uid, ret_gid)) {
+		return vd_err(-ENOENT, "--runas=%s: no such user", runas);
 	}
 	if (*ret_uid == 0 || *ret_gid == 0)
 		return vd_err(-EPERM, "--runas=%s: refusing to parse guest data as root", runas);
 	return 0;
+}
+
+int vd_sandbox_resolve_user(const char *runas, uid_t *ret_uid, gid_t *ret_gid)
+{
+	return vd_sandbox_resolve_user_in("/etc/passwd", runas, ret_uid, ret_gid);
 }
 
 /* Writes a setup failure for the parent and exits: the function never runs. */

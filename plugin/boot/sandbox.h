@@ -43,8 +43,12 @@ typedef int (*vd_sandbox_fn)(void *userdata, int reply_fd);
 int vd_sandbox_run(const struct vd_sandbox_opts *opts, vd_sandbox_fn fn, void *userdata,
 		   size_t reply_max, char **ret_reply, size_t *ret_len, int *ret_status);
 
-/* --runas: a uid or user name; NULL means "nobody". uid 0 is refused. */
+/* --runas: a uid or user name; NULL means "nobody". uid 0 is refused. Looked up in
+ * /etc/passwd, then (a user it lacks) through NSS. */
 int vd_sandbox_resolve_user(const char *runas, uid_t *ret_uid, gid_t *ret_gid);
+/* The same with another passwd file than /etc/passwd (tests). */
+int vd_sandbox_resolve_user_in(const char *passwd, const char *runas, uid_t *ret_uid,
+			       gid_t *ret_gid);
 
 /* Where a run's time goes: with marks enabled, vd_sandbox_mark() prints "vdloader: timing:
  * PHASE T" (T in ms since vd_sandbox_marks_enable) to stderr; otherwise it does nothing.

@@ -112,7 +112,8 @@ e2e_install_xenvd() {
 	[ -d "$inst/var/lib/xenvd" ] || install -d -m 0700 "$inst/var/lib/xenvd"
 	[ "$(stat -c %a "$inst/var/lib/xenvd")" = 700 ] ||
 		die "the package's /var/lib/xenvd is mode $(stat -c %a "$inst/var/lib/xenvd"), not 0700"
-	for f in usr/sbin/xl-vd etc/xen/scripts/block-vd usr/lib/xen-4.17/bin/vdloader etc/xen/xenvd.conf; do
+	for f in usr/sbin/xl-vd etc/xen/scripts/block-vd usr/lib/xen-4.17/bin/vdloader \
+		usr/lib/xen-4.17/bin/vdloader-vd etc/xen/xenvd.conf; do
 		[ -e "$inst/$f" ] || [ -L "$inst/$f" ] || die "the package lacks /$f"
 		say "packaged: /$f"
 	done

@@ -18,7 +18,8 @@ step_boot() {
 	xl list | grep -q '^Domain-0 ' || fail "xl list does not show Domain-0"
 	echo "XENVD-E2E: time boot-to-xl-list $(e2e_now)s (dom0 uptime)"
 	run xl info | grep -E 'xen_version|total_memory|free_memory|nr_cpus'
-	run ls /usr/sbin/xl-vd /etc/xen/scripts/block-vd /usr/lib/xen-4.17/bin/vdloader
+	run ls /usr/sbin/xl-vd /etc/xen/scripts/block-vd /usr/lib/xen-4.17/bin/vdloader \
+		/usr/lib/xen-4.17/bin/vdloader-vd
 	return 0
 }
 

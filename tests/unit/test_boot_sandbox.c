@@ -176,6 +176,35 @@ static void test_runas_refuses_root_and_unknown_users(void **state)
 	assert_true(uid != 0);
 }
 
+/* The passwd file answers before NSS (the static vdloader's NSS would read nsswitch.conf and
+ * may load modules): its users win, and a user it lacks is still found through NSS. */
+static void test_runas_reads_the_passwd_file_before_nss(void **state)
+{
+	char path[] = "/tmp/vdloader-unit.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	uid_t uid;
+	gid_t gid;
+
+	assert_non_null(f);
+	fputs("xenvd-file-only:x:4321:4322::/nonexistent:/usr/sbin/nologin\n"
+	      "nobody:x:7777:7778::/nonexistent:/usr/sbin/nologin\n", f);
+	fclose(f);
+	assert_int_equal(vd_sandbox_resolve_user_in(path, "xenvd-file-only", &uid, &gid), 0);
+	assert_int_equal(uid, 4321);
+	assert_int_equal(gid, 4322);
+	assert_int_equal(vd_sandbox_resolve_user_in(path, "4321", &uid, &gid), 0);
+	assert_int_equal(gid, 4322);
+	assert_int_equal(vd_sandbox_resolve_user_in(path, NULL, &uid, &gid), 0);
+	assert_int_equal(uid, 7777);
+	assert_int_equal(gid, 7778);
+	/* not in the file: NSS finds root, which is refused as ever */
+	assert_int_equal(vd_sandbox_resolve_user_in(path, "root", &uid, &gid), -EPERM);
+	assert_int_equal(vd_sandbox_resolve_user_in(path, "no-such-user-xenvd", &uid, &gid),
+			 -ENOENT);
+	unlink(path);
+}
+
 /* --vd: the reader asks the parent for bytes; nothing outside the VD's runs is ever served. */
 static void test_remote_disk_serves_only_the_vd(void **state)
 {
@@ -457,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_child_runs_as_the_runas_user),
 		cmocka_unit_test(test_child_is_killed_after_the_time_limit),
 		cmocka_unit_test(test_runas_refuses_root_and_unknown_users),
+		cmocka_unit_test(test_runas_reads_the_passwd_file_before_nss),
 		cmocka_unit_test(test_remote_disk_serves_only_the_vd),
 		cmocka_unit_test(test_on_reply_runs_before_the_reader_is_reaped),
 		cmocka_unit_test(test_inherited_fds_are_closed_even_without_close_range),
