@@ -1138,7 +1138,7 @@ static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
 #define MAX_POSITIONAL 9
 #define MAX_SOURCED 16		/* files `source` and `configfile` may read in all */
 #define MAX_COPIED (64u << 20) /* bytes of variables copied into new contexts in all */
-#define MAX_LEXED (64u << 20)  /* bytes of words read (and expanded) in all */
+#define MAX_LEXED (16u << 20)  /* bytes of words read (and expanded) in all */
 #define MAX_SUBMENUS VD_BOOT_MAX_ENTRIES
 
 struct function {
