@@ -1137,7 +1137,7 @@ static int copy_vars(const struct vd_boot_vars *from, struct vd_boot_vars *to)
 #define MAX_STEPS 200000	/* commands run in all (and words searched for a loop's end) */
 #define MAX_POSITIONAL 9
 #define MAX_SOURCED 16		/* files `source` and `configfile` may read in all */
-#define MAX_COPIED (64u << 20) /* bytes of variables copied into new contexts in all */
+#define MAX_COPIED (16u << 20) /* bytes of variables copied into new contexts in all */
 #define MAX_LEXED (16u << 20)  /* bytes of words read (and expanded) in all */
 #define MAX_SUBMENUS VD_BOOT_MAX_ENTRIES
 
