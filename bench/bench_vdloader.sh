@@ -13,25 +13,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/vdloader-bench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 PATH=$PATH:/sbin:/usr/sbin
 
-make_image() { # name kernel-MiB initrd-MiB
-	rm -rf "$T/src"
-	mkdir -p "$T/src/boot/grub" "$T/src/etc" "$T/files-$1"
-	head -c $(($2 * 1024 * 1024)) /dev/urandom > "$T/src/boot/vmlinuz-6.1.0-13-amd64"
-	head -c $(($3 * 1024 * 1024)) /dev/urandom > "$T/src/boot/initrd.img-6.1.0-13-amd64"
-	cp "$T/src/boot/vmlinuz-6.1.0-13-amd64" "$T/src/boot/initrd.img-6.1.0-13-amd64" "$T/files-$1/"
-	echo "/dev/xvda1 / ext4 defaults 0 1" > "$T/src/etc/fstab"
-	cat > "$T/src/boot/grub/grub.cfg" <<'CFG'
-set default="0"
-menuentry 'Debian GNU/Linux' {
-	linux	/boot/vmlinuz-6.1.0-13-amd64 root=/dev/xvda1 ro console=hvc0 quiet
-	initrd	/boot/initrd.img-6.1.0-13-amd64
-}
-CFG
-	mke2fs -q -F -t ext4 -d "$T/src" "$T/$1.img" $(($2 + $3 + 24))M
-	rm -rf "$T/src"
-}
-make_image big 7 30
-make_image small 1 1
+sh "$top_srcdir/bench/vdloader-image.sh" "$T" big 7 30
+sh "$top_srcdir/bench/vdloader-image.sh" "$T" small 1 1
 
 SANDBOX_OPT=
 [ "$(id -u)" -eq 0 ] || SANDBOX_OPT=--unprivileged-sandbox

@@ -113,18 +113,7 @@ ${CC:-cc} -O2 -o "$T/step" "$T/step.c"
 
 # The images: the test set, and the benchmark's.
 sh "$top_srcdir/tests/integration/boot/mkimages.sh" "$T/img" > /dev/null
-mkdir -p "$T/src/boot/grub" "$T/src/etc"
-head -c 1048576 /dev/urandom > "$T/src/boot/vmlinuz-6.1.0-13-amd64"
-head -c 1048576 /dev/urandom > "$T/src/boot/initrd.img-6.1.0-13-amd64"
-echo "/dev/xvda1 / ext4 defaults 0 1" > "$T/src/etc/fstab"
-cat > "$T/src/boot/grub/grub.cfg" <<'CFG'
-set default="0"
-menuentry 'Debian GNU/Linux' {
-	linux	/boot/vmlinuz-6.1.0-13-amd64 root=/dev/xvda1 ro console=hvc0 quiet
-	initrd	/boot/initrd.img-6.1.0-13-amd64
-}
-CFG
-mke2fs -q -F -t ext4 -d "$T/src" "$T/img/bench.img" 26M
+sh "$top_srcdir/bench/vdloader-image.sh" "$T/img" bench 1 1
 
 # single-stepped, a run takes ~10^4 times as long
 printf 'boot_timeout = 3600\n' > "$T/xenvd.conf"

@@ -47,6 +47,6 @@ bench-vdloader: plugin/vdloader
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		$(SHELL) $(top_srcdir)/bench/bench_vdloader.sh
 .PHONY: bench-vdloader
-EXTRA_DIST += bench/bench_vdloader.sh
+EXTRA_DIST += bench/bench_vdloader.sh bench/vdloader-image.sh
 CLEAN_DIRS += tests/fuzz/boot
 DISTCLEAN_DIRS += tests/pygrub-cache

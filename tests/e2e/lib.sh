@@ -171,6 +171,18 @@ guest_boot() {
 	done
 	return 1
 }
+# guest_wait_more NAME EREGEX COUNT SECS: more than COUNT matching lines on NAME's consoles
+guest_wait_more() {
+	local end
+	end=$((SECONDS + $4))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(guest_console_all "$1" | grep -cE "$2")" -gt "$3" ] && return 0
+		sleep 0.5
+	done
+	echo "no new '$2' on $1's consoles within $4s; their tails:"
+	guest_console_all "$1" | tail -n 15 | sed "s/^/    $1: /"
+	return 1
+}
 guest_domid() { xl domid "$1" 2>/dev/null; }
 guest_exists() { xl domid "$1" >/dev/null 2>&1; }
 # guest_gone NAME SECS: wait for the domain to disappear; destroy it if it does not (xl's monitor

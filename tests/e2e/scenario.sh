@@ -561,18 +561,6 @@ p1_init() {
 }
 vm_uuid_of() { xl list -v "$1" 2>/dev/null | grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' | head -1; }
 tick_count() { guest_console_all "$1" | grep -c "E2E-GUEST $1 TICK"; }
-# guest_wait_more NAME EREGEX COUNT SECS: more than COUNT matching lines on NAME's consoles
-guest_wait_more() {
-	local end
-	end=$((SECONDS + $4))
-	while [ $SECONDS -lt $end ]; do
-		[ "$(guest_console_all "$1" | grep -cE "$2")" -gt "$3" ] && return 0
-		sleep 0.5
-	done
-	echo "no new '$2' on $1's consoles within $4s; their tails:"
-	guest_console_all "$1" | tail -n 15 | sed "s/^/    $1: /"
-	return 1
-}
 # nothing of p1 left: no attachment, no dm device, no vbd backend, xl-vd check clean
 p1_nothing_left() { # WHEN
 	local id l

@@ -261,16 +261,6 @@ step_guest_gone() { # NAME: no such guest here, no vbd backend left
 	return 0
 }
 step_guest_stop() { guest_destroy "$1" || fail "xl destroy $1 failed"; }
-guest_wait_more() { # NAME EREGEX COUNT SECS
-	local end=$((SECONDS + $4))
-	while [ $SECONDS -lt $end ]; do
-		[ "$(guest_console_all "$1" | grep -cE "$2")" -gt "$3" ] && return 0
-		sleep 0.5
-	done
-	echo "no new '$2' on $1's consoles within $4s; their tails:"
-	guest_console_all "$1" | tail -n 15 | sed "s/^/    $1: /"
-	return 1
-}
 
 # ---------------------------------------------------------------- the shared pool (xl-vd)
 # attachment lines of a VD in `xl-vd show` ("  [host H [(this host)] ]domain D VDEV ... mode M")
