@@ -561,6 +561,18 @@ p1_init() {
 }
 vm_uuid_of() { xl list -v "$1" 2>/dev/null | grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' | head -1; }
 tick_count() { guest_console_all "$1" | grep -c "E2E-GUEST $1 TICK"; }
+# p1_back_after_emulation OLD_DOMID: an operation on p1 failed because domain OLD_DOMID died of
+# the emulator (lib.sh's guest_died_of_emulation); on_reboot = restart brings p1 back: wait until
+# it runs and ticks again, so the caller can try the operation once more
+p1_back_after_emulation() {
+	local end=$((SECONDS + 240)) n
+	guest_died_of_emulation p1 "$1" || return 1
+	while { [ -z "$(guest_domid p1)" ] || [ "$(guest_domid p1)" = "$1" ]; } &&
+		[ $SECONDS -lt $end ]; do sleep 1; done
+	n=$(tick_count p1)
+	guest_wait_more p1 "E2E-GUEST p1 TICK" "$n" 240 || return 1
+	echo "XENVD-E2E: note p1 restarted as domain $(guest_domid p1): trying once more"
+}
 # nothing of p1 left: no attachment, no dm device, no vbd backend, xl-vd check clean
 p1_nothing_left() { # WHEN
 	local id l
@@ -632,6 +644,12 @@ step_pvh_migrate() {
 	c1=$(mark_read /dev/mapper/vd-$id2 guest)
 	figs=$(xl_migrate_timed p1 /tmp/e2e/p1.migrate.log)
 	rc=$?
+	if [ $rc -ne 0 ] && p1_back_after_emulation "$old"; then
+		old=$(guest_domid p1) n=$(tick_count p1)
+		c1=$(mark_read /dev/mapper/vd-$id2 guest)
+		figs=$(xl_migrate_timed p1 /tmp/e2e/p1.migrate.log)
+		rc=$?
+	fi
 	grep -a -E 'migration|Migration|rror|block-vd|hotplug' /tmp/e2e/p1.migrate.log | cut -d' ' -f2- |
 		grep -v 'debug:' | tail -n 25 | sed 's/^/    xl: /'
 	[ $rc -eq 0 ] || fail "xl migrate of p1 to the same host failed (exit $rc)"
@@ -653,7 +671,12 @@ step_pvh_save() {
 	p1_init
 	local old new uuid n
 	old=$(guest_domid p1) uuid=$(vm_uuid_of p1) n=$(tick_count p1)
-	run xl save p1 /tmp/p1.save || { rm -f /tmp/p1.save; fail "xl save p1 failed"; }
+	if ! run xl save p1 /tmp/p1.save; then
+		rm -f /tmp/p1.save
+		p1_back_after_emulation "$old" || fail "xl save p1 failed"
+		old=$(guest_domid p1) n=$(tick_count p1)
+		run xl save p1 /tmp/p1.save || { rm -f /tmp/p1.save; fail "xl save p1 failed"; }
+	fi
 	guest_exists p1 && fail "p1 still runs after xl save"
 	p1_nothing_left "while p1 is saved"
 	run xl restore /tmp/p1.save
